@@ -1,0 +1,319 @@
+"""The ``rectify`` command line.
+
+Core commands live here. More commands come from modules in ``workflow/commands/`` and from the
+``rectify.commands`` entry-point group (the web app and the scheduler register theirs there, so
+the engine imports nothing from them). Errors are one line on stderr and a non-zero exit:
+3 a refused trigger or input, 4 a conflict, 5 not found, 1 anything else.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib
+import json
+import os
+import pkgutil
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy import insert, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from . import audit, db, engine as eng, evidence as ev, spec, workdays
+from .models import ApiToken, User
+
+EXIT_REFUSED, EXIT_CONFLICT, EXIT_NOT_FOUND = 3, 4, 5
+
+
+class CliError(click.ClickException):
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.exit_code = code
+
+    def show(self, file=None):
+        click.echo(f"rectify: {self.format_message()}", err=True)
+
+
+def emit_json(data) -> None:
+    """One JSON document on stdout, UTF-8."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str))
+    sys.stdout.write("\n")
+
+
+def parse_now(value: str | None) -> dt.datetime:
+    """An ISO 8601 instant as naive UTC; naive input is taken as China time."""
+    if not value:
+        return eng.utcnow()
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"not an ISO 8601 time: {value}", EXIT_REFUSED) from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=workdays.TZ)
+    return t.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main_group():
+    """Rectify: rectification after an inspection (巡察整改)."""
+
+
+@main_group.command("init-db")
+def init_db_cmd():
+    """Create or upgrade the schema (idempotent)."""
+    db.init_db()
+    ensure_system_user()
+    click.echo(f"database ready: {_safe_url(db.database_url())}", err=True)
+
+
+def ensure_system_user(engine=None) -> None:
+    """The scheduler acts as the user ``system``, which has no password and cannot log in."""
+    with db.write_tx(engine) as conn:
+        if conn.execute(select(User.id).where(User.username == "system")).first() is None:
+            conn.execute(insert(User.__table__), {"username": "system", "name": "系统", "active": True,
+                                                  "locale": "zh"})
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main_group.command("demo")
+@click.option("--load-only", is_flag=True, help="load the demo and exit, do not serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def demo_cmd(load_only, host, port):
+    """Load the demo (the seed notice, fictional people); without --load-only also serve."""
+    from . import demo
+
+    db.init_db()
+    ensure_system_user()
+    summary = demo.load(now=eng.utcnow())
+    click.echo(f"demo loaded: {summary}", err=True)
+    if load_only:
+        return
+    serve = _plugin("serve")
+    scheduler = _plugin("scheduler")
+    if serve is None:
+        raise CliError("the web app is not installed")
+    proc = None
+    if scheduler is not None:
+        import subprocess
+
+        proc = subprocess.Popen([sys.executable, "-m", "workflow.cli", "scheduler"])
+    try:
+        ctx = click.get_current_context()
+        ctx.invoke(serve, host=host, port=port)
+    finally:
+        if proc is not None:
+            proc.terminate()
+
+
+@main_group.command("users")
+@click.option("--json", "as_json", is_flag=True)
+def users_cmd(as_json):
+    """People: username, display name, roles, unit."""
+    from .queries import list_users
+
+    rows = list_users()
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['username']:<24} {r['name']:<20} {','.join(r['roles']):<24} {r['unit'] or ''}")
+
+
+@main_group.command("items")
+@click.option("--state", type=click.Choice(spec.STATES))
+@click.option("--unit", help="unit name")
+@click.option("--light", type=click.Choice(["green", "yellow", "red", "done"]))
+@click.option("--now", "now_", help="evaluate lights at this instant (ISO 8601)")
+@click.option("--json", "as_json", is_flag=True)
+def items_cmd(state, unit, light, now_, as_json):
+    """Measures: id, problem no., state, light, owner, leader, unit, deadline, version."""
+    from .queries import iter_items
+
+    rows = iter_items(state=state, unit=unit, light=light, now=parse_now(now_))
+    if as_json:
+        emit_json(list(rows))
+        return
+    for r in rows:
+        click.echo(f"{r['id']:>5} 问题{r['problem_no']:<3} {r['state']:<12} {r['light']:<6} "
+                   f"{r['owner'] or '':<20} {r['leader'] or '':<20} {r['unit'] or '':<16} "
+                   f"{r['deadline'] or '':<10} v{r['version']}")
+
+
+@main_group.command("fire")
+@click.argument("measure_id", type=int)
+@click.argument("trigger", type=click.Choice(spec.PUBLIC_TRIGGERS))
+@click.option("--as", "as_user", required=True, help="the acting user's username")
+@click.option("--comment", default="", help="account (for submit), or the text of a comment or update")
+@click.option("--reason", default="")
+@click.option("--evidence", multiple=True, type=click.Path(dir_okay=False), help="an evidence file (repeatable)")
+@click.option("--category", type=click.Choice(spec.REOPEN_CATEGORIES), help="reopen category")
+@click.option("--new-deadline", help="for request_extension: YYYY-MM-DD")
+@click.option("--owner", help="for reassign: new owner's username")
+@click.option("--leader", help="for reassign: new leader's username")
+@click.option("--unit", help="for reassign: new unit name")
+@click.option("--if-version", type=int, help="refuse if the measure is no longer at this version")
+@click.option("--json", "as_json", is_flag=True)
+def fire_cmd(measure_id, trigger, as_user, comment, reason, evidence, category, new_deadline, owner, leader,
+             unit, if_version, as_json):
+    """Fire a trigger or record an event on a measure."""
+    stored = []
+    for path in evidence:
+        p = Path(path)
+        if not p.is_file():
+            raise CliError(f"no such file: {path}", EXIT_REFUSED)
+        if p.stat().st_size > ev.max_bytes():
+            raise CliError(f"refused (evidence_too_large): {p.name}: larger than the upload limit", EXIT_REFUSED)
+        stored.append(ev.store(p.read_bytes(), p.name))
+    params = {k: v for k, v in {"category": category, "new_deadline": new_deadline, "owner": owner,
+                                "leader": leader, "unit": unit}.items() if v}
+    res = eng.fire(measure_id, trigger, as_user, comment=comment, reason=reason, evidence=stored, params=params,
+                   expected_version=if_version)
+    if as_json:
+        emit_json(res.__dict__)
+    else:
+        click.echo(f"measure {res.measure_id}: {res.trigger} {res.from_state} -> {res.state} "
+                   f"(version {res.version}, event #{res.seq})")
+
+
+@main_group.group("audit")
+def audit_group():
+    """The audit chain."""
+
+
+@audit_group.command("verify")
+def audit_verify_cmd():
+    """Exit 0 if every chain and checkpoint holds; else name the first broken event."""
+    broken = audit.verify() or audit.check_checkpoints()
+    if broken:
+        raise CliError(f"audit chain broken: {broken}", 1)
+    click.echo("audit chain verified", err=True)
+
+
+@audit_group.command("checkpoint")
+@click.option("--now", "now_", help="ISO 8601 instant (default: now)")
+def audit_checkpoint_cmd(now_):
+    """Record today's checkpoint over all chain heads (once a day)."""
+    now = parse_now(now_)
+    made = audit.record_checkpoint(workdays.local_today(now), now)
+    click.echo("checkpoint recorded" if made else "checkpoint already recorded today", err=True)
+
+
+@main_group.group("token")
+def token_group():
+    """API bearer tokens."""
+
+
+@token_group.command("create")
+@click.argument("username")
+def token_create_cmd(username):
+    """Print a new API bearer token for USER."""
+    click.echo(create_token(username))
+
+
+def create_token(username: str, engine=None) -> str:
+    token = secrets.token_urlsafe(32)
+    with db.write_tx(engine) as conn:
+        uid = conn.execute(select(User.id).where(User.username == username, User.active.is_(True))).scalar()
+        if uid is None or username == "system":
+            raise eng.NotFound(f"no such user: {username}")
+        conn.execute(insert(ApiToken.__table__), {
+            "user_id": uid, "token_hash": hashlib.sha256(token.encode()).hexdigest(),
+            "created_at": eng.utcnow(), "revoked": False})
+    return token
+
+
+@main_group.command("notifications")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", type=int, default=None)
+def notifications_cmd(as_json, limit):
+    """The outbox: recipient, channel, kind, measure, level, created, sent."""
+    from .queries import list_notifications
+
+    rows = list_notifications(limit=limit)
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['created_at']} {r['recipient']:<20} {r['channel']:<8} {r['kind']:<20} "
+                   f"m{r['measure_id']} L{r['level']} sent={r['sent_at']}")
+
+
+# --- plugins ----------------------------------------------------------------
+
+def _plugin(name: str):
+    return main_group.commands.get(name)
+
+
+def _load_plugins() -> None:
+    from . import commands
+
+    for mod in pkgutil.iter_modules(commands.__path__):
+        module = importlib.import_module(f"{commands.__name__}.{mod.name}")
+        for cmd in getattr(module, "COMMANDS", ()):
+            main_group.add_command(cmd)
+    try:
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group="rectify.commands"):
+            if ep.name not in main_group.commands:
+                try:
+                    main_group.add_command(ep.load(), ep.name)
+                except ImportError:
+                    continue
+    except Exception:  # pragma: no cover - broken metadata must not break the core CLI
+        pass
+
+
+def main(argv=None) -> int:
+    """Console entry point: run the CLI, turn domain errors into one line and an exit code."""
+    _load_plugins()
+    try:
+        main_group.main(args=argv, prog_name="rectify", standalone_mode=False)
+        return 0
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.Abort:
+        click.echo("rectify: aborted", err=True)
+        return 1
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except spec.Refused as e:
+        click.echo(f"rectify: refused ({e.rule}): {e.message}", err=True)
+        return EXIT_REFUSED
+    except ev.EvidenceRefused as e:
+        click.echo(f"rectify: refused ({e.rule}): {e.message}", err=True)
+        return EXIT_REFUSED
+    except eng.Conflict as e:
+        click.echo(f"rectify: conflict: {e}", err=True)
+        return EXIT_CONFLICT
+    except eng.NotFound as e:
+        click.echo(f"rectify: not found: {e}", err=True)
+        return EXIT_NOT_FOUND
+    except (OperationalError, ProgrammingError) as e:
+        if os.environ.get("RECTIFY_DEBUG"):
+            raise
+        msg = str(e.orig).splitlines()[0] if e.orig else str(e).splitlines()[0]
+        if "no such table" in msg or "does not exist" in msg:
+            msg += " (run `rectify init-db` first)"
+        click.echo(f"rectify: database error: {msg}", err=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # one line, never a traceback
+        if os.environ.get("RECTIFY_DEBUG"):
+            raise
+        click.echo(f"rectify: error: {type(e).__name__}: {e}", err=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

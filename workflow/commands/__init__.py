@@ -1,0 +1,1 @@
+"""More ``rectify`` commands: each module here exposes ``COMMANDS``, a list of click commands."""

@@ -1,0 +1,131 @@
+"""Database engine, transactions and schema setup.
+
+``RECTIFY_DATABASE_URL`` picks the database (default: ``instance/rectify.db``, SQLite in WAL
+mode). Commands run in :func:`write_tx`: on SQLite that is ``BEGIN IMMEDIATE`` so two processes
+never both read a row and then race to write it; on PostgreSQL the version check in each
+``UPDATE`` does the same job.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Connection, Engine
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+)
+
+
+def instance_dir() -> Path:
+    """The folder for the default database and evidence files."""
+    path = Path(os.environ.get("RECTIFY_INSTANCE") or Path.cwd() / "instance")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def evidence_dir() -> Path:
+    path = Path(os.environ.get("RECTIFY_EVIDENCE_DIR") or instance_dir() / "evidence")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url() -> str:
+    url = os.environ.get("RECTIFY_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{instance_dir() / 'rectify.db'}"
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """One engine per URL per process."""
+    url = url or database_url()
+    engine = _ENGINES.get(url)
+    if engine is None:
+        engine = _ENGINES[url] = make_engine(url)
+    return engine
+
+
+def reset_engines() -> None:
+    for engine in _ENGINES.values():
+        engine.dispose()
+    _ENGINES.clear()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            for pragma in SQLITE_PRAGMAS:
+                cur.execute(pragma)
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection):
+            if conn.get_execution_options().get("rectify_write"):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def write_tx(engine: Engine | None = None):
+    """One write transaction: commit on success, roll back on any error."""
+    engine = engine or get_engine()
+    with engine.connect() as conn:
+        conn = conn.execution_options(rectify_write=True)
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read_tx(engine: Engine | None = None):
+    engine = engine or get_engine()
+    with engine.connect() as conn:
+        with conn.begin():
+            yield conn
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parent.parent / "migrations"
+    cfg = Config()
+    cfg.set_main_option("script_location", str(root))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def init_db(url: str | None = None) -> None:
+    """Bring the schema to the newest migration (idempotent)."""
+    from alembic import command
+
+    url = url or database_url()
+    engine = get_engine(url)
+    cfg = alembic_config(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def has_schema(engine: Engine) -> bool:
+    return inspect(engine).has_table("measures")

@@ -1,0 +1,146 @@
+"""Building the ledger: units, people, inspections, plans, problems and measures.
+
+Every measure is born with the first link of its audit chain (``create``, or ``import`` when it
+comes from a file). These functions take an open write connection so a loader can put a whole
+plan in one transaction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from argon2 import PasswordHasher
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+
+from . import spec
+from .engine import record_creation
+from .models import (
+    Accountability, Category, Delegation, Inspection, Measure, Membership, OrgUnit, Part, Plan, Problem, RuleMade,
+    User, UserRole,
+)
+
+_HASHER = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def check_password(stored: str | None, password: str) -> bool:
+    if not stored:
+        return False
+    try:
+        return _HASHER.verify(stored, password)
+    except Exception:
+        return False
+
+
+def _insert(conn: Connection, model, **values) -> int:
+    return conn.execute(insert(model.__table__).returning(model.__table__.c.id), values).scalar_one()
+
+
+def unit(conn: Connection, name: str, kind: str = "department", parent: str | None = None) -> int:
+    """Get or create an org unit by name."""
+    uid = conn.execute(select(OrgUnit.id).where(OrgUnit.name == name)).scalar()
+    if uid is not None:
+        return uid
+    parent_id = unit(conn, parent) if parent else None
+    return _insert(conn, OrgUnit, name=name, kind=kind, parent_id=parent_id, webhook_format="json")
+
+
+def user(conn: Connection, username: str, name: str, roles=(), unit_name: str | None = None,
+         password: str | None = None, email: str | None = None, head: bool = False,
+         password_hash: str | None = None) -> int:
+    """Get or create a person with roles and (optionally) membership of a unit."""
+    bad = set(roles) - set(spec.ROLES)
+    if bad:
+        raise spec.Refused("invalid_input", f"unknown role(s): {', '.join(sorted(bad))}")
+    uid = conn.execute(select(User.id).where(User.username == username)).scalar()
+    unit_id = unit(conn, unit_name) if unit_name else None
+    if uid is None:
+        uid = _insert(conn, User, username=username, name=name, unit_id=unit_id, email=email, active=True,
+                      locale="zh", password_hash=password_hash or (hash_password(password) if password else None))
+    for role in roles:
+        if conn.execute(select(UserRole.role).where(UserRole.user_id == uid, UserRole.role == role)).first() is None:
+            conn.execute(insert(UserRole.__table__), {"user_id": uid, "role": role})
+    if unit_id is not None and conn.execute(select(Membership.user_id).where(
+            Membership.user_id == uid, Membership.unit_id == unit_id)).first() is None:
+        conn.execute(insert(Membership.__table__), {"user_id": uid, "unit_id": unit_id, "is_head": head})
+    return uid
+
+
+def set_superior(conn: Connection, username: str, superior: str) -> None:
+    sid = conn.execute(select(User.id).where(User.username == superior)).scalar_one()
+    conn.execute(update(User.__table__).where(User.username == username).values(superior_id=sid))
+
+
+def delegate(conn: Connection, leader: str, delegate_username: str) -> None:
+    lid = conn.execute(select(User.id).where(User.username == leader)).scalar_one()
+    did = conn.execute(select(User.id).where(User.username == delegate_username)).scalar_one()
+    conn.execute(insert(Delegation.__table__), {"leader_id": lid, "delegate_id": did})
+
+
+def inspection(conn: Connection, body: str, target: str, kind: str = "special", **dates) -> int:
+    return _insert(conn, Inspection, body=body, target=target, kind=kind, **dates)
+
+
+def plan(conn: Connection, inspection_id: int, title: str, issuer: str | None = None,
+         evidence_waived: bool = False, ladder: dict | None = None, preamble: dict | None = None) -> int:
+    return _insert(conn, Plan, inspection_id=inspection_id, title=title, issuer=issuer,
+                   evidence_waived=evidence_waived, ladder=ladder, preamble=preamble)
+
+
+def part(conn: Connection, plan_id: int, no: int, title: str) -> int:
+    pid = conn.execute(select(Part.id).where(Part.plan_id == plan_id, Part.no == no)).scalar()
+    if pid is None:
+        pid = _insert(conn, Part, plan_id=plan_id, no=no, title=title)
+    return pid
+
+
+def category(conn: Connection, part_id: int, no: int, title: str) -> int:
+    cid = conn.execute(select(Category.id).where(Category.part_id == part_id, Category.no == no)).scalar()
+    if cid is None:
+        cid = _insert(conn, Category, part_id=part_id, no=no, title=title)
+    return cid
+
+
+def problem(conn: Connection, plan_id: int, part_id: int, no: int, text: str, category_id: int | None = None,
+            account: str | None = None, amount_involved: Decimal | None = None,
+            amount_recovered: Decimal | None = None, recovered_on: dt.date | None = None) -> int:
+    return _insert(conn, Problem, plan_id=plan_id, part_id=part_id, category_id=category_id, no=no, text=text,
+                   account=account, amount_involved=amount_involved, amount_recovered=amount_recovered,
+                   recovered_on=recovered_on)
+
+
+def measure(conn: Connection, problem_id: int, seq: int, text: str, *, kind: str = "time_bound",
+            leader_id: int | None, unit_id: int | None, owner_id: int | None, deadline: dt.date | None,
+            now: dt.datetime, actor: str = "system", event_kind: str = "create", state: str = "assigned",
+            extra: dict | None = None) -> int:
+    """Create a measure and the first event of its audit chain."""
+    if kind not in spec.KINDS:
+        raise spec.Refused("invalid_input", f"unknown measure kind: {kind}")
+    if state not in spec.STATES:
+        raise spec.Refused("invalid_input", f"unknown state: {state}")
+    now = now.replace(tzinfo=None)
+    mid = _insert(conn, Measure, problem_id=problem_id, seq=seq, text=text, kind=kind, leader_id=leader_id,
+                  unit_id=unit_id, owner_id=owner_id, deadline=deadline, deadline_original=deadline,
+                  state=state, version=1, evidence_count=0, pending_extension=False, reopen_count=0,
+                  light="done" if state == "closed" else "green", level=-1, head_seq=0, head_hash="0" * 64,
+                  created_at=now, closed_at=now if state == "closed" else None)
+    body = {"problem_id": problem_id, "seq": seq, "text": text, "kind": kind, "leader_id": leader_id,
+            "unit_id": unit_id, "owner_id": owner_id, "deadline": deadline.isoformat() if deadline else None}
+    body.update(extra or {})
+    record_creation(conn, mid, actor, body, now, kind=event_kind, to_state=state)
+    return mid
+
+
+def accountability(conn: Connection, kind: str, subject: str, problem_id: int | None = None,
+                   measure_id: int | None = None, note: str | None = None, on: dt.date | None = None) -> int:
+    return _insert(conn, Accountability, kind=kind, subject=subject, problem_id=problem_id, measure_id=measure_id,
+                   note=note, on=on)
+
+
+def rule_made(conn: Connection, title: str, problem_id: int | None = None, doc_no: str | None = None,
+              on: dt.date | None = None) -> int:
+    return _insert(conn, RuleMade, title=title, problem_id=problem_id, doc_no=doc_no, on=on)

@@ -1,0 +1,322 @@
+"""The schema: SQLAlchemy 2 typed models. Migrations in ``migrations/`` create it."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, Numeric, String, Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+# --- organisation -------------------------------------------------------
+
+class OrgUnit(Base):
+    __tablename__ = "org_units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40), default="department")  # district, subdistrict, community, department
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    webhook_url: Mapped[str | None] = mapped_column(String(500))  # the unit's group robot, if any
+    webhook_format: Mapped[str] = mapped_column(String(20), default="json")  # json wecom dingtalk
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    superior_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str] = mapped_column(String(10), default="zh")
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True)
+    is_head: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Delegation(Base):
+    """A leader lets a delegate approve in their name."""
+
+    __tablename__ = "delegations"
+    leader_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --- the plan -----------------------------------------------------------
+
+class Inspection(Base):
+    __tablename__ = "inspections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body: Mapped[str] = mapped_column(String(200))  # 市委第八巡察组
+    target: Mapped[str] = mapped_column(String(200))  # 东城区
+    kind: Mapped[str] = mapped_column(String(20), default="special")  # routine / special / look_back
+    onsite_start: Mapped[dt.date | None] = mapped_column(Date)
+    onsite_end: Mapped[dt.date | None] = mapped_column(Date)
+    feedback_date: Mapped[dt.date | None] = mapped_column(Date)
+    rect_start: Mapped[dt.date | None] = mapped_column(Date)
+    rect_end: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Plan(Base):
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    issuer: Mapped[str | None] = mapped_column(String(200))  # 中共许昌市东城区工作委员会
+    evidence_waived: Mapped[bool] = mapped_column(Boolean, default=False)
+    ladder: Mapped[dict | None] = mapped_column(JSON)  # overrides of the escalation defaults
+    preamble: Mapped[dict | None] = mapped_column(JSON)  # report paragraphs: intro, organisation, next steps, contact
+
+
+class Part(Base):
+    __tablename__ = "parts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    no: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    __table_args__ = (UniqueConstraint("plan_id", "no"),)
+
+
+class Category(Base):
+    __tablename__ = "categories"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"), index=True)
+    no: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    __table_args__ = (UniqueConstraint("part_id", "no"),)
+
+
+class Problem(Base):
+    __tablename__ = "problems"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    no: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    account: Mapped[str | None] = mapped_column(Text)  # the published 落实情况
+    amount_involved: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    amount_recovered: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    recovered_on: Mapped[dt.date | None] = mapped_column(Date)
+    __table_args__ = (UniqueConstraint("plan_id", "no"),)
+
+
+class Measure(Base):
+    __tablename__ = "measures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer, default=1)  # number within the problem
+    text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(20), default="time_bound")
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    deadline_original: Mapped[dt.date | None] = mapped_column(Date)
+    deadline: Mapped[dt.date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(20), default="assigned")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    account: Mapped[str | None] = mapped_column(Text)
+    submitter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    evidence_count: Mapped[int] = mapped_column(Integer, default=0)
+    pending_extension: Mapped[bool] = mapped_column(Boolean, default=False)
+    light: Mapped[str] = mapped_column(String(10), default="green")  # last recorded light
+    level: Mapped[int] = mapped_column(Integer, default=-1)  # -1 none, 0 yellow, 1..3 red
+    head_seq: Mapped[int] = mapped_column(Integer, default=0)
+    head_hash: Mapped[str] = mapped_column(String(64), default="0" * 64)
+    created_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    __table_args__ = (
+        UniqueConstraint("problem_id", "seq"),
+        # the sweep reads only open measures near or past their deadline
+        Index("ix_measures_open_deadline", "state", "deadline"),
+    )
+
+
+class Extension(Base):
+    __tablename__ = "extensions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
+    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    old_deadline: Mapped[dt.date | None] = mapped_column(Date)
+    new_deadline: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending granted denied
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+# --- audit --------------------------------------------------------------
+
+class Event(Base):
+    """One link of a measure's hash chain: every state change and recorded event."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(80))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str | None] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)  # canonical JSON of the event's data
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (UniqueConstraint("measure_id", "seq"),)
+
+
+class Evidence(Base):
+    """An evidence file, content-addressed; the bytes live under the instance folder."""
+
+    __tablename__ = "evidence"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    mime: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class MeasureEvidence(Base):
+    __tablename__ = "measure_evidence"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("evidence.sha256"))
+    name: Mapped[str] = mapped_column(String(255))
+    event_seq: Mapped[int] = mapped_column(Integer)
+
+
+class Checkpoint(Base):
+    """A digest over every chain head, recorded daily; publishable."""
+
+    __tablename__ = "checkpoints"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, unique=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    chains: Mapped[int] = mapped_column(Integer)
+    events: Mapped[int] = mapped_column(Integer)
+    heads: Mapped[str] = mapped_column(Text)  # JSON {measure_id: [seq, hash]}
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+# --- notifications and the scheduler -------------------------------------
+
+class Outbox(Base):
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(200), unique=True)  # exactly-once key, when there is one
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))  # inbox email webhook
+    kind: Mapped[str] = mapped_column(String(40))
+    measure_id: Mapped[int | None] = mapped_column(ForeignKey("measures.id"), index=True)
+    level: Mapped[int | None] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    dead: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "dead", "next_attempt_at"),)
+
+
+class Escalation(Base):
+    """One (measure, level, deadline) escalation; the unique key makes it happen once."""
+
+    __tablename__ = "escalations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"))
+    level: Mapped[int] = mapped_column(Integer)  # 0 yellow, 1..3 red; 10/11 approval SLA
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    order_no: Mapped[str | None] = mapped_column(String(40))  # supervision order number at L3
+    __table_args__ = (UniqueConstraint("measure_id", "level", "deadline"),)
+
+
+class LightChange(Base):
+    __tablename__ = "light_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
+    light: Mapped[str] = mapped_column(String(10))
+    level: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class JobRun(Base):
+    """A digest period or daily job done once: the key is unique."""
+
+    __tablename__ = "job_runs"
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    result: Mapped[str | None] = mapped_column(Text)
+
+
+# --- accountability, rules, feedback ------------------------------------
+
+class Accountability(Base):
+    __tablename__ = "accountability"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id"), index=True)
+    measure_id: Mapped[int | None] = mapped_column(ForeignKey("measures.id"))
+    kind: Mapped[str] = mapped_column(String(30))  # admonition reminder_talk veto sanction
+    subject: Mapped[str] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(Text)
+    on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class RuleMade(Base):
+    __tablename__ = "rules_made"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    doc_no: Mapped[str | None] = mapped_column(String(100))
+    on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="new")  # new reopened dismissed
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)

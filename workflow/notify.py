@@ -1,0 +1,72 @@
+"""Writing notifications to the outbox, inside the caller's transaction.
+
+Delivery (inbox, email, webhook) is the scheduler's job; here we only decide who is told what,
+on which channels, under an optional exactly-once key.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+
+from .models import OrgUnit, Outbox, User, UserRole
+
+OUTBOX = Outbox.__table__
+
+
+def base_url() -> str:
+    return os.environ.get("RECTIFY_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+
+
+def measure_link(measure_id: int | None) -> str:
+    return f"{base_url()}/measures/{measure_id}" if measure_id else base_url()
+
+
+def users_with_role(conn: Connection, role: str) -> list[int]:
+    return [r[0] for r in conn.execute(
+        select(UserRole.user_id).join(User, User.id == UserRole.user_id)
+        .where(UserRole.role == role, User.active.is_(True)).order_by(UserRole.user_id)
+    )]
+
+
+def channels_for(conn: Connection, user_id: int) -> list[str]:
+    """Every user has the in-app inbox; email if they have an address; webhook if their unit has one."""
+    row = conn.execute(
+        select(User.email, OrgUnit.webhook_url).outerjoin(OrgUnit, OrgUnit.id == User.unit_id)
+        .where(User.id == user_id)
+    ).first()
+    out = ["inbox"]
+    if row and row.email:
+        out.append("email")
+    if row and row.webhook_url:
+        out.append("webhook")
+    return out
+
+
+def enqueue(conn: Connection, recipients, kind: str, subject: str, body: str, now: dt.datetime,
+            measure_id: int | None = None, level: int | None = None, key: str | None = None) -> int:
+    """Write one outbox row per recipient and channel; return how many were written.
+
+    With ``key``, each row's key is ``key:recipient:channel`` and unique, so the same message
+    is never queued twice (the caller's insert fails; escalations use this).
+    """
+    rows = []
+    seen = set()
+    now = now.replace(tzinfo=None)
+    link = measure_link(measure_id)
+    for uid in recipients:
+        if uid is None or uid in seen:
+            continue
+        seen.add(uid)
+        for channel in channels_for(conn, uid):
+            rows.append({
+                "key": f"{key}:{uid}:{channel}" if key else None,
+                "recipient_id": uid, "channel": channel, "kind": kind, "measure_id": measure_id,
+                "level": level, "subject": subject, "body": f"{body}\n{link}", "created_at": now,
+                "attempts": 0, "dead": False, "next_attempt_at": now,
+            })
+    if rows:
+        conn.execute(insert(OUTBOX), rows)
+    return len(rows)
