@@ -213,3 +213,35 @@ def event_count(conn: Connection) -> int:
 
 def set_head(conn: Connection, measure_id: int, seq: int, h: str) -> None:
     conn.execute(update(MEASURES).where(MEASURES.c.id == measure_id).values(head_seq=seq, head_hash=h))
+
+
+def list_checkpoints(engine: Engine | None = None) -> list[dict]:
+    """Every checkpoint, oldest first, in the form published: day, digest, chains, events."""
+    engine = engine or db.get_engine()
+    with db.read_tx(engine) as conn:
+        return [{"day": cp.day.isoformat(), "digest": cp.digest, "chains": cp.chains, "events": cp.events}
+                for cp in conn.execute(select(Checkpoint).order_by(Checkpoint.day))]
+
+
+def check_published(published: list[dict], engine: Engine | None = None) -> str | None:
+    """Compare a published export with the stored checkpoints and the chains they cover.
+
+    Returns a description of the first mismatch, or None. The stored heads of each checkpoint
+    must hash to the published digest and still be on their chains.
+    """
+    engine = engine or db.get_engine()
+    with db.read_tx(engine) as conn:
+        for item in published:
+            day = dt.date.fromisoformat(item["day"])
+            cp = conn.execute(select(Checkpoint).where(Checkpoint.day == day)).first()
+            if cp is None:
+                return f"checkpoint of {day} is missing"
+            heads = json.loads(cp.heads)
+            digest = hashlib.sha256()
+            for mid in sorted(heads, key=int):
+                seq, h = heads[mid]
+                digest.update(f"{mid}:{seq}:{h}\n".encode())
+            if digest.hexdigest() != item["digest"] or cp.digest != item["digest"]:
+                return f"checkpoint of {day}: digest differs from the published one"
+    broken = check_checkpoints(engine)
+    return str(broken) if broken else None

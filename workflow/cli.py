@@ -206,6 +206,32 @@ def audit_checkpoint_cmd(now_):
     click.echo("checkpoint recorded" if made else "checkpoint already recorded today", err=True)
 
 
+@audit_group.command("checkpoints")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="write to FILE instead of stdout")
+def audit_checkpoints_cmd(output):
+    """Export every checkpoint (day, digest, chains, events) for publication."""
+    rows = audit.list_checkpoints()
+    if output:
+        Path(output).write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        click.echo(f"{len(rows)} checkpoints written to {output}", err=True)
+    else:
+        emit_json(rows)
+
+
+@audit_group.command("check-published")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def audit_check_published_cmd(file):
+    """Check that a published checkpoint file still matches the stored history."""
+    try:
+        published = json.loads(Path(file).read_text(encoding="utf-8"))
+    except ValueError:
+        raise CliError(f"{file}: not a JSON checkpoint export", EXIT_REFUSED) from None
+    problem = audit.check_published(published)
+    if problem:
+        raise CliError(f"published checkpoint does not match: {problem}", 1)
+    click.echo(f"{len(published)} published checkpoints match the stored history", err=True)
+
+
 @main_group.group("token")
 def token_group():
     """API bearer tokens."""

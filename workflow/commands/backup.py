@@ -1,0 +1,37 @@
+"""``rectify backup FILE`` and ``rectify restore FILE``."""
+from __future__ import annotations
+
+import click
+
+from .. import audit
+from ..backup import BackupError, backup, restore
+from ..cli import CliError
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+def backup_cmd(file):
+    """Write a consistent snapshot (database and evidence files) to FILE."""
+    try:
+        m = backup(file)
+    except BackupError as e:
+        raise CliError(str(e)) from None
+    click.echo(f"backup written: {file} ({m['chains']} chains, {m['events']} events, "
+               f"{len(m['evidence'])} evidence files)", err=True)
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False))
+def restore_cmd(file):
+    """Restore FILE over the configured database, then verify the audit chain."""
+    try:
+        m = restore(file)
+    except BackupError as e:
+        raise CliError(str(e)) from None
+    broken = audit.verify() or audit.check_checkpoints()
+    if broken:
+        raise CliError(f"restored, but the audit chain is broken: {broken}")
+    click.echo(f"restored {file}: {m['chains']} chains, {m['events']} events; audit chain verified", err=True)
+
+
+COMMANDS = [backup_cmd, restore_cmd]
