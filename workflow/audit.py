@@ -24,8 +24,12 @@ EVENTS = Event.__table__
 MEASURES = Measure.__table__
 
 
+# exactly what json.dumps(data, sort_keys=True, ...) builds on each call, built once (it is stateless)
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def canonical_json(data) -> str:
-    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _CANONICAL.encode(data)
 
 
 def _ts(at: dt.datetime) -> str:
@@ -42,6 +46,9 @@ def event_hash(prev_hash: str, measure_id: int, seq: int, kind: str, actor: str,
     return hashlib.sha256((prev_hash + doc).encode("utf-8")).hexdigest()
 
 
+_INSERT_EVENT = insert(EVENTS)  # built once, so its compiled-cache key is computed once
+
+
 def append(conn: Connection, measure_id: int, head_seq: int, head_hash: str, kind: str, actor: str,
            from_state: str | None, to_state: str | None, body: dict, at: dt.datetime) -> tuple[int, str]:
     """Insert the next event of a measure's chain; return its (seq, hash).
@@ -52,7 +59,7 @@ def append(conn: Connection, measure_id: int, head_seq: int, head_hash: str, kin
     body_json = canonical_json(body)
     at = at.replace(tzinfo=None)
     h = event_hash(head_hash, measure_id, seq, kind, actor, from_state, to_state, at, body_json)
-    conn.execute(insert(EVENTS), {
+    conn.execute(_INSERT_EVENT, {
         "measure_id": measure_id, "seq": seq, "kind": kind, "actor": actor,
         "from_state": from_state, "to_state": to_state, "body": body_json, "at": at,
         "prev_hash": head_hash, "hash": h,

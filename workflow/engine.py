@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import Integer, and_, bindparam, cast, insert, null, select, union_all, update
 from sqlalchemy.engine import Connection, Engine
 
 from . import audit, db, notify, spec, workdays
@@ -61,17 +61,39 @@ def utcnow() -> dt.datetime:
 
 # --- loading --------------------------------------------------------------
 
+def _actor_query():
+    """The user, their roles, units and delegations in one round trip (one row per fact)."""
+    name = bindparam("username")
+    ur, ms, dg = UserRole.__table__, Membership.__table__, Delegation.__table__
+    nothing = null()
+    return union_all(
+        select(U.c.id, U.c.username, U.c.active, ur.c.role.label("role"),
+               cast(nothing, Integer).label("unit_id"), cast(nothing, Integer).label("leader_id"))
+        .select_from(U.outerjoin(ur, ur.c.user_id == U.c.id)).where(U.c.username == name),
+        select(U.c.id, U.c.username, U.c.active, cast(nothing, ur.c.role.type), ms.c.unit_id,
+               cast(nothing, Integer))
+        .select_from(U.join(ms, ms.c.user_id == U.c.id)).where(U.c.username == name),
+        select(U.c.id, U.c.username, U.c.active, cast(nothing, ur.c.role.type), cast(nothing, Integer),
+               dg.c.leader_id)
+        .select_from(U.join(dg, dg.c.delegate_id == U.c.id)).where(U.c.username == name),
+    )
+
+
+# built once: a prebuilt statement also keeps its compiled-cache key
+_ACTOR_Q = _actor_query()
+
+
 def load_actor(conn: Connection, username: str) -> spec.Actor:
-    row = conn.execute(select(U.c.id, U.c.username, U.c.active).where(U.c.username == username)).first()
-    if row is None or not row.active:
+    """Who ``username`` is, read from the database on every command (roles are never cached)."""
+    rows = conn.execute(_ACTOR_Q, {"username": username}).all()
+    if not rows or not rows[0].active:
         raise NotFound(f"no such user: {username}")
-    roles = frozenset(r[0] for r in conn.execute(select(UserRole.role).where(UserRole.user_id == row.id)))
-    units = frozenset(r[0] for r in conn.execute(select(Membership.unit_id).where(Membership.user_id == row.id)))
+    roles = frozenset(r.role for r in rows if r.role is not None)
+    units = frozenset(r.unit_id for r in rows if r.unit_id is not None)
     delegate_for = frozenset()
     if "leader" in roles:
-        delegate_for = frozenset(r[0] for r in conn.execute(
-            select(Delegation.leader_id).where(Delegation.delegate_id == row.id)))
-    return spec.Actor(row.id, row.username, roles, units, delegate_for)
+        delegate_for = frozenset(r.leader_id for r in rows if r.leader_id is not None)
+    return spec.Actor(rows[0].id, rows[0].username, roles, units, delegate_for)
 
 
 _MEASURE_Q = (
@@ -81,8 +103,12 @@ _MEASURE_Q = (
 )
 
 
+_MEASURE_BY_ID = _MEASURE_Q.where(M.c.id == bindparam("measure_id"))
+_LOCK_MEASURE = select(M.c.id).where(M.c.id == bindparam("measure_id")).with_for_update()
+
+
 def load_measure(conn: Connection, measure_id: int):
-    row = conn.execute(_MEASURE_Q.where(M.c.id == measure_id)).first()
+    row = conn.execute(_MEASURE_BY_ID, {"measure_id": measure_id}).first()
     if row is None:
         raise NotFound(f"no such measure: {measure_id}")
     return row
@@ -175,6 +201,8 @@ def fire(measure_id: int, trigger: str, actor: str, *, comment: str = "", reason
         raise Refused("unknown_trigger", f"unknown trigger {trigger!r}")
     with db.write_tx(engine) as conn:
         who = load_actor(conn, actor)
+        if conn.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE already made us the only writer
+            conn.execute(_LOCK_MEASURE, {"measure_id": measure_id})  # PostgreSQL: one writer per measure
         row = load_measure(conn, measure_id)
         if expected_version is not None and row.version != expected_version:
             raise Conflict(measure_id, expected_version, row.version)
@@ -182,6 +210,11 @@ def fire(measure_id: int, trigger: str, actor: str, *, comment: str = "", reason
                        new_evidence=len(evidence), params=params)
         dest = spec.check(trigger, ctx)
         return _apply(conn, trigger, who, row, dest, ctx, evidence, now)
+
+
+_EVIDENCE_SEEN = select(MeasureEvidence.sha256).where(MeasureEvidence.measure_id == bindparam("measure_id"))
+_INSERT_LIGHT = insert(LightChange.__table__)
+_UPDATE_CHECKED = update(M).where(and_(M.c.id == bindparam("b_id"), M.c.version == bindparam("b_version")))
 
 
 def _apply(conn: Connection, trigger: str, who: spec.Actor, row, dest: str, ctx: spec.Ctx,
@@ -196,8 +229,7 @@ def _apply(conn: Connection, trigger: str, who: spec.Actor, row, dest: str, ctx:
     if trigger == "submit":
         values.update(account=ctx.comment, submitter_id=who.id, submitted_at=now)
     elif trigger == "approve":
-        seen = sorted(r[0] for r in conn.execute(
-            select(MeasureEvidence.sha256).where(MeasureEvidence.measure_id == row.id)))
+        seen = sorted(r[0] for r in conn.execute(_EVIDENCE_SEEN, {"measure_id": row.id}))
         body["evidence_seen"] = seen
         body["account_seen"] = row.account or ""
     elif trigger == "sign_off":
@@ -253,12 +285,14 @@ def _apply(conn: Connection, trigger: str, who: spec.Actor, row, dest: str, ctx:
     seq, h = audit.append(conn, row.id, row.head_seq, row.head_hash, trigger, who.username,
                           from_state if changes else None, dest if changes else None, body, now)
     values.update(state=dest, version=row.version + 1, head_seq=seq, head_hash=h)
-    if dest in ("submitted", "verified") and row.light in ("yellow", "red"):
+    # recovery: with the approver, or a new deadline (the sweep then starts that deadline's ladder)
+    if (dest in ("submitted", "verified") or trigger == "grant_extension") and row.light in ("yellow", "red"):
         values.update(light="green", level=-1)
-        conn.execute(insert(LightChange.__table__), {"measure_id": row.id, "light": "green", "level": -1, "at": now})
+        conn.execute(_INSERT_LIGHT, {"measure_id": row.id, "light": "green", "level": -1, "at": now})
     elif dest == "closed" and row.light != "done":
-        conn.execute(insert(LightChange.__table__), {"measure_id": row.id, "light": "done", "level": -1, "at": now})
-    res = conn.execute(update(M).where(and_(M.c.id == row.id, M.c.version == row.version)).values(**values))
+        conn.execute(_INSERT_LIGHT, {"measure_id": row.id, "light": "done", "level": -1, "at": now})
+    # SET takes the columns named in ``values``; the WHERE is the version check
+    res = conn.execute(_UPDATE_CHECKED, {**values, "b_id": row.id, "b_version": row.version})
     if res.rowcount != 1:
         actual = conn.execute(select(M.c.version).where(M.c.id == row.id)).scalar()
         raise Conflict(row.id, row.version, actual)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 
 from .models import OrgUnit, Outbox, User, UserRole
@@ -24,19 +24,21 @@ def measure_link(measure_id: int | None) -> str:
     return f"{base_url()}/measures/{measure_id}" if measure_id else base_url()
 
 
+# statements built once (they are on every command's path): compiled-cache keys are reused
+_WITH_ROLE = (select(UserRole.user_id).join(User, User.id == UserRole.user_id)
+              .where(UserRole.role == bindparam("role"), User.active.is_(True)).order_by(UserRole.user_id))
+_CHANNELS = (select(User.email, OrgUnit.webhook_url).outerjoin(OrgUnit, OrgUnit.id == User.unit_id)
+             .where(User.id == bindparam("user_id")))
+_INSERT = insert(OUTBOX)
+
+
 def users_with_role(conn: Connection, role: str) -> list[int]:
-    return [r[0] for r in conn.execute(
-        select(UserRole.user_id).join(User, User.id == UserRole.user_id)
-        .where(UserRole.role == role, User.active.is_(True)).order_by(UserRole.user_id)
-    )]
+    return [r[0] for r in conn.execute(_WITH_ROLE, {"role": role})]
 
 
 def channels_for(conn: Connection, user_id: int) -> list[str]:
     """Every user has the in-app inbox; email if they have an address; webhook if their unit has one."""
-    row = conn.execute(
-        select(User.email, OrgUnit.webhook_url).outerjoin(OrgUnit, OrgUnit.id == User.unit_id)
-        .where(User.id == user_id)
-    ).first()
+    row = conn.execute(_CHANNELS, {"user_id": user_id}).first()
     out = ["inbox"]
     if row and row.email:
         out.append("email")
@@ -68,5 +70,5 @@ def enqueue(conn: Connection, recipients, kind: str, subject: str, body: str, no
                 "attempts": 0, "dead": False, "next_attempt_at": now,
             })
     if rows:
-        conn.execute(insert(OUTBOX), rows)
+        conn.execute(_INSERT, rows)
     return len(rows)

@@ -1,0 +1,76 @@
+"""``rectify bench [NAME] [--json] [--n N]``: the benchmarks.
+
+``transitions`` compares the engine's hot path with raw sqlite3 and SpiffWorkflow
+(:mod:`bench.transitions`); ``sweep`` times the escalation sweep (:mod:`bench.sweep`); ``all``
+runs both. With ``--json`` the figures are one JSON document on stdout (for ``all``:
+``{"transitions": {...}, "sweep": {...}}``); progress goes to stderr.
+"""
+from __future__ import annotations
+
+import importlib
+
+import click
+
+NAMES = ("transitions", "sweep", "all")
+
+LABELS = {
+    "engine_per_s": "引擎 engine (次/秒 triggers/s)",
+    "raw_sqlite_per_s": "原生 raw sqlite3 (次/秒)",
+    "spiff_per_s": "SpiffWorkflow (次/秒)",
+    "spiff_reload_per_s": "SpiffWorkflow 每步重载 reload (次/秒)",
+    "ratio_vs_raw": "引擎/原生 engine ÷ raw",
+    "ratio_vs_spiff": "引擎/Spiff engine ÷ spiff",
+    "peak_rss_mb": "内存峰值 peak RSS (MiB)",
+    "rss_start_mb": "内存起始 RSS start (MiB)",
+    "rss_end_mb": "内存结束 RSS end (MiB)",
+    "n": "引擎触发次数 engine triggers",
+    "total_s": "总耗时 total (s)",
+}
+
+
+def _module(name: str):
+    """Import ``bench.<name>`` lazily; a missing module is a one-line error."""
+    from workflow.cli import CliError
+
+    try:
+        return importlib.import_module(f"bench.{name}")
+    except ModuleNotFoundError as e:
+        if e.name in (f"bench.{name}", "bench"):
+            raise CliError(f"基准测试 {name!r} 尚未实现 (benchmark not available yet: bench/{name}.py)", 1) from None
+        raise
+
+
+def _print_human(name: str, result: dict) -> None:
+    click.echo(f"[{name}]")
+    for key, value in result.items():
+        if isinstance(value, (dict, list)):
+            value = ", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else value
+        click.echo(f"  {LABELS.get(key, key)}: {value}")
+
+
+@click.command("bench")
+@click.argument("name", required=False, default="all", metavar="[transitions|sweep|all]")
+@click.option("--json", "as_json", is_flag=True, help="one JSON document on stdout")
+@click.option("--n", "n", type=int, default=None,
+              help="size: engine triggers for transitions (default 100000); passed on to sweep as n")
+def bench(name, as_json, n):
+    """Run the benchmarks (transitions, sweep, or all); they measure, never assert a time."""
+    from workflow.cli import CliError, emit_json
+
+    if name not in NAMES:
+        raise CliError(f"未知的基准测试 {name!r}，可选 {'/'.join(NAMES)} (unknown benchmark)", 2)
+    if n is not None and n < 4:
+        raise CliError(f"--n 至少为 4（一条措施四步）(--n must be at least 4), got {n}", 2)
+    names = ["transitions", "sweep"] if name == "all" else [name]
+    modules = {nm: _module(nm) for nm in names}  # fail fast, before minutes of work
+    results = {}
+    for nm, module in modules.items():
+        kw = {"json": as_json}
+        if n is not None:
+            kw["n"] = n
+        results[nm] = module.run(**kw)
+    if as_json:
+        emit_json(results[name] if name != "all" else results)
+        return
+    for nm, result in results.items():
+        _print_human(nm, result)
