@@ -269,7 +269,10 @@ class Escalation(Base):
     deadline: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     order_no: Mapped[str | None] = mapped_column(String(40))  # supervision order number at L3
-    __table_args__ = (UniqueConstraint("measure_id", "level", "deadline"),)
+    __table_args__ = (
+        UniqueConstraint("measure_id", "level", "deadline"),
+        Index("ix_escalations_order_no", "order_no", unique=True),  # migration 0003
+    )
 
 
 class LightChange(Base):
@@ -320,3 +323,30 @@ class Feedback(Base):
     contact: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), default="new")  # new reopened dismissed
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # migration 0004: keyed hash of the sender's address (rate limit), the measure it reopened
+    source_hash: Mapped[str | None] = mapped_column(String(64))
+    measure_id: Mapped[int | None] = mapped_column(ForeignKey("measures.id"))
+    __table_args__ = (Index("ix_feedback_source_created", "source_hash", "created_at"),)
+
+
+# --- the web app's sign-in state ----------------------------------------
+
+class WebSession(Base):
+    """A signed-in browser. The cookie carries a random token; only its sha256 is stored, so
+    deleting the row (logout, timeout) invalidates the cookie everywhere at once."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class LoginFailure(Base):
+    """One failed sign-in, keyed ``ip:<addr>`` and ``user:<name>``: a counter every worker shares."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)

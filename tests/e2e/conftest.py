@@ -1,0 +1,171 @@
+"""The web app over HTTP (Flask's test client) against a real SQLite file, or PostgreSQL.
+
+``site`` gives each test its own copy of a ledger built once per session (people in every role
+from ``tests/factory.py``, bearer tokens for each), its own instance folder and an injectable
+clock. ``site.login(client, "owner1")`` signs a browser client in through the real form.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from dataclasses import dataclass, field
+
+import pytest
+
+from tests import factory
+from tests.conftest import png_bytes
+from workflow import db, engine as eng, evidence as ev
+from workflow.cli import create_token
+
+USERS = ("owner1", "owner2", "owner3", "head1", "leader1", "leader2", "office1", "super1", "insp1", "admin1")
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|<meta name="csrf-token" content="([^"]+)"')
+
+
+class Clock:
+    """A clock the test moves by hand; naive UTC like the database."""
+
+    def __init__(self, start: dt.datetime):
+        self.t = start
+
+    def __call__(self) -> dt.datetime:
+        return self.t
+
+    def advance(self, **delta) -> dt.datetime:
+        self.t += dt.timedelta(**delta)
+        return self.t
+
+
+@dataclass
+class Site:
+    app: object
+    engine: object
+    ids: dict
+    tokens: dict
+    clock: Clock
+    folder: object
+    client: object = field(default=None)
+
+    def auth(self, user: str | None) -> dict:
+        return {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
+
+    def api(self, method: str, path: str, user: str | None = None, headers: dict | None = None, **kw):
+        """Call the API as ``user`` (bearer token) or anonymously (``user=None``)."""
+        h = {**self.auth(user), **(headers or {})}
+        return self.client.open(path, method=method, headers=h, **kw)
+
+    def csrf(self, client, path: str = "/login") -> str:
+        """The CSRF token of ``client``'s session, read from a page (signed in: any page)."""
+        page = client.get(path, follow_redirects=True)
+        match = CSRF_RE.search(page.get_data(as_text=True))
+        assert match, f"no CSRF token on {path}"
+        return match.group(1) or match.group(2)
+
+    def login(self, client, username: str, password: str | None = None):
+        token = self.csrf(client)
+        return client.post("/login", data={"username": username, "password": password or f"pw-{username}",
+                                           "csrf_token": token})
+
+    def fire(self, measure_id: int, trigger: str, actor: str, **kw):
+        """Fire through the engine directly (to set a scene), at the site's clock."""
+        return eng.fire(measure_id, trigger, actor, now=self.clock(), engine=self.engine, **kw)
+
+    def evidence(self, seed: int = 0, name: str = "photo.png"):
+        return ev.store(png_bytes(seed), name)
+
+    def drive(self, measure_id: int, scene: str) -> None:
+        """Bring a fresh (assigned) measure to ``scene`` by the lifecycle's own triggers."""
+        steps = SCENES[scene]
+        for trigger, actor, kw in steps:
+            kw = dict(kw)
+            if kw.pop("with_evidence", False):
+                kw["evidence"] = [self.evidence(measure_id)]
+            self.fire(measure_id, trigger, actor, **kw)
+
+
+_START = ("start", "owner1", {})
+_SUBMIT = ("submit", "owner1", {"comment": "已完成整改，附照片。", "with_evidence": True})
+_APPROVE = ("approve", "leader1", {})
+_SIGN_OFF = ("sign_off", "office1", {})
+SCENES = {
+    "assigned": [],
+    "in_progress": [_START],
+    "submitted": [_START, _SUBMIT],
+    "verified": [_START, _SUBMIT, _APPROVE],
+    "closed": [_START, _SUBMIT, _APPROVE, _SIGN_OFF],
+    "extension_pending": [_START, ("request_extension", "owner1",
+                                   {"reason": "汛期施工受限", "params": {"new_deadline": "2027-03-31"}})],
+}
+
+
+@pytest.fixture(scope="session")
+def ledger_templates(tmp_path_factory):
+    """Ledgers built once per session, by (measures, kind): a folder with rectify.db, ids, tokens."""
+    made: dict = {}
+
+    def get(measures: int = 8, kind: str = "time_bound"):
+        key = (measures, kind)
+        if key not in made:
+            folder = tmp_path_factory.mktemp(f"ledger-{measures}-{kind}")
+            url = f"sqlite:///{folder / 'rectify.db'}"
+            db.init_db(url)
+            engine = db.get_engine(url)
+            ids = factory.build(engine, measures=measures, kind=kind)
+            tokens = {u: create_token(u, engine) for u in USERS}
+            engine.dispose()  # checkpoint the WAL into the file before it is copied
+            db.reset_engines()
+            made[key] = (folder, ids, tokens)
+        return made[key]
+
+    return get
+
+
+def _make_site(request, tmp_path, monkeypatch, ledger_templates, measures=8, kind="time_bound", config=None):
+    folder, ids, tokens = ledger_templates(measures, kind)
+    for name in ("rectify.db", "rectify.db-wal", "rectify.db-shm"):
+        if (folder / name).exists():
+            shutil.copy(folder / name, tmp_path / name)
+    url = f"sqlite:///{tmp_path / 'rectify.db'}"
+    monkeypatch.setenv("RECTIFY_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("RECTIFY_DATABASE_URL", url)
+    monkeypatch.delenv("RECTIFY_EVIDENCE_DIR", raising=False)
+    monkeypatch.delenv("RECTIFY_SECRET_KEY", raising=False)
+    from web import create_app
+
+    clock = Clock(factory.NOW)
+    app = create_app({"TESTING": True, "RECTIFY_CLOCK": clock, **(config or {})})
+    site = Site(app, db.get_engine(url), dict(ids), dict(tokens), clock, tmp_path)
+    site.client = app.test_client()
+    request.addfinalizer(db.reset_engines)
+    return site
+
+
+@pytest.fixture
+def site(request, tmp_path, monkeypatch, ledger_templates):
+    """The app on a private copy of an 8-measure ledger; clock at ``factory.NOW``."""
+    return _make_site(request, tmp_path, monkeypatch, ledger_templates)
+
+
+@pytest.fixture
+def make_site(request, tmp_path, monkeypatch, ledger_templates):
+    """Build a site with other sizes, kinds or config: ``make_site(measures=, kind=, config=)``."""
+
+    def make(measures=8, kind="time_bound", config=None):
+        return _make_site(request, tmp_path, monkeypatch, ledger_templates, measures, kind, config)
+
+    return make
+
+
+@pytest.fixture
+def pg_site(pg_url):
+    """The app on a fresh PostgreSQL database holding the same ledger."""
+    from web import create_app
+
+    engine = db.get_engine(pg_url)
+    ids = factory.build(engine, measures=8)
+    tokens = {u: create_token(u, engine) for u in USERS}
+    clock = Clock(factory.NOW)
+    app = create_app({"TESTING": True, "RECTIFY_CLOCK": clock, "RECTIFY_DATABASE_URL": pg_url})
+    site = Site(app, engine, ids, tokens, clock, None)
+    site.client = app.test_client()
+    return site

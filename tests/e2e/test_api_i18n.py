@@ -1,0 +1,82 @@
+"""Languages: Chinese by default, English on request, and a catalogue that is complete and compiled."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from babel.messages.frontend import CommandLineInterface
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+import web
+from web import i18n
+from workflow import engine as eng, evidence as ev, spec
+
+WEB = Path(web.__file__).resolve().parent
+PO = WEB / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+MO = PO.with_suffix(".mo")
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _catalog(path: Path):
+    with open(path, "rb") as fh:
+        return read_po(fh)
+
+
+def test_every_text_in_the_web_app_has_an_english_translation(tmp_path):
+    pot = tmp_path / "messages.pot"
+    CommandLineInterface().run(["pybabel", "-q", "extract", "-F", str(WEB / "translations" / "babel.cfg"),
+                                "-k", "lazy_gettext", "-k", "_l", "-o", str(pot), str(WEB)])
+    wanted = {m.id for m in _catalog(pot) if m.id}
+    en = {m.id: m.string for m in _catalog(PO) if m.id}
+    assert wanted, "nothing extracted"
+    missing = sorted(wanted - set(en))
+    assert not missing, f"not in {PO.name} (run pybabel update): {missing}"
+    untranslated = sorted(k for k in wanted if not en[k])
+    assert not untranslated, f"no English yet: {untranslated}"
+    broken = sorted(k for k in wanted if set(PLACEHOLDER.findall(k)) != set(PLACEHOLDER.findall(en[k])))
+    assert not broken, f"placeholders differ: {broken}"
+
+
+def test_the_compiled_catalogue_matches_its_source():
+    with open(MO, "rb") as fh:
+        compiled = {m.id: m.string for m in read_mo(fh) if m.id}
+    source = {m.id: m.string for m in _catalog(PO) if m.id and not m.fuzzy}
+    assert compiled == source, "run: pybabel compile -d web/translations"
+
+
+def test_the_label_tables_say_what_the_engine_says():
+    assert {k: str(v) for k, v in i18n.STATE_LABELS.items()} == spec.STATE_LABELS
+    assert {k: str(i18n.TRIGGER_LABELS[k]) for k in spec.TRIGGERS} == {k: t.label for k, t in spec.TRIGGERS.items()}
+    assert {k: str(v) for k, v in i18n.KIND_LABELS.items()} == spec.KIND_LABELS
+    assert {k: str(v) for k, v in i18n.REOPEN_LABELS.items()} == spec.REOPEN_LABELS
+    assert {k: str(v) for k, v in i18n.PROGRESS_LABELS.items()} == eng.PROGRESS_LABELS
+    assert set(i18n.ROLE_LABELS) == set(spec.ROLES)
+
+
+def test_every_rule_the_engine_can_refuse_with_has_a_message():
+    source = Path(spec.__file__).read_text() + Path(eng.__file__).read_text() + Path(ev.__file__).read_text()
+    rules = set(re.findall(r'Refused\("(\w+)"', source)) | set(re.findall(r'return \("(\w+)", "', source))
+    assert {"wrong_state", "not_permitted", "four_eyes", "evidence_type"} <= rules
+    assert not rules - set(i18n.MESSAGES), sorted(rules - set(i18n.MESSAGES))
+
+
+def test_pages_are_chinese_by_default_and_english_when_the_browser_prefers_it(site):
+    assert '<html lang="zh-CN">' in site.client.get("/login").get_data(as_text=True)
+    c = site.app.test_client()
+    r = c.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert '<html lang="en">' in r.get_data(as_text=True) and "Sign in" in r.get_data(as_text=True)
+    r = c.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
+    assert "登录" in r.get_data(as_text=True)
+
+
+def test_lang_in_the_address_switches_and_is_remembered(site):
+    c = site.app.test_client()
+    r = c.get("/login?lang=en", headers={"Accept-Language": "zh-CN"})
+    assert "Sign in" in r.get_data(as_text=True)
+    assert c.get_cookie("lang").value == "en"
+    assert "Sign in" in c.get("/login", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "登录" in c.get("/login?lang=zh").get_data(as_text=True)
+    assert "登录" in c.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    r = c.get("/login?lang=fr")
+    assert "登录" in r.get_data(as_text=True) and c.get_cookie("lang").value == "zh"

@@ -1,0 +1,267 @@
+"""Marshmallow schemas: what the API accepts and what it answers (and so its OpenAPI document)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from workflow import spec, views
+
+
+class Text(fields.String):
+    """A string the databases can store: no NUL character, no lone surrogate."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ma.ValidationError("must not contain NUL characters")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ma.ValidationError("must be valid Unicode text") from None
+        return text
+
+
+class UtcDateTime(fields.DateTime):
+    """Naive UTC times from the database, written with their offset (RFC 3339)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class Error(ma.Schema):
+    code = fields.String(required=True, metadata={"description": "the rule or error code, e.g. reason_required"})
+    message = fields.String(required=True, metadata={"description": "in the request's language (zh or en)"})
+    detail = fields.String(metadata={"description": "the engine's own explanation, when there is one"})
+    errors = fields.Dict(metadata={"description": "per-field validation messages"})
+
+
+# --- queries -------------------------------------------------------------------------
+
+class PageArgs(ma.Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 100000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(1, views.MAX_PER_PAGE))
+
+
+class MeasureArgs(PageArgs):
+    state = fields.String(validate=validate.OneOf(spec.STATES))
+    unit = Text(validate=validate.Length(1, 200), metadata={"description": "unit name"})
+    light = fields.String(validate=validate.OneOf(views.LIGHTS))
+    part = fields.Integer(validate=validate.Range(1, 1000), metadata={"description": "part number (一、二、三 → 1, 2, 3)"})
+    problem = fields.Integer(validate=validate.Range(1, 100000), metadata={"description": "problem number"})
+
+
+class NotificationArgs(PageArgs):
+    unread = fields.Boolean(load_default=False)
+
+
+# --- measures ------------------------------------------------------------------------
+
+class MeasureSummary(ma.Schema):
+    id = fields.Integer(required=True)
+    problem_id = fields.Integer(required=True)
+    problem_no = fields.Integer(required=True)
+    part = fields.Integer(required=True)
+    seq = fields.Integer(required=True)
+    text = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(spec.KINDS))
+    state = fields.String(required=True, validate=validate.OneOf(spec.STATES))
+    light = fields.String(required=True, validate=validate.OneOf(views.LIGHTS))
+    level = fields.Integer(required=True, metadata={"description": "-1 none, 0 yellow, 1-3 red"})
+    owner = fields.String(allow_none=True, metadata={"description": "username"})
+    owner_name = fields.String(allow_none=True)
+    leader = fields.String(allow_none=True, metadata={"description": "username"})
+    leader_name = fields.String(allow_none=True)
+    unit = fields.String(allow_none=True)
+    deadline = fields.Date(allow_none=True, metadata={"description": "the deadline in force"})
+    deadline_original = fields.Date(allow_none=True)
+    version = fields.Integer(required=True, metadata={"description": "also the ETag of the measure"})
+    reopen_count = fields.Integer(required=True)
+    evidence_count = fields.Integer(required=True)
+    pending_extension = fields.Boolean(required=True)
+
+
+class MeasurePage(ma.Schema):
+    items = fields.List(fields.Nested(MeasureSummary), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+
+
+class EvidenceRef(ma.Schema):
+    sha256 = fields.String(required=True)
+    name = fields.String(required=True)
+    size = fields.Integer(required=True)
+    mime = fields.String(required=True)
+    event_seq = fields.Integer(required=True)
+
+
+class ExtensionOut(ma.Schema):
+    id = fields.Integer(required=True)
+    old_deadline = fields.Date(allow_none=True)
+    new_deadline = fields.Date(required=True)
+    reason = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("pending", "granted", "denied")))
+    requested_by = fields.String(required=True)
+    decided_by = fields.String(allow_none=True)
+    created_at = UtcDateTime(required=True)
+    decided_at = UtcDateTime(allow_none=True)
+
+
+class MeasureDetail(MeasureSummary):
+    problem_text = fields.String(required=True)
+    part_title = fields.String(required=True)
+    category = fields.String(allow_none=True)
+    account = fields.String(allow_none=True, metadata={"description": "落实情况, as submitted"})
+    submitter = fields.String(allow_none=True)
+    submitted_at = UtcDateTime(allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime(allow_none=True)
+    evidence_waived = fields.Boolean(required=True)
+    evidence = fields.List(fields.Nested(EvidenceRef), required=True)
+    extensions = fields.List(fields.Nested(ExtensionOut), required=True)
+    allowed_triggers = fields.List(fields.String(validate=validate.OneOf(spec.PUBLIC_TRIGGERS)), required=True,
+                                   metadata={"description": "what the caller may fire now"})
+
+
+class EventOut(ma.Schema):
+    seq = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    actor = fields.String(required=True)
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String(allow_none=True)
+    at = UtcDateTime(required=True)
+    body = fields.Dict(required=True)
+    prev_hash = fields.String(required=True)
+    hash = fields.String(required=True)
+
+
+class TriggerBody(ma.Schema):
+    """What a trigger takes; which fields matter depends on the trigger."""
+
+    comment = Text(validate=validate.Length(max=20000),
+                   metadata={"description": "the account (submit), or the text of a comment or progress update"})
+    reason = Text(validate=validate.Length(max=5000),
+                  metadata={"description": "return, reject, reopen, request_extension, deny_extension"})
+    category = fields.String(validate=validate.OneOf(spec.REOPEN_CATEGORIES), metadata={"description": "reopen"})
+    new_deadline = fields.Date(metadata={"description": "request_extension"})
+    owner = Text(validate=validate.Length(1, 80), metadata={"description": "reassign: username"})
+    leader = Text(validate=validate.Length(1, 80), metadata={"description": "reassign: username"})
+    unit = Text(validate=validate.Length(1, 200), metadata={"description": "reassign: unit name"})
+
+
+class TriggerResult(ma.Schema):
+    measure_id = fields.Integer(required=True)
+    trigger = fields.String(required=True)
+    from_state = fields.String(required=True)
+    state = fields.String(required=True)
+    version = fields.Integer(required=True)
+    seq = fields.Integer(required=True, metadata={"description": "the audit event's number"})
+    hash = fields.String(required=True, metadata={"description": "the audit event's chain hash"})
+    notified = fields.Integer(required=True)
+    evidence = fields.List(fields.String(), required=True, metadata={"description": "sha256 of the files stored"})
+
+
+# --- people, inbox, overview ---------------------------------------------------------------
+
+class UnitRef(ma.Schema):
+    name = fields.String(required=True)
+    head = fields.Boolean(required=True)
+
+
+class Me(ma.Schema):
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    name = fields.String(required=True)
+    email = fields.String(allow_none=True)
+    locale = fields.String(allow_none=True)
+    language = fields.String(required=True, metadata={"description": "the language of this response"})
+    roles = fields.List(fields.String(validate=validate.OneOf(spec.ROLES)), required=True)
+    unit = fields.String(allow_none=True)
+    units = fields.List(fields.Nested(UnitRef), required=True)
+    delegate_for = fields.List(fields.String(), required=True)
+
+
+class NotificationOut(ma.Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    subject = fields.String(required=True)
+    body = fields.String(required=True)
+    measure_id = fields.Integer(allow_none=True)
+    level = fields.Integer(allow_none=True)
+    created_at = UtcDateTime(required=True)
+    read_at = UtcDateTime(allow_none=True)
+
+
+class NotificationPage(ma.Schema):
+    items = fields.List(fields.Nested(NotificationOut), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+    unread = fields.Integer(required=True)
+
+
+class Marked(ma.Schema):
+    marked = fields.Integer(required=True)
+
+
+class ProblemOut(ma.Schema):
+    id = fields.Integer(required=True)
+    plan_id = fields.Integer(required=True)
+    no = fields.Integer(required=True)
+    text = fields.String(required=True)
+    part = fields.Integer(required=True)
+    part_title = fields.String(required=True)
+    category = fields.String(allow_none=True)
+    progress = fields.String(required=True, validate=validate.OneOf(("done", "done_long_term", "in_progress",
+                                                                     "not_done")))
+    amount_involved = fields.Decimal(allow_none=True, as_string=True)
+    amount_recovered = fields.Decimal(allow_none=True, as_string=True)
+    measures = fields.Integer(required=True)
+    closed = fields.Integer(required=True)
+    measure_ids = fields.List(fields.Integer(), required=True, metadata={"description": "those the caller may see"})
+
+
+class ProblemPage(ma.Schema):
+    items = fields.List(fields.Nested(ProblemOut), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+
+
+class ByState(ma.Schema):
+    assigned = fields.Integer(required=True)
+    in_progress = fields.Integer(required=True)
+    submitted = fields.Integer(required=True)
+    verified = fields.Integer(required=True)
+    closed = fields.Integer(required=True)
+
+
+class ByLight(ma.Schema):
+    green = fields.Integer(required=True)
+    yellow = fields.Integer(required=True)
+    red = fields.Integer(required=True)
+    done = fields.Integer(required=True)
+
+
+class UnitStats(ma.Schema):
+    unit = fields.String(required=True)
+    total = fields.Integer(required=True)
+    closed = fields.Integer(required=True)
+    closed_on_time = fields.Integer(required=True)
+    red = fields.Integer(required=True)
+    yellow = fields.Integer(required=True)
+
+
+class Stats(ma.Schema):
+    total = fields.Integer(required=True)
+    by_state = fields.Nested(ByState, required=True)
+    by_light = fields.Nested(ByLight, required=True)
+    by_unit = fields.List(fields.Nested(UnitStats), required=True)
+    closed_late = fields.Integer(required=True)

@@ -1,0 +1,255 @@
+"""Languages: Chinese first, English on request.
+
+The message ids are the Chinese text itself, so Chinese needs no catalogue and a string that
+nobody has translated yet still reads correctly for the default audience. English lives in
+``web/translations/en/LC_MESSAGES/messages.po``; the compiled ``messages.mo`` is committed
+next to it (a test checks that it matches the ``.po``). After editing texts::
+
+    .venv/bin/pybabel extract -F web/translations/babel.cfg -k lazy_gettext -k _l \\
+        --no-location --sort-output -o web/translations/messages.pot web
+    .venv/bin/pybabel update -i web/translations/messages.pot -d web/translations \\
+        --no-fuzzy-matching -w 100
+    # write the English msgstr lines, then
+    .venv/bin/pybabel compile -d web/translations
+
+The language of a request: ``?lang=en|zh`` (remembered in the ``lang`` cookie), else that
+cookie, else the best match of ``Accept-Language``, else Chinese.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+from flask import Flask, g, request
+from jinja2 import pass_context
+from flask_babel import Babel, format_datetime, get_locale, gettext, lazy_gettext as _l
+
+from workflow import workdays
+
+LANGS = ("zh", "en")
+DEFAULT = "zh"
+COOKIE = "lang"
+
+# --- labels of the domain's codes (the Chinese is the same as in workflow.spec) ---------
+
+STATE_LABELS = {
+    "assigned": _l("已交办"),
+    "in_progress": _l("整改中"),
+    "submitted": _l("待审核"),
+    "verified": _l("已审核"),
+    "closed": _l("已销号"),
+}
+TRIGGER_LABELS = {
+    "start": _l("开始整改"),
+    "submit": _l("提交"),
+    "approve": _l("审核通过"),
+    "return": _l("退回"),
+    "sign_off": _l("销号"),
+    "reject": _l("不予销号"),
+    "reopen": _l("重新整改"),
+    "recheck": _l("巩固复查"),
+    "reassign": _l("改派"),
+    "comment": _l("评论"),
+    "progress_update": _l("进展报告"),
+    "urge": _l("催办"),
+    "request_extension": _l("申请延期"),
+    "grant_extension": _l("同意延期"),
+    "deny_extension": _l("不同意延期"),
+    "escalate": _l("督办"),
+    "create": _l("创建"),
+    "import": _l("导入"),
+}
+KIND_LABELS = {"immediate": _l("立行立改"), "time_bound": _l("限期整改"), "long_term": _l("长期坚持")}
+LIGHT_LABELS = {"green": _l("正常"), "yellow": _l("临期"), "red": _l("逾期"), "done": _l("已完成")}
+ROLE_LABELS = {
+    "admin": _l("系统管理员"),
+    "office": _l("整改办"),
+    "leader": _l("责任领导"),
+    "owner": _l("责任人"),
+    "supervisor": _l("督查人员"),
+    "inspector": _l("巡察组"),
+}
+REOPEN_LABELS = {
+    "public_dissatisfaction": _l("群众不满意"),
+    "inspector_dissatisfaction": _l("巡察组不满意"),
+    "failed_recheck": _l("复查未通过"),
+    "rebound": _l("问题反弹"),
+}
+PROGRESS_LABELS = {
+    "done": _l("已完成"),
+    "done_long_term": _l("已完成，长期坚持"),
+    "in_progress": _l("正在整改"),
+    "not_done": _l("未完成"),
+}
+
+
+def _label(table: dict, code) -> str:
+    value = table.get(code)
+    return str(value) if value is not None else ("" if code is None else str(code))
+
+
+def state_label(code) -> str:
+    return _label(STATE_LABELS, code)
+
+
+def trigger_label(code) -> str:
+    return _label(TRIGGER_LABELS, code)
+
+
+def kind_label(code) -> str:
+    return _label(KIND_LABELS, code)
+
+
+def light_label(code) -> str:
+    return _label(LIGHT_LABELS, code)
+
+
+def role_label(code) -> str:
+    return _label(ROLE_LABELS, code)
+
+
+def reopen_label(code) -> str:
+    return _label(REOPEN_LABELS, code)
+
+
+def progress_label(code) -> str:
+    return _label(PROGRESS_LABELS, code)
+
+
+def localtime(value: dt.datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    """A naive-UTC time from the database shown in China time."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return format_datetime(value.astimezone(workdays.TZ), fmt, rebase=False)
+
+
+# --- error messages, by rule code ------------------------------------------------------
+
+MESSAGES = {
+    # rules of the lifecycle (workflow.spec)
+    "unknown_trigger": _l("没有这个操作"),
+    "wrong_state": _l("整改措施当前的状态不允许此操作"),
+    "not_permitted": _l("您无权执行此操作"),
+    "reason_required": _l("请填写理由"),
+    "account_required": _l("请填写落实情况"),
+    "evidence_required": _l("请至少上传一份佐证材料"),
+    "four_eyes": _l("提交人不能审核或销号自己提交的整改"),
+    "long_term_only": _l("只有长期坚持类整改措施需要巩固复查"),
+    "category_required": _l("请选择重新整改的原因类别"),
+    "reassign_target": _l("请指定新的责任人、责任单位或责任领导"),
+    "comment_required": _l("内容不能为空"),
+    "deadline_required": _l("请填写新的完成时限"),
+    "no_pending_extension": _l("没有待审批的延期申请"),
+    "extension_pending": _l("已有一份延期申请等待审批"),
+    "invalid_input": _l("输入有误"),
+    # the engine
+    "conflict": _l("该整改措施刚被其他人修改，请刷新后重试"),
+    "precondition_failed": _l("该整改措施已被修改，您看到的不是最新版本，请刷新后重试"),
+    "not_found": _l("没有找到您要的内容"),
+    # evidence
+    "evidence_empty": _l("上传的文件是空的"),
+    "evidence_too_large": _l("文件太大，超过了上传限制"),
+    "evidence_type": _l("只接受图片、PDF、Word 或 Excel 文件"),
+    "evidence_unknown": _l("没有找到该佐证材料"),
+    # HTTP
+    "bad_request": _l("请求有误"),
+    "validation_error": _l("请求的参数有误"),
+    "unauthorized": _l("请先登录或提供有效的访问令牌"),
+    "forbidden": _l("您无权访问此页面"),
+    "method_not_allowed": _l("不支持此请求方法"),
+    "not_acceptable": _l("无法提供所要求的格式"),
+    "payload_too_large": _l("上传的内容太大"),
+    "unsupported_media_type": _l("不支持的内容类型"),
+    "too_many_requests": _l("尝试次数过多，请稍后再试"),
+    "login_rate_limited": _l("登录失败次数过多，请 %(minutes)s 分钟后再试"),
+    "csrf_failed": _l("页面已过期或缺少安全令牌，请刷新页面后重试"),
+    "internal_error": _l("服务器内部错误，请稍后再试"),
+    "service_unavailable": _l("服务暂时不可用"),
+    "error": _l("出错了"),
+}
+
+
+def message(code: str, **params) -> str:
+    """The text for an error ``code`` in the request's language."""
+    text = MESSAGES.get(code) or MESSAGES["error"]
+    text = str(text)
+    if params:
+        try:
+            text = text % params
+        except (KeyError, ValueError, TypeError):
+            pass
+    return text
+
+
+# --- choosing the language ----------------------------------------------------------
+
+def select_locale() -> str:
+    """``?lang=``, then the ``lang`` cookie, then ``Accept-Language``, then Chinese."""
+    chosen = request.args.get("lang")
+    if chosen in LANGS:
+        g.set_lang_cookie = chosen
+        return chosen
+    cookie = request.cookies.get(COOKIE)
+    if cookie in LANGS:
+        return cookie
+    return request.accept_languages.best_match(LANGS, default=DEFAULT) or DEFAULT
+
+
+def current_lang() -> str:
+    loc = get_locale()
+    return loc.language if loc is not None and loc.language in LANGS else DEFAULT
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    Babel(app, locale_selector=select_locale)
+
+    @app.before_request
+    def _resolve_lang():
+        # resolve now: the cookie is set when ?lang= asks for it, whatever the view does
+        current_lang()
+
+    @app.after_request
+    def _remember_lang(response):
+        lang = g.pop("set_lang_cookie", None)
+        if lang:
+            response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax",
+                                secure=bool(app.config.get("RECTIFY_HTTPS")), httponly=True)
+        response.vary.add("Accept-Language")
+        return response
+
+    # Jinja folds filters applied to literals at compile time; a context-dependent filter is
+    # evaluated on every render instead, so each request gets its own language.
+    def per_request(fn):
+        @pass_context
+        def _filter(_ctx, *args, **kwargs):
+            return fn(*args, **kwargs)
+        return _filter
+
+    app.jinja_env.filters.update({
+        name: per_request(fn) for name, fn in {
+            "state_label": state_label, "trigger_label": trigger_label, "kind_label": kind_label,
+            "light_label": light_label, "role_label": role_label, "reopen_label": reopen_label,
+            "progress_label": progress_label, "localtime": localtime,
+        }.items()
+    })
+
+    @app.context_processor
+    def _lang_context():
+        return {"lang": current_lang(), "LANGS": LANGS, "lang_url": lang_url}
+
+
+def lang_url(code: str) -> str:
+    """This page's address in language ``code`` (other query arguments kept)."""
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [code]
+    return request.path + "?" + urlencode(args, doseq=True)
+
+
+__all__ = [
+    "LANGS", "MESSAGES", "current_lang", "gettext", "kind_label", "light_label", "localtime", "message",
+    "progress_label", "reopen_label", "role_label", "select_locale", "state_label", "trigger_label",
+]

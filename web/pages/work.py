@@ -1,0 +1,188 @@
+"""The work pages: 我的待办, 待我审核, 销号, a measure's page, its commands and its evidence.
+
+Routes are thin: parse the form, call one ``workflow`` service, render. A refused rule is shown
+in the person's language naming the rule; a stale form (the version changed meanwhile) is a
+conflict that never overwrites.
+"""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext
+
+from web.auth import current_user, login_required, roles_required
+from workflow import engine as eng, evidence as ev, spec, views
+
+from . import labels, queries
+from .common import actor, bp, conflict_text, engine, next_url, now, refusal_text
+from .diagram import lifecycle_svg
+
+# what each role starts on
+HOME_BY_ROLE = (
+    ("owner", "pages.todo"),
+    ("leader", "pages.review"),
+    ("office", "pages.signoff"),
+    ("supervisor", "pages.supervise"),
+    ("inspector", "pages.ledger"),
+    ("admin", "pages.admin_people"),
+)
+
+FORM_PARAMS = ("category", "new_deadline", "owner", "leader", "unit")
+
+
+@bp.get("/")
+@login_required
+def home():
+    """Each person lands on their own queue."""
+    for role, endpoint in HOME_BY_ROLE:
+        if current_user.has_role(role):
+            return redirect(url_for(endpoint))
+    return redirect(url_for("pages.dashboard"))
+
+
+@bp.get("/todo")
+@roles_required("owner")
+def todo():
+    a = actor()
+    return render_template("pages/todo.html", items=queries.todo(a, now=now(), engine=engine()),
+                           waiting=queries.waiting(a, now=now(), engine=engine()))
+
+
+@bp.get("/review")
+@roles_required("leader")
+def review():
+    q = queries.review_queue(actor(), now=now(), engine=engine())
+    return render_template("pages/review.html", items=q["submitted"], extensions=q["extensions"])
+
+
+@bp.post("/review/bulk")
+@roles_required("leader")
+def review_bulk():
+    """Approve several submissions at once; each gets its own result (done, refused or conflict)."""
+    picks = []
+    for value in request.form.getlist("pick"):
+        mid, _, version = value.partition(":")
+        try:
+            picks.append((int(mid), int(version)))
+        except ValueError:
+            continue
+    if not picks:
+        flash(gettext("请先勾选要审核通过的整改措施。"), "error")
+        return redirect(url_for("pages.review"))
+    comment = request.form.get("comment", "").strip()
+    results = []
+    for mid, version in picks:
+        try:
+            eng.fire(mid, "approve", current_user.username, comment=comment, expected_version=version,
+                     now=now(), engine=engine())
+            results.append({"id": mid, "ok": True, "message": gettext("已审核通过")})
+        except spec.Refused as e:
+            results.append({"id": mid, "ok": False, "message": refusal_text(e.rule, "approve")})
+        except eng.Conflict as e:
+            results.append({"id": mid, "ok": False, "message": conflict_text(e.expected, e.actual)})
+        except eng.NotFound:
+            results.append({"id": mid, "ok": False, "message": refusal_text("not_found", "approve")})
+    done = sum(1 for r in results if r["ok"])
+    return render_template("pages/bulk_result.html", results=results, done=done, failed=len(results) - done)
+
+
+@bp.get("/signoff")
+@roles_required("office")
+def signoff():
+    return render_template("pages/signoff.html", items=queries.signoff_queue(actor(), now=now(), engine=engine()))
+
+
+# --- a measure ----------------------------------------------------------------
+
+def render_measure(measure_id: int, *, error: str | None = None, conflict: str | None = None,
+                   values: dict | None = None, trigger: str | None = None, status: int = 200):
+    a = actor()
+    try:
+        m = views.measure_detail(a, measure_id, now=now(), engine=engine())
+        events = views.measure_events(a, measure_id, engine=engine())
+    except eng.NotFound:
+        abort(404)
+    allowed = [t for t in m["allowed_triggers"] if _offered(t, m)]
+    usernames, units = [], []
+    if "reassign" in allowed:
+        usernames = [p for p in queries.people(engine()) if p["active"]]
+        units = queries.units(engine())
+    return render_template(
+        "pages/measure.html", m=m, events=events, allowed=allowed, diagram=lifecycle_svg(m["state"], allowed),
+        error=error, conflict=conflict, values=values or {}, failed_trigger=trigger, people=usernames, units=units,
+        reopen_categories=spec.REOPEN_CATEGORIES, L=labels,
+    ), status
+
+
+def _offered(trigger: str, m: dict) -> bool:
+    """Hide the forms whose input guard cannot pass on this measure anyway."""
+    if trigger in ("grant_extension", "deny_extension"):
+        return m["pending_extension"]
+    if trigger == "request_extension":
+        return not m["pending_extension"]
+    if trigger == "recheck":
+        return m["kind"] == "long_term"
+    return True
+
+
+@bp.get("/measures/<int:measure_id>")
+@login_required
+def measure(measure_id: int):
+    return render_measure(measure_id)
+
+
+@bp.post("/measures/<int:measure_id>/fire/<trigger>")
+@login_required
+def fire(measure_id: int, trigger: str):
+    """Fire one trigger from a form; the form's ``version`` is the expected version."""
+    if trigger not in spec.PUBLIC_TRIGGERS:
+        abort(404)
+    f = request.form
+    comment = f.get("comment", "").strip()
+    reason = f.get("reason", "").strip()
+    params = {k: f.get(k, "").strip() for k in FORM_PARAMS if f.get(k, "").strip()}
+    files = [fs for fs in request.files.getlist("evidence") if fs and fs.filename]
+    version = f.get("version", type=int)
+    values = {"comment": comment, "reason": reason, **params}
+    a = actor()
+    try:
+        current = queries.version_of(a, measure_id, engine=engine())
+        if version is not None and version != current:
+            raise eng.Conflict(measure_id, version, current)
+        # check every rule before keeping any uploaded file
+        views.preflight(a, measure_id, trigger, comment=comment, reason=reason, new_evidence=len(files),
+                        params=params, engine=engine())
+        stored = [ev.store(fs.read(), fs.filename) for fs in files]
+        eng.fire(measure_id, trigger, current_user.username, comment=comment, reason=reason, evidence=stored,
+                 params=params, expected_version=version, now=now(), engine=engine())
+    except eng.NotFound:
+        abort(404)
+    except eng.Conflict as e:
+        return render_measure(measure_id, conflict=conflict_text(e.expected, e.actual), values=values,
+                              trigger=trigger, status=409)
+    except (spec.Refused, ev.EvidenceRefused) as e:
+        text = refusal_text(e.rule, trigger)
+        if isinstance(e, ev.EvidenceRefused):
+            text = f"{text} — {e.message}"
+        return render_measure(measure_id, error=text, values=values, trigger=trigger,
+                              status=403 if e.rule == "not_permitted" else 422)
+    flash(gettext("已完成「%(action)s」：整改措施 #%(id)s", action=labels.label(labels.TRIGGERS, trigger),
+                  id=measure_id), "success")
+    return redirect(next_url(url_for("pages.measure", measure_id=measure_id)))
+
+
+@bp.get("/evidence/<sha256>")
+@login_required
+def evidence(sha256: str):
+    """An evidence file, for those who may see a measure it belongs to: images inline, others as files."""
+    try:
+        info = views.evidence_file(actor(), sha256, engine=engine())
+        path = ev.path_of(info["sha256"])
+    except (eng.NotFound, ev.EvidenceRefused):
+        abort(404)
+    if not path.exists():
+        abort(404)
+    inline = info["mime"].startswith("image/") and request.args.get("download") is None
+    response = send_file(path, mimetype=info["mime"], as_attachment=not inline, download_name=info["name"],
+                         conditional=True, etag=info["sha256"], max_age=0)
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
