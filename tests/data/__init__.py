@@ -1,0 +1,1 @@
+"""Test fixtures built on the fly (spreadsheets are generated, not committed as binaries)."""

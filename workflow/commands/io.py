@@ -1,0 +1,175 @@
+"""``rectify import``, ``rectify export`` and ``rectify report``: files in and out of the ledger."""
+from __future__ import annotations
+
+import sys
+import zipfile
+from pathlib import Path
+
+import click
+
+from ..cli import EXIT_REFUSED, CliError, emit_json, parse_now
+
+NOTICE_SUFFIXES = (".txt", ".docx")
+LEDGER_SUFFIXES = (".xlsx", ".xlsm")
+
+
+def _kind_of(path: Path) -> str:
+    """'ledger' or 'notice', by suffix, else by content; CliError if neither."""
+    suffix = path.suffix.lower()
+    if suffix in LEDGER_SUFFIXES:
+        return "ledger"
+    if suffix in NOTICE_SUFFIXES:
+        return "notice"
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                names = set(zf.namelist())
+            if "xl/workbook.xml" in names:
+                return "ledger"
+            if "word/document.xml" in names:
+                return "notice"
+    except (OSError, zipfile.BadZipFile):
+        pass
+    raise CliError(f"refused (unsupported_file): {path.name}: expected an .xlsx ledger or a .txt/.docx notice",
+                   EXIT_REFUSED)
+
+
+def _print_summary(s: dict) -> None:
+    c, u, same = s["create"], s["update"], s["unchanged"]
+    head = "预览（未写入）" if s["dry_run"] else "已导入"
+    plan = f"plan {s['plan_id']}" if s["plan_id"] else "new plan"
+    click.echo(f"{head}: {s['file']} → {plan} 「{s['plan_title']}」")
+    click.echo(f"  新建 create: {c['parts']} parts, {c['categories']} categories, {c['problems']} problems, "
+               f"{c['measures']} measures, {c['units']} units, {c['users']} users")
+    click.echo(f"  更新 update: {u['parts']} parts, {u['categories']} categories, {u['problems']} problems, "
+               f"{u['measures']} measures; 不变 unchanged: {same['problems']} problems, {same['measures']} measures")
+    if s["closed_by_import"]:
+        click.echo(f"  按台账记为已销号 closed by import (outside the lifecycle): {s['closed_by_import']}")
+    if s["skipped_sheets"]:
+        click.echo(f"  跳过的工作表 skipped sheets: {', '.join(s['skipped_sheets'])}")
+    for sheet, cols in s["ignored_columns"].items():
+        click.echo(f"  忽略的列 ignored columns in {sheet}: {', '.join(cols)}")
+    for g in s["roles_granted"]:
+        click.echo(f"  授予角色 role granted: {g['username']} {g['role']}" + (f" @ {g['unit']}" if g["unit"] else ""))
+    for w in s["warnings"][:20]:
+        click.echo(f"  注意 warning: {w}")
+    if s["preview"]:
+        click.echo("  前几行 first rows:")
+        for r in s["preview"]:
+            click.echo(f"    {r['action']:<6} {r['sheet']}!{r['row']:<4} 问题{r['problem_no']}.{r['seq']} "
+                       f"{r['state']:<11} {r['deadline'] or '':<10} {r['unit'] or '':<10} {r['measure'][:30]}")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--plan", "plan_id", type=int, help="import into this plan (ledgers)")
+@click.option("--title", help="import into the plan with this title, created if missing (ledgers)")
+@click.option("--dry-run", is_flag=True, help="show what would be created or updated; write nothing")
+@click.option("--as", "as_user", default="system", show_default=True, help="who the audit events name")
+@click.option("--now", "now_", help="the import's time (ISO 8601; default now)")
+@click.option("--json", "as_json", is_flag=True)
+def import_cmd(file, plan_id, title, dry_run, as_user, now_, as_json):
+    """Import an .xlsx ledger, or a notice (.txt/.docx)."""
+    from .. import engine as eng
+
+    path = Path(file)
+    if not path.is_file():
+        raise CliError(f"no such file: {file}", EXIT_REFUSED)
+    if plan_id is not None and title:
+        raise CliError("give --plan or --title, not both", EXIT_REFUSED)
+    now = parse_now(now_)
+    if _kind_of(path) == "notice":
+        if plan_id or title or dry_run:
+            raise CliError("--plan, --title and --dry-run apply to .xlsx ledgers", EXIT_REFUSED)
+        from .. import notice
+
+        try:
+            summary = notice.import_notice(notice.read(path), now)
+        except notice.NoticeError as e:
+            raise CliError(f"refused (notice): {e}", EXIT_REFUSED) from None
+        if as_json:
+            emit_json(summary)
+        else:
+            click.echo(f"notice imported: {summary}")
+        return
+    from .. import db, excel
+    from ..models import User
+    from sqlalchemy import select
+
+    if as_user != "system":
+        with db.read_tx() as conn:
+            if conn.execute(select(User.id).where(User.username == as_user)).first() is None:
+                raise eng.NotFound(f"no such user: {as_user}")
+    try:
+        summary = excel.import_ledger(path, plan_id=plan_id, title=title, dry_run=dry_run, actor=as_user, now=now)
+    except excel.LedgerImportError as e:
+        n = len(e.issues)
+        if as_json:
+            emit_json({"error": "ledger_import", "issues": [i.as_dict() for i in e.issues]})
+        lines = "".join(f"\n  {line}" for line in e.summary(10).splitlines())
+        raise CliError(f"refused (ledger_import): {path.name}: {n} 处问题，未写入任何数据 "
+                       f"({n} problem(s); nothing was written){lines}", EXIT_REFUSED) from None
+    if as_json:
+        emit_json(summary)
+    else:
+        _print_summary(summary)
+
+
+@click.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--plan", "plan_id", type=int, help="the plan (default: the only plan)")
+@click.option("--now", "now_", help="evaluate lights at this instant (ISO 8601)")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--quiet", "-q", is_flag=True, help="no progress bar")
+def export_cmd(file, plan_id, now_, as_json, quiet):
+    """Write the ledger as .xlsx (a summary sheet and one sheet per part)."""
+    from .. import excel
+
+    path = Path(file)
+    if path.suffix.lower() != ".xlsx":
+        raise CliError(f"refused (bad_name): {path.name}: the file name must end in .xlsx", EXIT_REFUSED)
+    state = {"bar": None}
+
+    def progress(done, total):
+        if quiet or total == 0:
+            return
+        bar = state["bar"]
+        if bar is None:
+            bar = state["bar"] = click.progressbar(length=total, label="导出 exporting", file=sys.stderr,
+                                                   show_pos=True)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        result = excel.export_ledger(path, plan_id=plan_id, now=parse_now(now_), progress=progress)
+    finally:
+        if state["bar"] is not None:
+            state["bar"].__exit__(None, None, None)
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"exported {result['rows']} measures of {result['problems']} problems to {path} "
+                   f"({len(result['sheets'])} sheets)", err=True)
+
+
+@click.command("report")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "docx"]), required=True)
+@click.option("-o", "--output", help="the file to write (md and html: '-' or omitted for stdout)")
+@click.option("--plan", "plan_id", type=int, help="the plan (default: the only plan)")
+@click.option("--now", "now_", help="the report's date (ISO 8601; default now)")
+def report_cmd(fmt, output, plan_id, now_):
+    """Render the public notice (通报) of a plan as Markdown, HTML or .docx."""
+    from .. import report
+
+    if fmt == "docx" and (not output or output == "-"):
+        raise CliError("refused (output_required): a .docx report needs -o FILE", EXIT_REFUSED)
+    doc = report.notice_doc(plan_id, parse_now(now_))
+    if not output or output == "-":
+        sys.stdout.buffer.write(report.render(doc, fmt))
+        sys.stdout.flush()
+        return
+    report.write(doc, output, fmt)
+    click.echo(f"report written: {output}", err=True)
+
+
+COMMANDS = [import_cmd, export_cmd, report_cmd]

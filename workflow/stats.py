@@ -1,0 +1,218 @@
+"""Ledger statistics: the numbers a public notice and the digests state, computed from the database.
+
+:func:`compute` aggregates in SQL (no row is loaded one by one), so it stays fast on large
+ledgers. Definitions, for a plan (or every plan) at the China date of ``now``:
+
+* ``problems``, ``measures``, ``parts``: counted as stored;
+* problem progress (已完成 / 已完成，长期坚持 / 正在整改 / 未完成) is derived per problem with
+  :func:`workflow.engine.problem_progress`, never read from a typed-in field;
+* ``completed``: measures signed off (``closed``); ``not_completed``: open measures whose
+  deadline in force has passed (逾期未完成); ``in_progress``: the other open measures;
+* ``completion_rate``: completed / measures × 100, as a Decimal with one decimal place
+  (half up); 0.0 when there are no measures;
+* ``long_term``: measures of kind long_term (长期坚持);
+* money: ``amount_involved`` and ``amount_recovered`` summed over problems, in yuan;
+* ``accountability``: records by kind, linked to the plan's problems or measures;
+* ``rules_made``: rules linked to the plan's problems.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.engine import Connection, Engine
+
+from . import db, engine as eng, spec, workdays
+from .models import Accountability, Inspection, Measure, Part, Plan, Problem, RuleMade
+
+M = Measure.__table__
+
+ACCOUNTABILITY_LABELS = {
+    "admonition": "约谈",
+    "reminder_talk": "谈话提醒",
+    "veto": "一票否决",
+    "sanction": "追责问责",
+}
+
+
+def resolve_plan(conn: Connection, plan_id: int | None = None):
+    """The plan row for ``plan_id``; without one, the only plan. Raises NotFound or Refused."""
+    if plan_id is not None:
+        row = conn.execute(select(Plan).where(Plan.id == plan_id)).first()
+        if row is None:
+            raise eng.NotFound(f"no such plan: {plan_id}")
+        return row
+    rows = conn.execute(select(Plan).order_by(Plan.id).limit(21)).all()
+    if not rows:
+        raise eng.NotFound("there is no plan yet (import a notice or a ledger first)")
+    if len(rows) > 1:
+        ids = ", ".join(f"{r.id} {r.title}" for r in rows[:20])
+        raise spec.Refused("plan_required", f"several plans; choose one with --plan: {ids}")
+    return rows[0]
+
+
+@dataclass
+class LedgerStats:
+    """The numbers of a ledger at ``as_of``; see the module docstring for their definitions."""
+
+    plan_id: int | None
+    as_of: dt.date
+    parts: int = 0
+    problems: int = 0
+    problems_done: int = 0
+    problems_done_long_term: int = 0
+    problems_in_progress: int = 0
+    problems_not_done: int = 0
+    measures: int = 0
+    by_state: dict[str, int] = field(default_factory=dict)
+    completed: int = 0
+    in_progress: int = 0
+    not_completed: int = 0
+    completion_rate: Decimal = Decimal("0.0")
+    long_term: int = 0
+    immediate: int = 0
+    time_bound: int = 0
+    reopened: int = 0
+    amount_involved: Decimal = Decimal("0.00")
+    amount_recovered: Decimal = Decimal("0.00")
+    accountability: dict[str, int] = field(default_factory=dict)
+    accountability_total: int = 0
+    rules_made: int = 0
+
+    @property
+    def problems_completed(self) -> int:
+        return self.problems_done + self.problems_done_long_term
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["as_of"] = self.as_of.isoformat()
+        d["completion_rate"] = str(self.completion_rate)
+        d["amount_involved"] = str(self.amount_involved)
+        d["amount_recovered"] = str(self.amount_recovered)
+        d["problems_completed"] = self.problems_completed
+        return d
+
+
+def _rate(part: int, whole: int) -> Decimal:
+    if not whole:
+        return Decimal("0.0")
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def compute(plan_id: int | None = None, now: dt.datetime | None = None, engine: Engine | None = None,
+            conn: Connection | None = None) -> LedgerStats:
+    """The statistics of one plan (or of every plan when ``plan_id`` is None) at ``now``."""
+    if conn is None:
+        with db.read_tx(engine) as c:
+            return compute(plan_id, now, conn=c)
+    now = now or eng.utcnow()
+    today = workdays.local_today(now)
+    s = LedgerStats(plan_id, today)
+
+    def in_plan(q, col=Problem.plan_id):
+        return q.where(col == plan_id) if plan_id is not None else q
+
+    s.parts = conn.execute(in_plan(select(func.count()).select_from(Part), Part.plan_id)).scalar_one()
+    # problem progress from per-problem aggregates, with the rectification period of each plan
+    closed = func.sum(case((M.c.state == "closed", 1), else_=0))
+    long_term = func.sum(case((M.c.kind == "long_term", 1), else_=0))
+    q = (select(Problem.id, func.count(M.c.id), closed, long_term, Inspection.rect_end)
+         .select_from(Problem)
+         .join(Plan, Plan.id == Problem.plan_id)
+         .join(Inspection, Inspection.id == Plan.inspection_id)
+         .outerjoin(M, M.c.problem_id == Problem.id)
+         .group_by(Problem.id, Inspection.rect_end))
+    for _pid, n, n_closed, n_long, rect_end in conn.execute(in_plan(q)):
+        n_closed, n_long = int(n_closed or 0), int(n_long or 0)
+        if n and n_closed == n:
+            sample = [("closed", "long_term" if n_long else "time_bound")]
+        elif n:
+            sample = [("in_progress", "time_bound")]
+        else:
+            sample = []
+        progress = eng.problem_progress(sample, rect_end, today)
+        s.problems += 1
+        if progress == "done":
+            s.problems_done += 1
+        elif progress == "done_long_term":
+            s.problems_done_long_term += 1
+        elif progress == "not_done":
+            s.problems_not_done += 1
+        else:
+            s.problems_in_progress += 1
+    # measures
+    mq = select(M.c.state, M.c.kind, func.count(), func.sum(M.c.reopen_count),
+                func.sum(case(((M.c.state != "closed") & (M.c.deadline < today), 1), else_=0))) \
+        .select_from(M).join(Problem, Problem.id == M.c.problem_id).group_by(M.c.state, M.c.kind)
+    by_state: dict[str, int] = {st: 0 for st in spec.STATES}
+    for state, kind, n, reopened, overdue in conn.execute(in_plan(mq)):
+        by_state[state] = by_state.get(state, 0) + n
+        s.measures += n
+        s.reopened += int(reopened or 0)
+        if state == "closed":
+            s.completed += n
+        else:
+            s.not_completed += int(overdue or 0)
+            s.in_progress += n - int(overdue or 0)
+        if kind == "long_term":
+            s.long_term += n
+        elif kind == "immediate":
+            s.immediate += n
+        else:
+            s.time_bound += n
+    s.by_state = by_state
+    s.completion_rate = _rate(s.completed, s.measures)
+    # money
+    inv, rec = conn.execute(in_plan(select(func.coalesce(func.sum(Problem.amount_involved), 0),
+                                           func.coalesce(func.sum(Problem.amount_recovered), 0)))).one()
+    s.amount_involved = Decimal(str(inv)).quantize(Decimal("0.01"))
+    s.amount_recovered = Decimal(str(rec)).quantize(Decimal("0.01"))
+    # accountability and rules
+    aq = select(Accountability.kind, func.count()).group_by(Accountability.kind)
+    if plan_id is not None:
+        probs = select(Problem.id).where(Problem.plan_id == plan_id)
+        meas = select(M.c.id).join(Problem, Problem.id == M.c.problem_id).where(Problem.plan_id == plan_id)
+        aq = aq.where(or_(Accountability.problem_id.in_(probs), Accountability.measure_id.in_(meas)))
+    s.accountability = {k: n for k, n in conn.execute(aq)}
+    s.accountability_total = sum(s.accountability.values())
+    rq = select(func.count()).select_from(RuleMade)
+    if plan_id is not None:
+        rq = rq.where(RuleMade.problem_id.in_(select(Problem.id).where(Problem.plan_id == plan_id)))
+    s.rules_made = conn.execute(rq).scalar_one()
+    return s
+
+
+def wan(amount: Decimal) -> str:
+    """Yuan as 万元, exactly: 90000 → '9', 50400 → '5.04', 123.45 → '0.012345'."""
+    v = (Decimal(amount) / 10000).normalize()
+    text = f"{v:f}"
+    return text
+
+
+def cn_date(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def paragraph(s: LedgerStats) -> str:
+    """The statistics paragraph of a notice or digest, in Chinese; every number is from ``s``."""
+    parts = [f"截至{cn_date(s.as_of)}，巡察反馈的{s.parts}个方面{s.problems}个问题，细化整改措施{s.measures}项。"]
+    parts.append(f"已完成{s.completed}项，正在整改{s.in_progress}项，逾期未完成{s.not_completed}项，"
+                 f"完成率{s.completion_rate}%；其中长期坚持事项{s.long_term}项。")
+    prob = f"{s.problems}个问题中，已完成{s.problems_completed}个（其中长期坚持{s.problems_done_long_term}个）"
+    if s.problems_in_progress:
+        prob += f"，正在整改{s.problems_in_progress}个"
+    if s.problems_not_done:
+        prob += f"，未完成{s.problems_not_done}个"
+    parts.append(prob + "。")
+    if s.amount_involved or s.amount_recovered:
+        parts.append(f"涉及金额{wan(s.amount_involved)}万元，已退还或追缴{wan(s.amount_recovered)}万元。")
+    if s.accountability_total:
+        kinds = "，".join(f"{ACCOUNTABILITY_LABELS.get(k, k)}{n}次" for k, n in sorted(
+            s.accountability.items(), key=lambda kv: list(ACCOUNTABILITY_LABELS).index(kv[0])
+            if kv[0] in ACCOUNTABILITY_LABELS else 99))
+        parts.append(f"严格责任追究，{kinds}。")
+    if s.rules_made:
+        parts.append(f"建立完善制度{s.rules_made}项。")
+    return "".join(parts)
