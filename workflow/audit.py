@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from . import db
 from .models import Checkpoint, Event, Measure, MeasureEvidence
@@ -187,14 +188,17 @@ def heads_digest(conn: Connection) -> tuple[str, int, int, dict]:
 def record_checkpoint(day: dt.date, now: dt.datetime, engine: Engine | None = None) -> bool:
     """Record the day's checkpoint once; False if that day already has one."""
     engine = engine or db.get_engine()
-    with db.write_tx(engine) as conn:
-        if conn.execute(select(Checkpoint.id).where(Checkpoint.day == day)).first():
-            return False
-        digest, chains, events, heads = heads_digest(conn)
-        conn.execute(insert(Checkpoint.__table__), {
-            "day": day, "digest": digest, "chains": chains, "events": events,
-            "heads": canonical_json(heads), "created_at": now.replace(tzinfo=None),
-        })
+    try:
+        with db.write_tx(engine) as conn:
+            if conn.execute(select(Checkpoint.id).where(Checkpoint.day == day)).first():
+                return False
+            digest, chains, events, heads = heads_digest(conn)
+            conn.execute(insert(Checkpoint.__table__), {
+                "day": day, "digest": digest, "chains": chains, "events": events,
+                "heads": canonical_json(heads), "created_at": now.replace(tzinfo=None),
+            })
+    except IntegrityError:  # PostgreSQL: another process recorded the day between our check and insert
+        return False
     return True
 
 
