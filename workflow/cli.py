@@ -55,7 +55,34 @@ def parse_now(value: str | None) -> dt.datetime:
     return t.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Loads plugin commands (web, scheduler, bench) only when they are asked for."""
+
+    def _entry_points(self) -> dict:
+        from importlib.metadata import entry_points
+
+        try:
+            return {ep.name: ep for ep in entry_points(group="rectify.commands")}
+        except Exception:  # pragma: no cover - broken metadata must not break the core CLI
+            return {}
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self._entry_points()))
+
+    def get_command(self, ctx, name):
+        cmd = super().get_command(ctx, name)
+        if cmd is None:
+            ep = self._entry_points().get(name)
+            if ep is not None:
+                try:
+                    cmd = ep.load()
+                except ImportError:
+                    return None
+                self.add_command(cmd, name)
+        return cmd
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main_group():
     """Rectify: rectification after an inspection (巡察整改)."""
 
@@ -275,27 +302,17 @@ def notifications_cmd(as_json, limit):
 # --- plugins ----------------------------------------------------------------
 
 def _plugin(name: str):
-    return main_group.commands.get(name)
+    return main_group.get_command(click.get_current_context(), name)
 
 
 def _load_plugins() -> None:
+    """Add the commands of ``workflow/commands/`` (entry-point commands load on demand)."""
     from . import commands
 
     for mod in pkgutil.iter_modules(commands.__path__):
         module = importlib.import_module(f"{commands.__name__}.{mod.name}")
         for cmd in getattr(module, "COMMANDS", ()):
             main_group.add_command(cmd)
-    try:
-        from importlib.metadata import entry_points
-
-        for ep in entry_points(group="rectify.commands"):
-            if ep.name not in main_group.commands:
-                try:
-                    main_group.add_command(ep.load(), ep.name)
-                except ImportError:
-                    continue
-    except Exception:  # pragma: no cover - broken metadata must not break the core CLI
-        pass
 
 
 def main(argv=None) -> int:

@@ -62,6 +62,11 @@ def reset_engines() -> None:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        from sqlalchemy.engine import make_url
+
+        path = make_url(url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -74,10 +79,9 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection):
-            if conn.get_execution_options().get("rectify_write"):
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            else:
-                conn.exec_driver_sql("BEGIN")
+            # straight to the driver: this runs on every command
+            driver = conn.connection.driver_connection
+            driver.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get("rectify_write") else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

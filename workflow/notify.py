@@ -29,6 +29,8 @@ _WITH_ROLE = (select(UserRole.user_id).join(User, User.id == UserRole.user_id)
               .where(UserRole.role == bindparam("role"), User.active.is_(True)).order_by(UserRole.user_id))
 _CHANNELS = (select(User.email, OrgUnit.webhook_url).outerjoin(OrgUnit, OrgUnit.id == User.unit_id)
              .where(User.id == bindparam("user_id")))
+_CHANNELS_MANY = (select(User.id, User.email, OrgUnit.webhook_url).outerjoin(OrgUnit, OrgUnit.id == User.unit_id)
+                  .where(User.id.in_(bindparam("user_ids", expanding=True))))
 _INSERT = insert(OUTBOX)
 
 
@@ -55,14 +57,20 @@ def enqueue(conn: Connection, recipients, kind: str, subject: str, body: str, no
     is never queued twice (the caller's insert fails; escalations use this).
     """
     rows = []
-    seen = set()
     now = now.replace(tzinfo=None)
     link = measure_link(measure_id)
-    for uid in recipients:
-        if uid is None or uid in seen:
-            continue
-        seen.add(uid)
-        for channel in channels_for(conn, uid):
+    uids = [uid for uid in dict.fromkeys(recipients) if uid is not None]
+    if not uids:
+        return 0
+    found = {r.id: r for r in conn.execute(_CHANNELS_MANY, {"user_ids": uids})}
+    for uid in uids:
+        info = found.get(uid)
+        channels = ["inbox"]
+        if info is not None and info.email:
+            channels.append("email")
+        if info is not None and info.webhook_url:
+            channels.append("webhook")
+        for channel in channels:
             rows.append({
                 "key": f"{key}:{uid}:{channel}" if key else None,
                 "recipient_id": uid, "channel": channel, "kind": kind, "measure_id": measure_id,
