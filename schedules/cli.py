@@ -1,7 +1,6 @@
 """``rectify scheduler`` and ``rectify tick`` (registered through the ``rectify.commands`` entry points)."""
 from __future__ import annotations
 
-import logging
 import os
 
 import click
@@ -61,8 +60,9 @@ def scheduler(poll):
 
     from . import wiring
 
-    logging.basicConfig(level=os.environ.get("RECTIFY_LOG_LEVEL", "WARNING"),
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from workflow.logging import configure
+
+    configure()
     poll = poll if poll is not None else float(os.environ.get("RECTIFY_LEADER_POLL", 15))
     engine = db.get_engine()
     if not db.has_schema(engine):
