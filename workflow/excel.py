@@ -35,9 +35,11 @@ import bisect
 import datetime as dt
 import hashlib
 import re
+import struct
 import unicodedata
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -133,6 +135,15 @@ def _issue(sheet, row, col: int | None, reason: str, header: str | None = None) 
 
 # --- the file itself ----------------------------------------------------------------
 
+# What reading a damaged or hostile file raises, from zipfile, zlib, the XML parsers and openpyxl.
+# Only the reading of the file is guarded by these; errors in our own logic after reading propagate.
+# (ET.ParseError and lxml's XMLSyntaxError are SyntaxErrors; KeyError and IndexError are LookupErrors.)
+READ_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, LookupError, ValueError, TypeError,
+    AttributeError, ArithmeticError, OSError, EOFError, zlib.error, struct.error, SyntaxError, RecursionError,
+)
+
+
 def check_archive(path: str | Path) -> None:
     """Refuse anything but a sane .xlsx before a parser touches it (size, zip, declared sizes)."""
     p = Path(path)
@@ -154,8 +165,12 @@ def check_archive(path: str | Path) -> None:
     try:
         with zipfile.ZipFile(p) as zf:
             infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise LedgerImportError(f"不是电子表格：压缩包损坏 (not a spreadsheet: broken zip: {e}): {p.name}") from None
+    except NotImplementedError as e:  # zipfile: "zip file version 25.5", an unknown compression
+        raise LedgerImportError(f"不是电子表格：压缩包格式不受支持 (not a spreadsheet: unsupported zip feature: {e}): "
+                                f"{p.name}") from None
+    except READ_ERRORS as e:
+        raise LedgerImportError(f"不是电子表格：压缩包损坏 (not a spreadsheet: broken zip: {type(e).__name__}: {e}): "
+                                f"{p.name}") from None
     if len(infos) > MAX_ENTRIES:
         raise LedgerImportError(f"压缩包条目过多 (too many zip entries: {len(infos)} > {MAX_ENTRIES}): {p.name}")
     names = {i.filename for i in infos}
@@ -166,6 +181,9 @@ def check_archive(path: str | Path) -> None:
     for i in infos:
         if i.flag_bits & 0x1:
             raise LedgerImportError(f"文件已加密 (encrypted entries are not supported): {p.name}")
+        if i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise LedgerImportError(f"不是电子表格：压缩方式不受支持 (not a spreadsheet: unsupported zip compression "
+                                    f"{i.compress_type} in {i.filename}): {p.name}")
         total += i.file_size
         if i.file_size > RATIO_FLOOR and i.file_size > MAX_ENTRY_RATIO * max(i.compress_size, 1):
             raise LedgerImportError(
@@ -645,13 +663,15 @@ class _Sheet:
 def read_ledger(path: str | Path) -> LedgerIn:
     """Read and check a ledger file; raise :class:`LedgerImportError` listing every problem found."""
     import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
 
+    unreadable = (*READ_ERRORS, InvalidFileException)
     path = Path(path)
     check_archive(path)
     fh = path.open("rb")  # a file object: openpyxl then does not judge the file by its name
     try:
         wb = openpyxl.load_workbook(fh, read_only=True, data_only=True, keep_links=False)
-    except Exception as e:  # openpyxl raises many kinds on a malformed package
+    except unreadable as e:  # openpyxl, zipfile and the XML parser raise many kinds on a malformed package
         fh.close()
         raise LedgerImportError(f"不是可读的电子表格 (not a readable spreadsheet: {type(e).__name__}: {e}): "
                                 f"{path.name}") from None
@@ -671,9 +691,9 @@ def read_ledger(path: str | Path) -> LedgerIn:
                     rows.append(tuple(values[:MAX_COLUMNS]))
                     if len(rows) + total_rows > MAX_ROWS + HEADER_SCAN_ROWS * (len(sheets) + 1):
                         raise LedgerImportError(f"行数过多 (too many rows: over {MAX_ROWS}): {path.name}")
-            except LedgerImportError:
+            except LedgerImportError:  # a ValueError too: let it through as it is
                 raise
-            except Exception as e:  # a damaged sheet: openpyxl and the XML parser raise many kinds
+            except unreadable as e:  # a damaged sheet: openpyxl and the XML parser raise many kinds
                 raise LedgerImportError([Issue(ws.title, None, None,
                                                f"工作表无法读取 (unreadable sheet: {type(e).__name__}: {e})")]) from None
             while rows and all(v is None or (isinstance(v, str) and not v.strip()) for v in rows[-1]):
@@ -1041,6 +1061,51 @@ def _resolve_plan(conn: Connection, led: LedgerIn, plan_id: int | None, title: s
     return pid, title
 
 
+def _match_numbered(items: dict, db_rows: dict[int, tuple[int, str]]):
+    """Match a file's parts (or one part's categories) to the stored ones; each stored row is taken once.
+
+    ``items`` maps a title key to an object with ``no`` and ``title``; ``db_rows`` maps a stored
+    number to (id, title). A numbered item takes the stored row of its number (renaming it if the
+    title differs); then an unnumbered item takes a stored row of the same title that no item has
+    taken; the rest are new, unnumbered ones on the first free number. Returns (ids, nos, updates,
+    created): ids[key] is None for a new row, updates lists (id, new title).
+    """
+    ids: dict[str, int | None] = {}
+    nos: dict[str, int] = {}
+    updates: list[tuple[int, str]] = []
+    claimed: set[int] = set()
+    for key, it in items.items():
+        if it.no is not None and it.no in db_rows:
+            row_id, t = db_rows[it.no]
+            ids[key], nos[key] = row_id, it.no
+            claimed.add(it.no)
+            if t != it.title:
+                updates.append((row_id, it.title))
+    by_title: dict[str, list[int]] = defaultdict(list)
+    for no in sorted(db_rows):
+        if no not in claimed:
+            by_title[_key(db_rows[no][1])].append(no)
+    taken = set(db_rows) | {it.no for it in items.values() if it.no is not None}
+    created = 0
+    for key, it in items.items():
+        if key in ids:
+            continue
+        same = by_title.get(key) if it.no is None else None
+        if same:
+            no = same.pop(0)
+            ids[key], nos[key] = db_rows[no][0], no
+            continue
+        no = it.no
+        if no is None:
+            no = 1
+            while no in taken:
+                no += 1
+        taken.add(no)
+        ids[key], nos[key] = None, no
+        created += 1
+    return ids, nos, updates, created
+
+
 def _diff(conn: Connection, led: LedgerIn, plan_id: int | None, title: str | None) -> _Diff:
     d = _Diff()
     d.plan_id, d.plan_title = _resolve_plan(conn, led, plan_id, title)
@@ -1048,25 +1113,10 @@ def _diff(conn: Connection, led: LedgerIn, plan_id: int | None, title: str | Non
     # parts and categories
     db_parts = {r.no: (r.id, r.title) for r in conn.execute(
         select(Part.id, Part.no, Part.title).where(Part.plan_id == pid))} if pid else {}
-    by_title = {_key(t): (no, i) for no, (i, t) in db_parts.items()}
-    taken = set(db_parts) | {p.no for p in led.parts.values() if p.no is not None}
-    for key, p in led.parts.items():
-        if p.no is not None and p.no in db_parts:
-            pid_, t = db_parts[p.no]
-            d.part_ids[key], d.part_nos[key] = pid_, p.no
-            if t != p.title:
-                d.part_updates.append((pid_, p.title))
-        elif p.no is None and key in by_title:
-            d.part_nos[key], d.part_ids[key] = by_title[key]
-        else:
-            no = p.no
-            if no is None:
-                no = 1
-                while no in taken:
-                    no += 1
-                taken.add(no)
-            d.part_nos[key], d.part_ids[key] = no, None
-            d.counts["parts_created"] += 1
+    ids, nos, d.part_updates, created = _match_numbered(led.parts, db_parts)
+    for key in led.parts:
+        d.part_ids[key], d.part_nos[key] = ids[key], nos[key]
+    d.counts["parts_created"] += created
     d.counts["parts_updated"] = len(d.part_updates)
     for pkey, p in led.parts.items():
         part_id = d.part_ids[pkey]
@@ -1074,26 +1124,11 @@ def _diff(conn: Connection, led: LedgerIn, plan_id: int | None, title: str | Non
         if part_id:
             db_cats = {r.no: (r.id, r.title) for r in conn.execute(
                 select(Category.id, Category.no, Category.title).where(Category.part_id == part_id))}
-        cby_title = {_key(t): (no, i) for no, (i, t) in db_cats.items()}
-        ctaken = set(db_cats) | {c.no for c in p.categories.values() if c.no is not None}
-        for ckey, c in p.categories.items():
-            k = (pkey, ckey)
-            if c.no is not None and c.no in db_cats:
-                cid, t = db_cats[c.no]
-                d.cat_ids[k], d.cat_nos[k] = cid, c.no
-                if t != c.title:
-                    d.cat_updates.append((cid, c.title))
-            elif c.no is None and ckey in cby_title:
-                d.cat_nos[k], d.cat_ids[k] = cby_title[ckey]
-            else:
-                no = c.no
-                if no is None:
-                    no = 1
-                    while no in ctaken:
-                        no += 1
-                    ctaken.add(no)
-                d.cat_nos[k], d.cat_ids[k] = no, None
-                d.counts["categories_created"] += 1
+        ids, nos, updates, created = _match_numbered(p.categories, db_cats)
+        for ckey in p.categories:
+            d.cat_ids[(pkey, ckey)], d.cat_nos[(pkey, ckey)] = ids[ckey], nos[ckey]
+        d.cat_updates += updates
+        d.counts["categories_created"] += created
     d.counts["categories_updated"] = len(d.cat_updates)
     # problems
     db_probs = {}

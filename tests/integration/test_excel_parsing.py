@@ -113,3 +113,97 @@ def test_part_and_category_numbering_is_split_from_the_title():
     assert excel.split_category("2023年的问题") == (None, "2023年的问题")
     assert [excel.cn_numeral(n) for n in (1, 10, 12, 20, 23)] == ["一", "十", "十二", "二十", "二十三"]
     assert [excel.cn_int(s) for s in ("一", "十", "十二", "二十", "二十三")] == [1, 10, 12, 20, 23]
+
+
+# --- regressions found by fuzzing ------------------------------------------------------
+
+# A ledger cut short by the coverage-guided fuzzer, whose zip directory says an entry needs
+# "version 24.2" to extract: Python's zipfile raised NotImplementedError past the importer.
+UNSUPPORTED_ZIP_VERSION = (
+    "UEsDBBQAAAAIALsifl1Gx01IlQAAAM0AAAAQAAAAZG9jUHJvcHMvYXBwLnhtbE3PTQvCMAwG4L9SdreZih6kDkQ9ip68zy51"
+    "hbYpbYT67+0EP255ecgboi6JIia2mEXxLuRtMzLHDUDWI/o+y8qhiqHke64x3YGMsRoPpB8eA8OibdeAhTEMOMzit7Dp1C5G"
+    "Z3XPlkJ3sjpRJsPiWDQ6sScfq9wcChDneiU+ixNLOZcrBf+LU8sVU57mym/8ZAW/B7oXUEsDBBQAAAAIALsifl3IgSZm7wAA"
+    "ACsCAAARAAAAZG9jUHJvcHMvY29yZS54bWzNksFOwzAMhl8F5d66adkOUZcL004gITEJxC1KvC2iaaLEqN3b04atE4IH4Bj7"
+    "z+FAJxyw4GaPv2Q4DV4uhQGjjnGSREahmJA4mQ8khsbUEIGQWRHo9bH9TmIc2u/A4vl7BDbOgQAkFgMZgVkO1BaWUtt2PjEN"
+    "UZfoISFO+KBghaf/wfLu+SS6htFIwp0wJ7AZQ8hhtKdBhKNBQU7yC9v8MjYoxDFbXSkw9liLznQiYG0g7RGEomRQjVNkkEv0"
+    "G4VP0CGIM2XxFgT5AVaiD9gSBYpFnb+v2qVxkAsZeT08EtweaUDtOKS2i6kY/RBSaVrVAicY30FslF+uHWRwcvy6XD1kMyE8"
+    "IMjBuka4uzqjabdRovVAcPJ0xqe3XY6g91aD0Eh+soaHHG6MUQC3R6HUM47oR3vn+9Ky2OvHBtvMsNSbCAmNYnQTFfT/p7fo"
+    "+5/dsk6+Wv9lgGpM0H8O1osnJ1p5CfqlvY8/hQ6J3EWfrAyXY5t9x51Tswt2GKTy0ozaWTCNMO9qA/eeH2Cp7/zD+Ua0fFD+"
+    "ZQK32Sx/E40cdDWdesKyxlOz/BVnuCynzYRY0jTiIpp6VN3pEEQGAkQdLyS8RR/qLSmKqkojiKUzKAoKwbeRRqgMMAcKKYrw"
+    "HXzzPcpv36l8/qe3+w1QSwMEFAAAAAgAuyJ+XZeKuxzAAAAAEwIAAAsAAABfcmVscy8ucmVsc52SuW7DMAxAf8XQnjAH0CGI"
+    "M2XxFgT5AVaiD9gSBYpFnb+v2qVxkAsZeT08EtweaUDtOKS2i6kY/RBSaVrVuAFItiWPsOid9diUHVF8FAJVB05iHSJ4rrQh"
+    "OUn8mrYiSrWTWxD3y+WDUMETeKooe5Tr1TO0cm+peOl5G03wTZnAYlk8jcLMakoZozVKEtfFwesflOpEqLlz0GBnIi5YUIqr"
+    "hFz5HXDqeztASkZDsZGJXqVjleitQDpawHomHTXiQ9saBTqoveOWGmMCqbEDIGfr0XQxTSaeMIzPu9n8wWYKyMpNChE5sQR/"
+    "x50jyd1VZCNIZKaveCGy9ez7QU5bg76RzeP9DGk35IFiWObP+HvGF/8bzvERwu6/P7G81k4af+aL4T9efwFQSwECFAMUAAAA"
+    "CAC7In5dRsdNSJUAAADNAAAAEAAAAAAAAAAAAAAAgAEAAAAAZG9jUHJvcHMvYXBwLnhtbFBLAQIUAxQAAAAIALsifl3IgSZm"
+    "7wAAACsCAAARAAAAAAAAAAAAAACAAcMAAABkb2NQcm9wcy9jb3JlLnhtbFBLAQIUA/L///8IALsifl2ZXJwjEAYAAJwnAAAT"
+    "AAAAAAAAAAAAAACAAeEBAAB4bC90aGVtZS90aGVtZTEueG1sUEsBAhQDFAAAAAgAuyJ+Xd167U7kAgAA+AgAABgAAAAAAAAA"
+    "AAAAAICBIggAAHhsL3dvcmtzaGVldHMvc2hlZXQxLnhtbFBLAQIUAxQAAAAIALsifl1886PcUQIAAPYJAAANAAAAAAAAAAMA"
+    "AACAATwLAAB4bC9zdHlsZXMueG1sUEsBAhQDFAAAAAgAuyJ+XZeKuxzAAAAAEwIAAAsAAAAAAAAAAAAAAIABuA0AAF9yZWxz"
+    "Ly5yZWxzUEsBAhQDFAAAAAgAuyJ+XVPO24ZJAQAAKQIAAA8AAAAAAAAAAAAAAIABoQ4AAHhsL3dvcmtib29rLnhtbFBLAQIU"
+    "FAAAAwAACLsifl0kHpuirQAAAPgBAAAaAAAAAAAAAAAAAACAARcQAAB4bC9fcmVscy93b3JrYm9vay54bWwucmVsc1BLAQIU"
+    "AxQAAAAIALsifl1lkHmSGQEAAM8DAAATAAAAAAAAAAAAAACAAfwQAABbQ29udGVudF9UeXBlc10ueG1sUEsFBgAAAAAJAAkA"
+    "PgIAAEYSAAAAAA=="
+)
+
+
+def test_a_zip_entry_needing_an_unknown_zip_version_is_refused_as_unreadable(tmp_path):
+    import base64
+
+    path = tmp_path / "台账.xlsx"
+    path.write_bytes(base64.b64decode("".join(UNSUPPORTED_ZIP_VERSION)))
+    with pytest.raises(excel.LedgerImportError, match="unsupported zip feature.*zip file version 24.2"):
+        excel.read_ledger(path)
+
+
+def test_an_entry_with_an_unknown_compression_is_refused_before_openpyxl_opens_it(tmp_path):
+    import io
+    import zipfile
+
+    from tests.data import ledgers
+
+    good = ledgers.write_xlsx(tmp_path / "good.xlsx", [["问题", "整改措施"], ["问题一。", "措施一"]])
+    out = io.BytesIO()
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in src.namelist():
+            z.writestr(name, src.read(name))
+    data = bytearray(out.getvalue())
+    at = data.index(b"PK\x01\x02")  # the first central-directory entry: compression method 99 (AES)
+    data[at + 10:at + 12] = (99).to_bytes(2, "little")
+    bad = tmp_path / "台账.xlsx"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(excel.LedgerImportError, match="unsupported zip compression 99"):
+        excel.read_ledger(bad)
+
+
+class _Item:
+    def __init__(self, no, title):
+        self.no, self.title = no, title
+
+
+def test_a_stored_part_is_matched_by_one_file_part_only():
+    """A numbered part takes its number's stored part; an unnumbered part of that stored title is new."""
+    stored = {1: (10, "巡察反馈问题"), 2: (20, "乙方面")}
+    items = {"巡察反馈问题": _Item(None, "巡察反馈问题"), "甲方面": _Item(1, "甲方面"), "乙方面": _Item(None, "乙方面")}
+    ids, nos, updates, created = excel._match_numbered(items, stored)
+    assert ids == {"甲方面": 10, "乙方面": 20, "巡察反馈问题": None}
+    assert nos == {"甲方面": 1, "乙方面": 2, "巡察反馈问题": 3}
+    assert updates == [(10, "甲方面")] and created == 1
+
+
+def test_a_file_renaming_a_numbered_part_imports_the_same_the_second_time(sqlite_engine, tmp_path):
+    """The fuzzer's case: an unnumbered part and a numbered one both took stored part 1; the second
+    import then created a part and moved a problem into it."""
+    from tests.data import ledgers
+
+    now = dt.datetime(2023, 1, 20, 2, 0)
+    first = ledgers.write_xlsx(tmp_path / "a.xlsx", [["问题", "整改措施"], ["问题一。", "措施一"]])
+    assert excel.import_ledger(first, title="同一方案", now=now, engine=sqlite_engine)["create"]["parts"] == 1
+    second = ledgers.write_xlsx(tmp_path / "b.xlsx", [["方面", "问题", "整改措施"],
+                                                      ["巡察反馈问题", "问题一。", "措施一"],
+                                                      ["一、甲方面", "问题二。", "措施二"]])
+    s = excel.import_ledger(second, title="同一方案", now=now, engine=sqlite_engine)
+    assert s["create"]["parts"] == 1 and s["update"]["parts"] == 1
+    again = excel.import_ledger(second, title="同一方案", now=now, engine=sqlite_engine)
+    assert not any(again["create"].values()) and not any(again["update"].values())
+    assert again["unchanged"] == {"problems": 2, "measures": 2}
