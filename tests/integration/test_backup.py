@@ -99,3 +99,27 @@ def test_published_checkpoints_detect_a_rewritten_history(sqlite_engine, tmp_pat
         conn.exec_driver_sql("UPDATE measures SET head_hash=? WHERE id=?", (prev, m))
     assert audit.verify(sqlite_engine) is None  # the chain alone is self-consistent again
     assert audit.check_published(published, sqlite_engine) is not None
+
+
+def test_a_postgresql_snapshot_restores_over_later_changes(pg_engine, tmp_path):
+    ids = factory.build(pg_engine, 2)
+    m = ids["measures"][0]
+    eng.fire(m, "start", "owner1", engine=pg_engine)
+    proof = evidence.store(tiny_png(7), "照片.png")
+    eng.fire(m, "submit", "owner1", comment="已完成", evidence=[proof], engine=pg_engine)
+    before = states(pg_engine)
+    archive = tmp_path / "pg.tgz"
+    manifest = backup.backup(archive, pg_engine)
+    assert manifest["dialect"] == "postgresql" and manifest["evidence"] == [proof.sha256]
+    eng.fire(m, "approve", "leader1", engine=pg_engine)
+    eng.fire(ids["measures"][1], "start", "owner1", engine=pg_engine)
+    backup.restore(archive, pg_engine)
+    assert states(pg_engine) == before
+    assert audit.verify(pg_engine) is None
+
+
+def test_a_sqlite_snapshot_is_refused_by_a_postgresql_target(sqlite_engine, pg_engine, tmp_path):
+    archive = tmp_path / "lite.tgz"
+    backup.backup(archive, sqlite_engine)
+    with pytest.raises(backup.BackupError, match="sqlite"):
+        backup.restore(archive, pg_engine)
