@@ -11,7 +11,7 @@ import importlib
 
 import click
 
-NAMES = ("transitions", "sweep", "all")
+NAMES = ("transitions", "sweep", "all", "web")
 
 LABELS = {
     "engine_per_s": "引擎 engine (次/秒 triggers/s)",
@@ -49,11 +49,13 @@ def _print_human(name: str, result: dict) -> None:
 
 
 @click.command("bench")
-@click.argument("name", required=False, default="all", metavar="[transitions|sweep|all]")
+@click.argument("name", required=False, default="all", metavar="[transitions|sweep|all|web]")
 @click.option("--json", "as_json", is_flag=True, help="one JSON document on stdout")
 @click.option("--n", "n", type=int, default=None,
               help="size: engine triggers for transitions (default 100000); passed on to sweep as n")
-def bench(name, as_json, n):
+@click.option("--measures", type=int, default=None, help="web: measures in the database (default 100000)")
+@click.option("--seconds", type=float, default=None, help="web: length of the measured run (default 20)")
+def bench(name, as_json, n, measures=None, seconds=None):
     """Run the benchmarks (transitions, sweep, or all); they measure, never assert a time."""
     from workflow.cli import CliError, emit_json
 
@@ -68,6 +70,8 @@ def bench(name, as_json, n):
         kw = {"json": as_json}
         if n is not None:
             kw["n"] = n
+        if nm == "web":
+            kw.update(measures=measures, seconds=seconds)
         results[nm] = module.run(**kw)
     if as_json:
         emit_json(results[name] if name != "all" else results)

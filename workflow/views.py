@@ -162,6 +162,20 @@ def _measures_query():
     )
 
 
+def page_of(conn, q, order, page: int, per_page: int) -> tuple[int, list]:
+    """(total, rows) of one page of ``q`` (a measures query) in ``order``.
+
+    The offset is walked on a narrow query of ids only (same joins and filters), then the page's
+    wide rows are fetched by id, so a late page costs about what the first does.
+    """
+    narrow = q.with_only_columns(M.c.id)
+    total = conn.execute(select(func.count()).select_from(narrow.subquery())).scalar_one()
+    ids = [r[0] for r in conn.execute(narrow.order_by(*order).limit(per_page).offset((page - 1) * per_page))]
+    if not ids:
+        return total, []
+    return total, conn.execute(q.where(M.c.id.in_(ids)).order_by(*order)).all()
+
+
 def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -199,8 +213,7 @@ def list_measures(actor: spec.Actor, *, now: dt.datetime, state: str | None = No
             q = q.where(Problem.no == problem)
         if light:
             q = q.where(light_condition(light, today, _ladders(conn)))
-        total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
-        rows = conn.execute(q.order_by(M.c.id).limit(per_page).offset((page - 1) * per_page)).all()
+        total, rows = page_of(conn, q, [M.c.id], page, per_page)
     return {"items": [_summary(r, today) for r in rows], "page": page, "per_page": per_page,
             "total": total, "pages": max(1, math.ceil(total / per_page))}
 

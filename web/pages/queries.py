@@ -147,10 +147,9 @@ def ledger(actor: spec.Actor, *, now: dt.datetime, plan: int | None = None, part
         if light:
             ladders = {r.id: r.ladder for r in conn.execute(select(Plan.id, Plan.ladder))}
             q = q.where(views.light_condition(light, today, ladders))
-        total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
         order = [c.desc() if desc else c.asc() for c in cols]
         order.append(M.c.id.desc() if desc else M.c.id.asc())
-        rows = conn.execute(q.order_by(*order).limit(per_page).offset((page - 1) * per_page)).all()
+        total, rows = views.page_of(conn, q, order, page, per_page)
     return {"items": [_row(r, today) for r in rows], "page": page, "per_page": per_page, "total": total,
             "pages": max(1, math.ceil(total / per_page))}
 
