@@ -60,9 +60,14 @@ def scheduler(poll):
 
     from . import wiring
 
+    import logging
+
     from workflow.logging import configure
 
     configure()
+    if logging.getLogger().level > logging.DEBUG:
+        # APScheduler logs every run at INFO; our own status lines say what each job did
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     poll = poll if poll is not None else float(os.environ.get("RECTIFY_LEADER_POLL", 15))
     engine = db.get_engine()
     if not db.has_schema(engine):

@@ -81,9 +81,10 @@ def test_run_production_serves_with_a_leader_and_a_standby_and_stops_everything_
     text = (data_dir / "stderr.log").read_text()
     assert code == 0, text[-3000:]
     assert "run-production: PostgreSQL stopped" in text and text.rstrip().endswith("run-production: stopped")
-    gunicorn_lines = [line for line in text.splitlines() if line.startswith("{")]
-    assert gunicorn_lines and all(json.loads(line)["logger"].startswith(("gunicorn", "web", "workflow"))
-                                  for line in gunicorn_lines)
+    json_lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    foreign = [r for r in json_lines if not r["logger"].startswith(("gunicorn", "web", "workflow", "rectify"))]
+    assert json_lines and not foreign, foreign
+    assert any(r["logger"] == "rectify.scheduler" and "leader" in r["message"] for r in json_lines)
     assert not (data_dir / "d" / "pg" / "data" / "postmaster.pid").exists(), "PostgreSQL is still running"
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
