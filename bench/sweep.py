@@ -26,9 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from .common import MEASURE_COLUMNS, bulk_insert
+
 NOW = dt.datetime(2026, 12, 15, 2, 0)  # Tuesday 10:00 in China
 UNITS = 40
 PER_PROBLEM = 50
+
 
 
 def _say(msg: str) -> None:
@@ -124,20 +127,7 @@ def build(path: Path, total: int, due: int, seed: int = 7) -> None:
             events.append((mid, 1, "create", "system", None, state, body, _ts(created), audit.GENESIS, h))
         return measures, events
 
-    chunk = 50_000
-    for start in range(1, total + 1, chunk):
-        measures, events = rows(start, min(start + chunk, total + 1))
-        con.executemany(
-            "INSERT INTO measures (id, problem_id, seq, text, kind, leader_id, unit_id, owner_id, deadline_original, "
-            "deadline, state, version, reopen_count, evidence_count, pending_extension, light, level, head_seq, "
-            "head_hash, created_at, closed_at, submitted_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", measures)
-        con.executemany(
-            "INSERT INTO events (measure_id, seq, kind, actor, from_state, to_state, body, at, prev_hash, hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
-    con.execute("COMMIT")
-    con.execute("ANALYZE")
-    con.execute("PRAGMA journal_mode=WAL")
+    bulk_insert(con, total, rows, MEASURE_COLUMNS)
     con.close()
 
 

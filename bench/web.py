@@ -47,6 +47,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from .common import MEASURE_COLUMNS as BASE_COLUMNS, bulk_insert
+
 ROOT = Path(__file__).resolve().parent.parent
 UNITS = 20
 PER_PROBLEM = 50
@@ -60,6 +62,8 @@ HTML_PER_PAGE = 25  # the ledger page's default
 API_PER_PAGE = 50  # the API's default
 ENDPOINTS = ("approve", "html_ledger_first", "html_ledger_last", "api_list_first", "api_list_last", "healthz")
 
+
+MEASURE_COLUMNS = BASE_COLUMNS + ("submitter_id", "account")
 
 def _say(msg: str) -> None:
     print(f"bench web: {msg}", file=sys.stderr, flush=True)
@@ -154,20 +158,7 @@ def build(path: Path, total: int, seed: int = 11) -> int:
             events.append((mid, 1, "create", "system", None, state, body, _ts(created), audit.GENESIS, h))
         return measures, events
 
-    chunk = 50_000
-    for start in range(1, total + 1, chunk):
-        measures, events = rows(start, min(start + chunk, total + 1))
-        con.executemany(
-            "INSERT INTO measures (id, problem_id, seq, text, kind, leader_id, unit_id, owner_id, deadline_original, "
-            "deadline, state, version, reopen_count, evidence_count, pending_extension, light, level, head_seq, "
-            "head_hash, created_at, closed_at, submitted_at, submitter_id, account) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", measures)
-        con.executemany(
-            "INSERT INTO events (measure_id, seq, kind, actor, from_state, to_state, body, at, prev_hash, hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
-    con.execute("COMMIT")
-    con.execute("ANALYZE")
-    con.execute("PRAGMA journal_mode=WAL")
+    bulk_insert(con, total, rows, MEASURE_COLUMNS)
     con.close()
     return submitted
 

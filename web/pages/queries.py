@@ -135,18 +135,7 @@ def ledger(actor: spec.Actor, *, now: dt.datetime, plan: int | None = None, part
     today = workdays.local_today(now)
     cols = SORTS.get(sort, SORTS["id"])
     with db.read_tx(engine) as conn:
-        q = _base().where(views.scope(actor))
-        if plan:
-            q = q.where(Plan.id == plan)
-        if part:
-            q = q.where(Part.no == part)
-        if unit:
-            q = q.where(OrgUnit.name == unit)
-        if state:
-            q = q.where(M.c.state == state)
-        if light:
-            ladders = {r.id: r.ladder for r in conn.execute(select(Plan.id, Plan.ladder))}
-            q = q.where(views.light_condition(light, today, ladders))
+        q = _filtered(conn, _base().where(views.scope(actor)), today, plan, part, unit, state, light)
         order = [c.desc() if desc else c.asc() for c in cols]
         order.append(M.c.id.desc() if desc else M.c.id.asc())
         total, rows = views.page_of(conn, q, order, page, per_page)
@@ -162,18 +151,24 @@ def ledger_ids(actor: spec.Actor, *, now: dt.datetime, plan=None, part=None, uni
         q = select(M.c.id).join(Problem, Problem.id == M.c.problem_id).join(Part, Part.id == Problem.part_id) \
             .join(Plan, Plan.id == Problem.plan_id).outerjoin(OrgUnit, OrgUnit.id == M.c.unit_id) \
             .where(views.scope(actor))
-        if plan:
-            q = q.where(Plan.id == plan)
-        if part:
-            q = q.where(Part.no == part)
-        if unit:
-            q = q.where(OrgUnit.name == unit)
-        if state:
-            q = q.where(M.c.state == state)
-        if light:
-            ladders = {r.id: r.ladder for r in conn.execute(select(Plan.id, Plan.ladder))}
-            q = q.where(views.light_condition(light, today, ladders))
+        q = _filtered(conn, q, today, plan, part, unit, state, light)
         return [r[0] for r in conn.execute(q.order_by(M.c.id))]
+
+
+def _filtered(conn, q, today, plan, part, unit, state, light):
+    """``q`` narrowed by the ledger's filters (they combine with AND)."""
+    if plan:
+        q = q.where(Plan.id == plan)
+    if part:
+        q = q.where(Part.no == part)
+    if unit:
+        q = q.where(OrgUnit.name == unit)
+    if state:
+        q = q.where(M.c.state == state)
+    if light:
+        ladders = {r.id: r.ladder for r in conn.execute(select(Plan.id, Plan.ladder))}
+        q = q.where(views.light_condition(light, today, ladders))
+    return q
 
 
 def filter_choices(engine=None) -> dict:
