@@ -11,6 +11,16 @@ MEASURE_COLUMNS = ("id", "problem_id", "seq", "text", "kind", "leader_id", "unit
 EVENT_COLUMNS = ("measure_id", "seq", "kind", "actor", "from_state", "to_state", "body", "at", "prev_hash", "hash")
 
 
+def bulk_connection(path) -> sqlite3.Connection:
+    """A connection tuned for one big load (no journal, no syncing), with a transaction open."""
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=OFF")
+    con.execute("PRAGMA synchronous=OFF")
+    con.execute("PRAGMA cache_size=-200000")
+    con.execute("BEGIN")
+    return con
+
+
 def bulk_insert(con: sqlite3.Connection, total: int, rows: Callable[[int, int], tuple[list, list]],
                 measure_columns: Sequence[str], chunk: int = 50_000) -> None:
     """Insert measures ``1..total`` and their first events in chunks, then commit and analyse.

@@ -20,13 +20,12 @@ from __future__ import annotations
 import datetime as dt
 import random
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from .common import MEASURE_COLUMNS, bulk_insert
+from .common import MEASURE_COLUMNS, bulk_connection, bulk_insert
 
 NOW = dt.datetime(2026, 12, 15, 2, 0)  # Tuesday 10:00 in China
 UNITS = 40
@@ -54,11 +53,7 @@ def build(path: Path, total: int, due: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     created = NOW - dt.timedelta(days=120)
 
-    con = sqlite3.connect(path, isolation_level=None)
-    con.execute("PRAGMA journal_mode=OFF")
-    con.execute("PRAGMA synchronous=OFF")
-    con.execute("PRAGMA cache_size=-200000")
-    con.execute("BEGIN")
+    con = bulk_connection(path)
     con.executemany("INSERT INTO org_units (id, name, kind, webhook_format) VALUES (?, ?, 'department', 'json')",
                     [(u, f"责任单位{u:02d}") for u in range(1, UNITS + 1)])
     users, roles, members = [], [], []

@@ -47,7 +47,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from .common import MEASURE_COLUMNS as BASE_COLUMNS, bulk_insert
+from .common import MEASURE_COLUMNS as BASE_COLUMNS, bulk_connection, bulk_insert
 
 ROOT = Path(__file__).resolve().parent.parent
 UNITS = 20
@@ -88,11 +88,7 @@ def build(path: Path, total: int, seed: int = 11) -> int:
     created = now - dt.timedelta(days=30)
     rng = random.Random(seed)
 
-    con = sqlite3.connect(path, isolation_level=None)
-    con.execute("PRAGMA journal_mode=OFF")
-    con.execute("PRAGMA synchronous=OFF")
-    con.execute("PRAGMA cache_size=-200000")
-    con.execute("BEGIN")
+    con = bulk_connection(path)
     con.executemany("INSERT INTO org_units (id, name, kind, webhook_format) VALUES (?, ?, 'department', 'json')",
                     [(u, f"基准责任单位{u:02d}") for u in range(1, UNITS + 1)])
     users, roles, members = [], [], []

@@ -58,13 +58,18 @@ def parse_now(value: str | None) -> dt.datetime:
 class LazyGroup(click.Group):
     """Loads plugin commands (web, scheduler, bench) only when they are asked for."""
 
-    def _entry_points(self) -> dict:
-        from importlib.metadata import entry_points
+    _eps: dict | None = None
 
-        try:
-            return {ep.name: ep for ep in entry_points(group="rectify.commands")}
-        except Exception:  # pragma: no cover - broken metadata must not break the core CLI
-            return {}
+    def _entry_points(self) -> dict:
+        """The declared plugin commands, read from the installed metadata once per process."""
+        if self._eps is None:
+            from importlib.metadata import entry_points
+
+            try:
+                self._eps = {ep.name: ep for ep in entry_points(group="rectify.commands")}
+            except Exception:  # pragma: no cover - broken metadata must not break the core CLI
+                self._eps = {}
+        return self._eps
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(self._entry_points()))

@@ -27,8 +27,6 @@ def measure_link(measure_id: int | None) -> str:
 # statements built once (they are on every command's path): compiled-cache keys are reused
 _WITH_ROLE = (select(UserRole.user_id).join(User, User.id == UserRole.user_id)
               .where(UserRole.role == bindparam("role"), User.active.is_(True)).order_by(UserRole.user_id))
-_CHANNELS = (select(User.email, OrgUnit.webhook_url).outerjoin(OrgUnit, OrgUnit.id == User.unit_id)
-             .where(User.id == bindparam("user_id")))
 _CHANNELS_MANY = (select(User.id, User.email, OrgUnit.webhook_url).outerjoin(OrgUnit, OrgUnit.id == User.unit_id)
                   .where(User.id.in_(bindparam("user_ids", expanding=True))))
 _INSERT = insert(OUTBOX)
@@ -38,13 +36,12 @@ def users_with_role(conn: Connection, role: str) -> list[int]:
     return [r[0] for r in conn.execute(_WITH_ROLE, {"role": role})]
 
 
-def channels_for(conn: Connection, user_id: int) -> list[str]:
+def channels(email: str | None, webhook_url: str | None) -> list[str]:
     """Every user has the in-app inbox; email if they have an address; webhook if their unit has one."""
-    row = conn.execute(_CHANNELS, {"user_id": user_id}).first()
     out = ["inbox"]
-    if row and row.email:
+    if email:
         out.append("email")
-    if row and row.webhook_url:
+    if webhook_url:
         out.append("webhook")
     return out
 
@@ -65,12 +62,8 @@ def enqueue(conn: Connection, recipients, kind: str, subject: str, body: str, no
     found = {r.id: r for r in conn.execute(_CHANNELS_MANY, {"user_ids": uids})}
     for uid in uids:
         info = found.get(uid)
-        channels = ["inbox"]
-        if info is not None and info.email:
-            channels.append("email")
-        if info is not None and info.webhook_url:
-            channels.append("webhook")
-        for channel in channels:
+        email, webhook_url = (info.email, info.webhook_url) if info is not None else (None, None)
+        for channel in channels(email, webhook_url):
             rows.append({
                 "key": f"{key}:{uid}:{channel}" if key else None,
                 "recipient_id": uid, "channel": channel, "kind": kind, "measure_id": measure_id,
