@@ -217,6 +217,17 @@ _INSERT_LIGHT = insert(LightChange.__table__)
 _UPDATE_CHECKED = update(M).where(and_(M.c.id == bindparam("b_id"), M.c.version == bindparam("b_version")))
 
 
+def write_checked(conn: Connection, measure_id: int, version: int, values: dict) -> None:
+    """Write ``values`` to the measure if it is still at ``version``; else raise :class:`Conflict`.
+
+    SET takes the columns named in ``values``; the WHERE is the version check.
+    """
+    res = conn.execute(_UPDATE_CHECKED, {**values, "b_id": measure_id, "b_version": version})
+    if res.rowcount != 1:
+        actual = conn.execute(select(M.c.version).where(M.c.id == measure_id)).scalar()
+        raise Conflict(measure_id, version, actual)
+
+
 def _apply(conn: Connection, trigger: str, who: spec.Actor, row, dest: str, ctx: spec.Ctx,
            evidence: list[Stored], now: dt.datetime) -> Result:
     values: dict = {}
@@ -291,11 +302,7 @@ def _apply(conn: Connection, trigger: str, who: spec.Actor, row, dest: str, ctx:
         conn.execute(_INSERT_LIGHT, {"measure_id": row.id, "light": "green", "level": -1, "at": now})
     elif dest == "closed" and row.light != "done":
         conn.execute(_INSERT_LIGHT, {"measure_id": row.id, "light": "done", "level": -1, "at": now})
-    # SET takes the columns named in ``values``; the WHERE is the version check
-    res = conn.execute(_UPDATE_CHECKED, {**values, "b_id": row.id, "b_version": row.version})
-    if res.rowcount != 1:
-        actual = conn.execute(select(M.c.version).where(M.c.id == row.id)).scalar()
-        raise Conflict(row.id, row.version, actual)
+    write_checked(conn, row.id, row.version, values)
     for e in evidence:
         _link_evidence(conn, row.id, e, seq, now)
     notified = 0

@@ -31,12 +31,12 @@ import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from . import audit, db, notify, spec, workdays
+from . import audit, db, engine as eng, notify, spec, workdays
 from .models import (
     Escalation, Event, JobRun, LightChange, Measure, Membership, OrgUnit, Plan, Problem, User,
 )
@@ -184,7 +184,14 @@ _HEADS_Q = (select(Membership.user_id).join(User, User.id == Membership.user_id)
             .order_by(Membership.user_id))
 _LOCALES_Q = select(User.id, User.locale).where(User.id.in_(bindparam("ids", expanding=True)))
 _INSERT_LIGHT = insert(LIGHTS)
-_UPDATE_MEASURE = update(M).where(M.c.id == bindparam("b_id"), M.c.version == bindparam("b_version"))
+
+
+def _write(conn: Connection, mid: int, version: int, values: dict) -> None:
+    """The engine's version-checked write; a measure changed meanwhile is retried by the sweep."""
+    try:
+        eng.write_checked(conn, mid, version, values)
+    except eng.Conflict:
+        raise _Retry(mid) from None
 
 
 def _load(conn: Connection, measure_id: int):
@@ -389,9 +396,7 @@ def _escalate_one(conn: Connection, mid: int, today: dt.date, now: dt.datetime, 
             body["order_no"] = order_no
         seq, h = audit.append(conn, mid, row.head_seq, row.head_hash, "escalate", "system", None, None, body, now)
         values.update(version=row.version + 1, head_seq=seq, head_hash=h)
-    res = conn.execute(_UPDATE_MEASURE, {"b_id": mid, "b_version": row.version, **values})
-    if res.rowcount != 1:
-        raise _Retry(mid)
+    _write(conn, mid, row.version, values)
     if (light, level) != (row.light, row.level):
         conn.execute(_INSERT_LIGHT, {"measure_id": mid, "light": light, "level": level, "at": now})
         result.light_changes += 1
@@ -516,10 +521,7 @@ def _sla_one(conn: Connection, mid: int, today: dt.date, now: dt.datetime, resul
     body = {"level": level, "sla": True, "waiting_since": since.isoformat(), "waited_workdays": waited,
             "skipped": [lv for lv in new_levels if lv != level]}
     seq, h = audit.append(conn, mid, row.head_seq, row.head_hash, "escalate", "system", None, None, body, now)
-    res = conn.execute(_UPDATE_MEASURE, {"b_id": mid, "b_version": row.version, "version": row.version + 1,
-                                         "head_seq": seq, "head_hash": h})
-    if res.rowcount != 1:
-        raise _Retry(mid)
+    _write(conn, mid, row.version, {"version": row.version + 1, "head_seq": seq, "head_hash": h})
     approvers = _approvers(conn, row)
     recipients = approvers if level == SLA_APPROVER else _superiors(conn, approvers, row.state)
     result.notified += enqueue_localized(

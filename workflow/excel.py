@@ -46,7 +46,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Callable, Iterable
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from . import audit, db, engine as eng, ledger, spec, workdays
@@ -1384,10 +1384,7 @@ def _apply(conn: Connection, d: _Diff, led: LedgerIn, now: dt.datetime, actor: s
         seq, h = audit.append(conn, row.id, row.head_seq, row.head_hash, "import", actor,
                               row.state if to_state else None, to_state, body, now)
         values.update(version=row.version + 1, head_seq=seq, head_hash=h)
-        res = conn.execute(update(M).where(and_(M.c.id == row.id, M.c.version == row.version)).values(**values))
-        if res.rowcount != 1:
-            actual = conn.execute(select(M.c.version).where(M.c.id == row.id)).scalar()
-            raise eng.Conflict(row.id, row.version, actual)
+        eng.write_checked(conn, row.id, row.version, values)
 
 
 def _summary(d: _Diff, led: LedgerIn, dry_run: bool, preview_rows: int = 10) -> dict:
