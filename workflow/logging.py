@@ -33,6 +33,8 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"m
 _LINE_BREAKS = str.maketrans({c: f"\\u{ord(c):04x}" for c in "\x1c\x1d\x1e\x85\u2028\u2029"})
 
 # gunicorn access-log atoms kept as fields (see gunicorn.glogging.Logger.atoms)
+# keys the formatter writes itself (exc and stack only when there is one): an extra field never takes them
+_OWN = frozenset({"ts", "level", "logger", "message", "pid", "exc", "stack"})
 _ACCESS_FIELDS = {"h": "remote", "m": "method", "U": "path", "q": "query", "s": "status", "B": "bytes",
                   "M": "duration_ms", "a": "user_agent"}
 
@@ -74,7 +76,7 @@ class JsonFormatter(logging.Formatter):
             out["message"] = record.getMessage()
         out["pid"] = record.process
         for key, value in vars(record).items():
-            if key not in _STANDARD and key not in out and not key.startswith("_"):
+            if key not in _STANDARD and key not in _OWN and key not in out and not key.startswith("_"):
                 out[key] = value
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)

@@ -20,7 +20,7 @@ FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCh
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(), st.binary(max_size=20),
                    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=3))
 EXTRA_KEYS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12).filter(
-    lambda k: k not in rlog._STANDARD and not k.startswith("_"))
+    lambda k: k not in rlog._STANDARD and k not in rlog._OWN and not k.startswith("_"))
 
 
 def emit(fmt: str, message, args=(), extra=None, exc: bool = False) -> list[str]:
@@ -112,3 +112,10 @@ def test_configure_replaces_its_own_handler_and_leaves_others(monkeypatch):
             if getattr(h, rlog._HANDLER_MARK, False):
                 root.removeHandler(h)
         root.setLevel(level)
+
+
+def test_an_extra_field_named_like_the_formatters_own_keys_never_poses_as_an_exception():
+    lines = emit("json", "%s", ("hello",), {"exc": "not an exception", "stack": "nor a stack"}, False)
+    record = json.loads(lines[0])
+    assert "exc" not in record and "stack" not in record
+    assert record["message"] == "hello"
