@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 MEASURE_COLUMNS = ("id", "problem_id", "seq", "text", "kind", "leader_id", "unit_id", "owner_id",
                    "deadline_original", "deadline", "state", "version", "reopen_count", "evidence_count",

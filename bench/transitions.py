@@ -4,7 +4,7 @@ Three implementations carry measures through the same four steps (start → subm
 sign_off), each on its own fresh SQLite file in one temporary folder, with the engine's pragmas
 (WAL, ``synchronous=NORMAL``, foreign keys, busy timeout):
 
-- **engine** — the real code path, :func:`workflow.engine.fire`, one call per trigger: it reads
+- **engine** — the real code path, :func:`workflow.commands.fire`, one call per trigger: it reads
   the actor's roles from the database, checks the rules, updates the measure under its version
   check, appends the audit event and writes the outbox rows, all in one transaction. The plan
   waives evidence (``evidence_waived=True``) so no files are needed.
@@ -40,6 +40,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from workflow import planwriter
 
 STEPS = (("start", "owner"), ("submit", "owner"), ("approve", "leader"), ("sign_off", "office"))
 ACCOUNT = "已按整改方案完成整改，相关制度已印发。"
@@ -112,19 +114,19 @@ class RssTrack:
 
 def _build_engine_db(url: str, measures: int, log) -> dict:
     """Schema by migrations, the people, and ``measures`` measures in a waived plan."""
-    from workflow import db, ledger
+    from workflow import db
 
     db.init_db(url)
     engine = db.get_engine(url)
     now = dt.datetime(2026, 11, 30, 2, 0, 0)
     with db.write_tx(engine) as conn:
-        ids = {key: ledger.user(conn, u, name, [role], unit, email=email, head=head)
+        ids = {key: planwriter.user(conn, u, name, [role], unit, email=email, head=head)
                for key, (u, name, role, unit, email, head) in PEOPLE.items()}
-        ids["unit"] = ledger.unit(conn, "水利局")
-        insp = ledger.inspection(conn, "市委第八巡察组", "东城区", "special", feedback_date=dt.date(2026, 10, 11),
+        ids["unit"] = planwriter.unit(conn, "水利局")
+        insp = planwriter.inspection(conn, "市委第八巡察组", "东城区", "special", feedback_date=dt.date(2026, 10, 11),
                                  rect_start=dt.date(2026, 10, 11), rect_end=dt.date(2027, 1, 11))
-        ids["plan"] = ledger.plan(conn, insp, "性能测试整改方案（免附佐证材料）", evidence_waived=True)
-        ids["part"] = ledger.part(conn, ids["plan"], 1, "责任意识不够强方面")
+        ids["plan"] = planwriter.plan(conn, insp, "性能测试整改方案（免附佐证材料）", evidence_waived=True)
+        ids["part"] = planwriter.part(conn, ids["plan"], 1, "责任意识不够强方面")
     first = None
     made = 0
     problem_no = 0
@@ -132,9 +134,9 @@ def _build_engine_db(url: str, measures: int, log) -> dict:
         batch = min(PROBLEM_SIZE, measures - made)
         problem_no += 1
         with db.write_tx(engine) as conn:
-            prob = ledger.problem(conn, ids["plan"], ids["part"], problem_no, f"问题 {problem_no}")
+            prob = planwriter.problem(conn, ids["plan"], ids["part"], problem_no, f"问题 {problem_no}")
             for i in range(batch):
-                mid = ledger.measure(conn, prob, i + 1, f"整改措施 {problem_no}-{i + 1}", leader_id=ids["leader"],
+                mid = planwriter.measure(conn, prob, i + 1, f"整改措施 {problem_no}-{i + 1}", leader_id=ids["leader"],
                                      unit_id=ids["unit"], owner_id=ids["owner"],
                                      deadline=dt.date(2026, 12, 31), now=now)
                 if first is None:
@@ -198,8 +200,8 @@ class Runner:
 
 
 def engine_runner(run: Runner, engine, ids: dict, slices: list[int], rss: RssTrack, seen_notified: dict):
-    """Drive ``workflow.engine.fire`` through the four steps, measure by measure."""
-    from workflow.engine import fire
+    """Drive ``workflow.commands.fire`` through the four steps, measure by measure."""
+    from workflow.commands.measures import fire
 
     users = {key: PEOPLE[key][0] for key in ("owner", "leader", "office")}
     mid = ids["first"]
@@ -240,7 +242,7 @@ def raw_runner(run: Runner, con: sqlite3.Connection, ids: dict, outbox_plan: dic
     ins_outbox = ("INSERT INTO outbox (key, recipient_id, channel, kind, measure_id, level, subject, body, "
                   "created_at, attempts, dead, next_attempt_at) VALUES (NULL, ?, ?, ?, ?, NULL, ?, ?, ?, 0, 0, ?)")
     ins_light = "INSERT INTO light_history (measure_id, light, level, at) VALUES (?, 'done', -1, ?)"
-    from workflow.engine import NOTICE_TEXT
+    from workflow.commands.measures import NOTICE_TEXT
 
     # the same event bodies and message texts as the engine writes for these four steps
     bodies = {"start": {}, "submit": {"comment": ACCOUNT}, "approve": {"evidence_seen": [], "account_seen": ACCOUNT},
@@ -257,7 +259,7 @@ def raw_runner(run: Runner, con: sqlite3.Connection, ids: dict, outbox_plan: dic
         t0, c0 = perf(), cpu()
         for m, version, seq, prev in heads:
             for trigger, who in STEPS:
-                now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+                now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
                 at = _ts(now)
                 src, dst = states[trigger]
                 body = dumps(bodies[trigger], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -381,8 +383,8 @@ def run(n: int = 100_000, json: bool = False, spiff_n: int | None = None, workdi
     if log is None:
         talk = not json or sys.stderr.isatty()
         log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if talk else (lambda msg: None)
-    import sqlalchemy
     import SpiffWorkflow
+    import sqlalchemy
 
     from workflow import audit, db
 
@@ -504,7 +506,7 @@ def run(n: int = 100_000, json: bool = False, spiff_n: int | None = None, workdi
             "events_written": counts["engine"][0],
             "outbox_rows_written": counts["engine"][1],
             "evidence_waived": True,
-            "note": ("plan with evidence_waived=True (no evidence files); engine = workflow.engine.fire per trigger; "
+            "note": ("plan with evidence_waived=True (no evidence files); engine = workflow.commands.fire per trigger; "
                      "raw = the same writes per transaction without the engine's reads; spiff = BPMN user tasks, "
                      "workflow serialised to JSON and saved after each step, kept in memory between steps "
                      "(spiff_reload: reloaded from the database before each step); runs interleaved by slice"),

@@ -47,6 +47,9 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from workflow import passwords
+from workflow.clock import utcnow
+
 from .common import MEASURE_COLUMNS as BASE_COLUMNS, bulk_connection, bulk_insert
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,12 +81,12 @@ def _ts(t: dt.datetime) -> str:
 def build(path: Path, total: int, seed: int = 11) -> int:
     """A migrated SQLite file with ``total`` measures; returns how many are submitted under
     :data:`LEADER`."""
-    from workflow import audit, db, engine as eng, ledger, workdays
+    from workflow import audit, db, workdays
 
     url = f"sqlite:///{path}"
     db.init_db(url)
     db.reset_engines()
-    now = eng.utcnow()
+    now = utcnow()
     today = workdays.local_today(now)
     created = now - dt.timedelta(days=30)
     rng = random.Random(seed)
@@ -109,7 +112,7 @@ def build(path: Path, total: int, seed: int = 11) -> int:
     users.append((uid, "bench_leader_b", "基准分管领导乙", None, None))
     roles.append((uid, "leader"))
     uid += 1
-    users.append((uid, OFFICE, "基准整改办", None, ledger.hash_password(OFFICE_PASSWORD)))
+    users.append((uid, OFFICE, "基准整改办", None, passwords.hash_password(OFFICE_PASSWORD)))
     roles.append((uid, "office"))
     uid += 1
     users.append((uid, "system", "系统", None, None))

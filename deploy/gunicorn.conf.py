@@ -31,7 +31,7 @@ from pathlib import Path
 # the project root on the path, so ``workflow.logging`` imports when gunicorn is started from elsewhere
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workflow.logging import gunicorn_logconfig  # noqa: E402
+from workflow.logging import gunicorn_logconfig
 
 
 def _int(name: str, default: int) -> int:

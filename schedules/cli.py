@@ -55,14 +55,13 @@ def tick(now_, only, as_json):
               help="seconds between leadership attempts while standby (default 15, env RECTIFY_LEADER_POLL)")
 def scheduler(poll):
     """The dedicated scheduler process (APScheduler, Asia/Shanghai); one leader at a time."""
-    from workflow import db
-    from workflow.cli import CliError
-
-    from . import wiring
-
     import logging
 
+    from workflow import db
+    from workflow.cli import CliError
     from workflow.logging import configure
+
+    from . import wiring
 
     configure()
     if logging.getLogger().level > logging.DEBUG:

@@ -22,8 +22,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 
-from workflow import engine as eng
 from workflow import workdays
+from workflow.clock import utcnow
 from workflow.leader_lock import LeaderLock
 
 from .jobs import JOBS, Job
@@ -51,11 +51,11 @@ def make_clock():
     """
     start = os.environ.get("RECTIFY_CLOCK_START")
     if not start:
-        return eng.utcnow
+        return utcnow
     begin = dt.datetime.fromisoformat(start)
     if begin.tzinfo is None:
         begin = begin.replace(tzinfo=workdays.TZ)
-    begin = begin.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    begin = begin.astimezone(dt.UTC).replace(tzinfo=None)
     rate = float(os.environ.get("RECTIFY_CLOCK_RATE", "1"))
     t0 = time.monotonic()
 

@@ -20,7 +20,7 @@ import zlib
 import pytest
 
 from tests import pg
-from workflow import db
+from workflow import db, passwords
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -30,12 +30,12 @@ def _cheap_password_hashing():
     hashes made with the default parameters still verify."""
     from argon2 import PasswordHasher
 
-    from workflow import ledger
 
-    real = ledger._HASHER
-    ledger._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+    real = passwords._HASHER
+    passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield
-    ledger._HASHER = real
+    passwords._HASHER = real
 
 
 @pytest.fixture

@@ -135,7 +135,7 @@ class Cluster:
             shutil.rmtree(self.root, ignore_errors=True)
 
     @classmethod
-    def existing(cls, root: str | Path) -> "Cluster":
+    def existing(cls, root: str | Path) -> Cluster:
         root = Path(root)
         return cls(root, port=int((root / "port").read_text()))
 

@@ -35,14 +35,14 @@ a small fallback home page is added.
 - **Who is signed in**: ``from web.auth import current_user, login_required, roles_required``.
   ``current_user`` is the :class:`web.auth.CurrentUser` of the request (``is_authenticated``,
   ``id``, ``username``, ``name``, ``roles``, ``unit``, ``has_role(*roles)``, and ``actor``: the
-  :class:`workflow.spec.Actor` that every ``workflow.views`` function takes). In templates it is
+  :class:`workflow.spec.Actor` that every ``workflow.readmodels`` function takes). In templates it is
   the global ``current_user``. ``@login_required`` sends anonymous visitors to the sign-in page
   (with ``next``); ``@roles_required("office", "admin")`` answers 403 to the others.
-- **Data**: call ``workflow.views`` with ``current_user.actor``, ``now=web.now()`` and
+- **Data**: call ``workflow.readmodels`` with ``current_user.actor``, ``now=web.now()`` and
   ``engine=web.db()`` (``list_measures``, ``measure_detail``, ``measure_events``,
   ``evidence_file``, ``list_problems``, ``stats``, ``notifications``, ``mark_read``,
   ``preflight``); they apply the same visibility rule as the API. Writes go through
-  ``workflow.engine.fire(..., now=web.now(), engine=web.db())``. A domain error left uncaught
+  ``workflow.commands.fire(..., now=web.now(), engine=web.db())``. A domain error left uncaught
   renders ``errors/error.html`` with the right status (422 refused, 404, 409, 413/415);
   catch ``workflow.spec.Refused`` yourself to flash it instead: ``web.errors.describe(exc)``
   gives ``(status, code, localised message)``; ``web.i18n.message(rule)`` the text alone.
@@ -72,6 +72,8 @@ import os
 from pathlib import Path
 
 from flask import Flask, current_app
+
+from workflow.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +108,7 @@ def _env_config() -> dict:
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the web app: core (security, auth, i18n, errors, API) then the pages, if any."""
-    from workflow import db as wdb, engine as eng, evidence as ev
+    from workflow import db as wdb, evidence as ev
 
     from . import api, auth, errors, i18n, security
 
@@ -114,7 +116,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=False)
     app.config.update(
         RECTIFY_DATABASE_URL=None,
-        RECTIFY_CLOCK=eng.utcnow,
+        RECTIFY_CLOCK=utcnow,
         RECTIFY_HTTPS=False,
         RECTIFY_PROXY_FIX=0,
         RECTIFY_IDLE_TIMEOUT=dt.timedelta(minutes=30),

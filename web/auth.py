@@ -33,7 +33,8 @@ from werkzeug.local import LocalProxy
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from workflow import db as wdb, engine as eng, ledger, spec
+from workflow import db as wdb, loading, passwords, spec
+from workflow.errors import NotFound
 from workflow.models import ApiToken, LoginFailure, OrgUnit, User, WebSession
 
 from . import db, i18n, now
@@ -97,8 +98,8 @@ current_user = LocalProxy(lambda: g.get("user", ANONYMOUS))
 
 def _build_user(conn, username: str, via: str) -> CurrentUser | None:
     try:
-        actor = eng.load_actor(conn, username)
-    except eng.NotFound:
+        actor = loading.load_actor(conn, username)
+    except NotFound:
         return None
     row = conn.execute(select(User.name, OrgUnit.name.label("unit")).outerjoin(OrgUnit, OrgUnit.id == User.unit_id)
                        .where(User.id == actor.id)).one()
@@ -252,10 +253,10 @@ def check_credentials(username: str, password: str) -> int | None:
                            .where(User.username == username, User.username != "system")).first()
     if row is None or not row.password_hash or not row.active:
         if not _DUMMY_HASH:
-            _DUMMY_HASH.append(ledger.hash_password(secrets.token_hex(16)))
-        ledger.check_password(_DUMMY_HASH[0], password)
+            _DUMMY_HASH.append(passwords.hash_password(secrets.token_hex(16)))
+        passwords.check_password(_DUMMY_HASH[0], password)
         return None
-    return row.id if ledger.check_password(row.password_hash, password) else None
+    return row.id if passwords.check_password(row.password_hash, password) else None
 
 
 # --- decorators --------------------------------------------------------------------

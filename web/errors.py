@@ -17,7 +17,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from workflow import engine as eng, evidence as ev, spec
+from workflow import evidence as ev, spec
+from workflow.errors import Conflict, NotFound
 
 from . import i18n
 
@@ -67,9 +68,9 @@ def _describe(exc: Exception):
     if isinstance(exc, spec.Refused):
         status = 403 if exc.rule == "not_permitted" else 422
         return status, exc.rule, i18n.message(exc.rule), exc.message, None, {}
-    if isinstance(exc, eng.NotFound):
+    if isinstance(exc, NotFound):
         return 404, "not_found", i18n.message("not_found"), None, None, {}
-    if isinstance(exc, eng.Conflict):
+    if isinstance(exc, Conflict):
         return 409, "conflict", i18n.message("conflict"), str(exc), None, {}
     if isinstance(exc, ev.EvidenceRefused):
         status = EVIDENCE_STATUS.get(exc.rule, 422)
@@ -129,7 +130,7 @@ def _plain(errors):
 
 
 def init_app(app: Flask) -> None:
-    for exc_type in (HTTPException, spec.Refused, eng.NotFound, eng.Conflict, ev.EvidenceRefused):
+    for exc_type in (HTTPException, spec.Refused, NotFound, Conflict, ev.EvidenceRefused):
         app.register_error_handler(exc_type, render)
 
     app.register_error_handler(Exception, render)  # logged, answered as 500

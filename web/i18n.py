@@ -21,8 +21,8 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from flask import Flask, g, request
-from jinja2 import pass_context
 from flask_babel import Babel, format_datetime, get_locale, gettext, lazy_gettext as _l
+from jinja2 import pass_context
 
 from workflow import workdays
 
@@ -121,7 +121,7 @@ def localtime(value: dt.datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     if value is None:
         return ""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return format_datetime(value.astimezone(workdays.TZ), fmt, rebase=False)
 
 

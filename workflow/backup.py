@@ -98,7 +98,7 @@ def backup(target: str | Path, engine: Engine | None = None, evidence_root: Path
                     evidence.append(path)
         manifest = {
             "format": FORMAT, "dialect": engine.dialect.name, "database": db_member,
-            "created_at": dt.datetime.now(dt.timezone.utc).isoformat(), "heads_digest": digest,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(), "heads_digest": digest,
             "chains": chains, "events": events, "members": members,
             "evidence": [p.name for p in evidence],
         }

@@ -75,7 +75,7 @@ class SmtpSettings:
     timeout: float = 15.0
 
     @classmethod
-    def from_env(cls) -> "SmtpSettings | None":
+    def from_env(cls) -> SmtpSettings | None:
         host = os.environ.get("RECTIFY_SMTP_HOST")
         if not host:
             return None
@@ -92,7 +92,7 @@ class HttpSettings:
     timeout: float = 10.0
 
     @classmethod
-    def from_env(cls) -> "HttpSettings":
+    def from_env(cls) -> HttpSettings:
         return cls(timeout=float(os.environ.get("RECTIFY_WEBHOOK_TIMEOUT", 10)))
 
 
@@ -205,7 +205,7 @@ def build_email(row, settings: SmtpSettings, now: dt.datetime) -> EmailMessage:
     msg["From"] = formataddr(("整改督办系统", settings.sender))
     msg["To"] = formataddr((row.user_name or row.username, row.email))
     msg["Message-ID"] = message_id(row.id, settings.sender)
-    msg["Date"] = format_datetime(now.replace(tzinfo=dt.timezone.utc))
+    msg["Date"] = format_datetime(now.replace(tzinfo=dt.UTC))
     msg["X-Rectify-Kind"] = row.kind
     if row.measure_id is not None:
         msg["X-Rectify-Measure"] = str(row.measure_id)
@@ -322,7 +322,7 @@ def deliver_due(now: dt.datetime, engine: Engine | None = None, smtp=FROM_ENV, h
                         if not row.webhook_url:
                             raise _Permanent("the recipient's unit has no webhook URL")
                         post_webhook(row, http)
-                except Exception as e:  # noqa: BLE001 - any failure is recorded on the row
+                except Exception as e:
                     if row.channel == "email" and mailer is not None and not isinstance(e, _Permanent):
                         mailer.close()
                     error = f"{type(e).__name__}: {e}"

@@ -2,7 +2,7 @@
 
 :func:`load` creates role-holders (水利局责任人, 水利局局长, 分管水利副主任, 整改办工作人员, 纪工委监督员,
 巡察组联络员, 系统管理员; every password ``rectify-demo``), imports the notice with every measure
-``assigned``, then plays a history through :func:`workflow.engine.fire` at past instants, so the
+``assigned``, then plays a history through :func:`workflow.commands.fire` at past instants, so the
 audit chains are real. Dates are shifted so that the concentrated rectification period is under
 way today: problems 1–10 are signed off (one measure reopened by the inspectors and closed again,
 one refused at sign-off and redone, two long-term ones re-checked), problems 11–16 are in every
@@ -20,7 +20,7 @@ from collections import Counter
 
 from sqlalchemy import select, update
 
-from . import db, engine as eng, evidence, ledger, notice as notice_mod, queries, workdays
+from . import commands, db, evidence, notice as notice_mod, passwords, planwriter, readmodels, workdays
 from .models import Inspection, Measure, OrgUnit, Plan, Problem, User
 
 PASSWORD = "rectify-demo"
@@ -129,14 +129,14 @@ def _find_plan(conn, parsed: notice_mod.Notice) -> int | None:
 
 def _people(conn, units: list[str]) -> dict[str, tuple[str, str]]:
     """Create the role-holders; return the owner map {unit: (owner, leader)}."""
-    pw = ledger.hash_password(PASSWORD)
+    pw = passwords.hash_password(PASSWORD)
 
     def person(username, name, roles, unit_name, head=False):
-        return ledger.user(conn, username, name, roles, unit_name, email=f"{username}@{EMAIL_DOMAIN}",
+        return planwriter.user(conn, username, name, roles, unit_name, email=f"{username}@{EMAIL_DOMAIN}",
                            password_hash=pw, head=head)
 
-    ledger.unit(conn, "市委第八巡察组", "inspection_group")
-    ledger.unit(conn, LEADER_UNIT, "district")
+    planwriter.unit(conn, "市委第八巡察组", "inspection_group")
+    planwriter.unit(conn, LEADER_UNIT, "district")
     for username, name, roles, unit_name in STAFF:
         person(username, name, roles, unit_name)
     leader_of: dict[str, str] = {}
@@ -149,14 +149,14 @@ def _people(conn, units: list[str]) -> dict[str, tuple[str, str]]:
         d = notice_mod.UNIT_BY_NAME.get(name)
         slug = d.slug if d else f"unit{len(owner_map) + 1}"
         kind = d.kind if d else "department"
-        ledger.unit(conn, name, kind)
+        planwriter.unit(conn, name, kind)
         head = f"{slug}_head"
         owner = f"{slug}_owner"
         person(head, f"{name}{d.head_title if d else '负责人'}", ("owner",), name, head=True)
         person(owner, f"{name}责任人", ("owner",), name)
-        ledger.set_superior(conn, owner, head)
+        planwriter.set_superior(conn, owner, head)
         leader = leader_of.get(name, LEADERS[-1][0])
-        ledger.set_superior(conn, head, leader)
+        planwriter.set_superior(conn, head, leader)
         owner_map[name] = (owner, leader)
     # delivery of webhooks is configured by each unit later; the demo sets none
     conn.execute(update(OrgUnit.__table__).values(webhook_url=None))
@@ -187,7 +187,7 @@ def load(now: dt.datetime, engine=None) -> str:
     units = sorted({m.unit for p in parsed.problems for m in p.measures})
     with db.write_tx(engine) as conn:
         if conn.execute(select(User.id).where(User.username == "system")).first() is None:
-            ledger.user(conn, "system", "系统")
+            planwriter.user(conn, "system", "系统")
         owner_map = _people(conn, units)
 
     plan_measures = [(p.no, m.seq, m.kind) for p in parsed.problems for m in p.measures]
@@ -210,9 +210,9 @@ def load(now: dt.datetime, engine=None) -> str:
     history = _History(now, start, engine)
     for i, r in enumerate(rows):
         history.play(i, r, scenario[(r.no, r.seq)], names[r.owner_id], names[r.leader_id], today)
-    counts = Counter(it["state"] for it in queries.iter_items(now=now, engine=engine, plan_id=plan_id))
+    counts = Counter(it["state"] for it in readmodels.iter_items(now=now, engine=engine, plan_id=plan_id))
     lights = Counter(f"{it['light']}{'' if it['level'] < 1 else it['level']}"
-                     for it in queries.iter_items(now=now, engine=engine, plan_id=plan_id))
+                     for it in readmodels.iter_items(now=now, engine=engine, plan_id=plan_id))
     return (f"plan {plan_id}: {summary['problems']} problems, {len(rows)} measures, {len(owner_map)} units, "
             f"{history.fired} events; states " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
             + "; lights " + ", ".join(f"{k} {v}" for k, v in sorted(lights.items()))
@@ -234,7 +234,7 @@ class _History:
         return self.now - dt.timedelta(days=days, minutes=60 - i % 50)
 
     def fire(self, mid: int, trigger: str, actor: str, at: dt.datetime, **kw):
-        eng.fire(mid, trigger, actor, now=at, engine=self.engine, **kw)
+        commands.fire(mid, trigger, actor, now=at, engine=self.engine, **kw)
         self.fired += 1
 
     def _evidence(self, i: int, r, round_: int = 1) -> list:

@@ -35,7 +35,7 @@ CHECKPOINT_AT = dt.time(0, 30)  # daily 00:30
 
 
 def _local(now: dt.datetime) -> dt.datetime:
-    return now.replace(tzinfo=dt.timezone.utc).astimezone(workdays.TZ)
+    return now.replace(tzinfo=dt.UTC).astimezone(workdays.TZ)
 
 
 def week_period(now: dt.datetime) -> dt.date:

@@ -36,10 +36,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from . import audit, db, engine as eng, notify, spec, workdays
-from .models import (
-    Escalation, Event, JobRun, LightChange, Measure, Membership, OrgUnit, Plan, Problem, User,
-)
+from . import audit, commands, db, notify, spec, workdays
+from .errors import Conflict
+from .models import Escalation, Event, JobRun, LightChange, Measure, Membership, OrgUnit, Plan, Problem, User
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +188,8 @@ _INSERT_LIGHT = insert(LIGHTS)
 def _write(conn: Connection, mid: int, version: int, values: dict) -> None:
     """The engine's version-checked write; a measure changed meanwhile is retried by the sweep."""
     try:
-        eng.write_checked(conn, mid, version, values)
-    except eng.Conflict:
+        commands.write_checked(conn, mid, version, values)
+    except Conflict:
         raise _Retry(mid) from None
 
 
@@ -489,7 +488,7 @@ def approval_sla(now: dt.datetime, engine: Engine | None = None) -> SlaResult:
         # reached the approver no later than this local date → possibly overdue (submission comes first)
         latest = workdays_back(today, least + 1)
         cutoff = dt.datetime.combine(latest + dt.timedelta(days=1), dt.time(), workdays.TZ)
-        cutoff = cutoff.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        cutoff = cutoff.astimezone(dt.UTC).replace(tzinfo=None)
         ids = [r[0] for r in conn.execute(
             select(M.c.id).where(M.c.state.in_(AWAITING), M.c.submitted_at < cutoff).order_by(M.c.id))]
     result = SlaResult(waiting=len(ids))
@@ -553,7 +552,7 @@ RECHECK_AT = dt.time(8, 0)  # local time the daily re-check period starts
 
 def daily_period(now: dt.datetime, at: dt.time) -> dt.date:
     """The local date whose ``at`` o'clock starts the daily period containing ``now``."""
-    local = now.replace(tzinfo=dt.timezone.utc).astimezone(workdays.TZ)
+    local = now.replace(tzinfo=dt.UTC).astimezone(workdays.TZ)
     day = local.date()
     return day if local.time() >= at else day - dt.timedelta(days=1)
 

@@ -27,7 +27,7 @@ entry past its declared size, so the declared sizes are a real bound).
 
 Export (:func:`export_ledger`) writes the same layout in openpyxl's write-only mode, reading
 the ledger in batches: a summary sheet and one sheet per part, a frozen header, filters, column
-widths and red/yellow/green fills by light. Memory stays bounded by the batch, not the ledger.
+widths and red/yellow/green fills by light. Memory stays bounded by the batch, not the planwriter.
 """
 from __future__ import annotations
 
@@ -41,18 +41,18 @@ import xml.etree.ElementTree as ET
 import zipfile
 import zlib
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Callable, Iterable
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from . import audit, db, engine as eng, ledger, spec, workdays
-from .models import (
-    Category, LightChange, Measure, Membership, OrgUnit, Part, Plan, Problem, User, UserRole,
-)
+from . import audit, commands, db, planwriter, spec, workdays
+from .clock import utcnow
+from .errors import NotFound
+from .models import Category, LightChange, Measure, Membership, OrgUnit, Part, Plan, Problem, User, UserRole
 
 M = Measure.__table__
 
@@ -1054,7 +1054,7 @@ def _resolve_plan(conn: Connection, led: LedgerIn, plan_id: int | None, title: s
     if plan_id is not None:
         row = conn.execute(select(Plan.id, Plan.title).where(Plan.id == plan_id)).first()
         if row is None:
-            raise eng.NotFound(f"no such plan: {plan_id}")
+            raise NotFound(f"no such plan: {plan_id}")
         return row.id, row.title
     title = (title or led.title or Path(led.name).stem).strip()[:300]
     pid = conn.execute(select(Plan.id).where(Plan.title == title).order_by(Plan.id.desc())).scalar()
@@ -1297,32 +1297,32 @@ def _username(name: str, taken: set) -> str:
 def _apply(conn: Connection, d: _Diff, led: LedgerIn, now: dt.datetime, actor: str, source: str) -> None:
     now = now.replace(tzinfo=None)
     if d.plan_id is None:
-        insp = ledger.inspection(conn, IMPORTED_BODY, IMPORTED_TARGET, "routine")
-        d.plan_id = ledger.plan(conn, insp, d.plan_title)
+        insp = planwriter.inspection(conn, IMPORTED_BODY, IMPORTED_TARGET, "routine")
+        d.plan_id = planwriter.plan(conn, insp, d.plan_title)
     pid = d.plan_id
     for key, part_no in d.part_nos.items():
         if d.part_ids[key] is None:
-            d.part_ids[key] = ledger.part(conn, pid, part_no, led.parts[key].title)
+            d.part_ids[key] = planwriter.part(conn, pid, part_no, led.parts[key].title)
     for part_id, title in d.part_updates:
         conn.execute(update(Part.__table__).where(Part.id == part_id).values(title=title))
     for (pkey, ckey), no in d.cat_nos.items():
         if d.cat_ids[(pkey, ckey)] is None:
-            d.cat_ids[(pkey, ckey)] = ledger.category(conn, d.part_ids[pkey], no, led.parts[pkey].categories[ckey].title)
+            d.cat_ids[(pkey, ckey)] = planwriter.category(conn, d.part_ids[pkey], no, led.parts[pkey].categories[ckey].title)
     for cid, title in d.cat_updates:
         conn.execute(update(Category.__table__).where(Category.id == cid).values(title=title))
     for name in d.new_units:
-        ledger.unit(conn, name)
+        planwriter.unit(conn, name)
     unit_ids = {r.name: r.id for r in conn.execute(select(OrgUnit.id, OrgUnit.name))}
     for username, person in d.new_users.items():
-        person.id = ledger.user(conn, username, person.name)
+        person.id = planwriter.user(conn, username, person.name)
     for username, role, unit in d.grants:
-        ledger.user(conn, username, "", [role], unit)
+        planwriter.user(conn, username, "", [role], unit)
     problem_ids = {}
     for p, prob_id, no, changes in d.problems:
         part_id = d.part_ids[p.part]
         cat_id = d.cat_ids.get((p.part, p.category)) if p.category else None
         if prob_id is None:
-            prob_id = ledger.problem(conn, pid, part_id, no, p.text, category_id=cat_id, account=p.account,
+            prob_id = planwriter.problem(conn, pid, part_id, no, p.text, category_id=cat_id, account=p.account,
                                      amount_involved=p.amount_involved, amount_recovered=p.amount_recovered)
         elif changes:
             values = {}
@@ -1346,7 +1346,7 @@ def _apply(conn: Connection, d: _Diff, led: LedgerIn, now: dt.datetime, actor: s
                 extra["account"] = m.account
             if m.state != "assigned":
                 extra["lifecycle_bypassed"] = True
-            mid = ledger.measure(conn, problem_ids[id(p)], m.seq, m.text, kind=m.kind,
+            mid = planwriter.measure(conn, problem_ids[id(p)], m.seq, m.text, kind=m.kind,
                                  leader_id=lead.id if lead else None, unit_id=unit_ids.get(m.unit) if m.unit else None,
                                  owner_id=own.id if own else None, deadline=m.deadline, now=now, actor=actor,
                                  event_kind="import", state=m.state, extra=extra)
@@ -1384,7 +1384,7 @@ def _apply(conn: Connection, d: _Diff, led: LedgerIn, now: dt.datetime, actor: s
         seq, h = audit.append(conn, row.id, row.head_seq, row.head_hash, "import", actor,
                               row.state if to_state else None, to_state, body, now)
         values.update(version=row.version + 1, head_seq=seq, head_hash=h)
-        eng.write_checked(conn, row.id, row.version, values)
+        commands.write_checked(conn, row.id, row.version, values)
 
 
 def _summary(d: _Diff, led: LedgerIn, dry_run: bool, preview_rows: int = 10) -> dict:
@@ -1426,11 +1426,11 @@ def import_ledger(path: str | Path, *, plan_id: int | None = None, title: str | 
 
     The plan is ``plan_id``, else the plan titled ``title`` (or the file's title row, or its
     name), created if there is none. ``dry_run`` reads and matches but writes nothing.
-    Raises :class:`LedgerImportError` (nothing written) or :class:`workflow.engine.NotFound`.
+    Raises :class:`LedgerImportError` (nothing written) or :class:`workflow.errors.NotFound`.
     """
     path = Path(path)
     led = read_ledger(path)
-    now = (now or eng.utcnow()).replace(tzinfo=None)
+    now = (now or utcnow()).replace(tzinfo=None)
     if dry_run:
         with db.read_tx(engine) as conn:
             d = _diff(conn, led, plan_id, title)
@@ -1496,10 +1496,10 @@ def export_ledger(path: str | Path, *, plan_id: int | None = None, now: dt.datet
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.cell_range import CellRange
 
-    from .queries import items_query
+    from .readmodels import items_query
     from .stats import resolve_plan
 
-    now = (now or eng.utcnow()).replace(tzinfo=None)
+    now = (now or utcnow()).replace(tzinfo=None)
     today = workdays.local_today(now)
     path = Path(path)
     tmp = path.with_name(f".{path.name}.part")

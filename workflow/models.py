@@ -5,8 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, Numeric, String, Text,
-    UniqueConstraint,
+    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, Numeric, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -33,6 +32,15 @@ class OrgUnit(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
     webhook_url: Mapped[str | None] = mapped_column(String(500))  # the unit's group robot, if any
     webhook_format: Mapped[str] = mapped_column(String(20), default="json")  # json wecom dingtalk
+
+
+class UnitAlias(Base):
+    """Another name a unit goes by (简称, an old name, how one office writes it): maps to the unit."""
+
+    __tablename__ = "unit_aliases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    alias: Mapped[str] = mapped_column(String(200), unique=True)
 
 
 class User(Base):

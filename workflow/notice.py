@@ -38,10 +38,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Mapping
+
+from . import planwriter
 
 SEED_PATH = Path(__file__).resolve().parent / "data" / "000_0d210f740de8c34c.txt"
 
@@ -1162,9 +1164,11 @@ def import_notice(notice: Notice, now: dt.datetime, engine=None, owner_map: Mapp
     """
     from sqlalchemy import select, update
 
-    from . import db, ledger, spec
-    from .models import Accountability, Category as CategoryRow, Inspection, Measure, Membership, OrgUnit
-    from .models import Part as PartRow, Plan, Problem as ProblemRow, RuleMade, User
+    from . import db, spec
+    from .models import (
+        Accountability, Category as CategoryRow, Inspection, Measure, Membership, OrgUnit, Part as PartRow, Plan,
+        Problem as ProblemRow, RuleMade, User,
+    )
 
     info = notice.inspection
     if not info.body or not info.target:
@@ -1208,8 +1212,8 @@ def import_notice(notice: Notice, now: dt.datetime, engine=None, owner_map: Mapp
             conn.execute(update(Plan.__table__).where(Plan.id == plan_id).values(
                 issuer=notice.issuer, preamble=notice.preamble()))
         else:
-            insp_id = ledger.inspection(conn, info.body, info.target, info.kind, **dates)
-            plan_id = ledger.plan(conn, insp_id, notice.title, issuer=notice.issuer,
+            insp_id = planwriter.inspection(conn, info.body, info.target, info.kind, **dates)
+            plan_id = planwriter.plan(conn, insp_id, notice.title, issuer=notice.issuer,
                                   evidence_waived=evidence_waived, preamble=notice.preamble())
             summary["created"]["inspection"] = summary["created"]["plan"] = 1
         summary["plan_id"], summary["inspection_id"] = plan_id, insp_id
@@ -1222,14 +1226,14 @@ def import_notice(notice: Notice, now: dt.datetime, engine=None, owner_map: Mapp
                 if existing is None:
                     summary["created"]["units"] += 1
                 d = UNIT_BY_NAME.get(name)
-                unit_ids[name] = existing or ledger.unit(conn, name, d.kind if d else "department")
+                unit_ids[name] = existing or planwriter.unit(conn, name, d.kind if d else "department")
             return unit_ids[name]
 
         for part in notice.parts:
             row = conn.execute(select(PartRow.id, PartRow.title).where(
                 PartRow.plan_id == plan_id, PartRow.no == part.no)).first()
             if row is None:
-                part_id = ledger.part(conn, plan_id, part.no, part.title)
+                part_id = planwriter.part(conn, plan_id, part.no, part.title)
                 summary["created"]["parts"] += 1
             else:
                 part_id = row.id
@@ -1241,7 +1245,7 @@ def import_notice(notice: Notice, now: dt.datetime, engine=None, owner_map: Mapp
                 row = conn.execute(select(CategoryRow.id, CategoryRow.title).where(
                     CategoryRow.part_id == part_id, CategoryRow.no == cat.no)).first()
                 if row is None:
-                    cat_id = ledger.category(conn, part_id, cat.no, cat.title)
+                    cat_id = planwriter.category(conn, part_id, cat.no, cat.title)
                     summary["created"]["categories"] += 1
                 else:
                     cat_id = row.id
@@ -1257,7 +1261,7 @@ def import_notice(notice: Notice, now: dt.datetime, engine=None, owner_map: Mapp
                 row = conn.execute(select(ProblemRow.__table__).where(
                     ProblemRow.plan_id == plan_id, ProblemRow.no == prob.no)).first()
                 if row is None:
-                    prob_id = ledger.problem(conn, plan_id, part_id, prob.no, prob.text, category_id=cat_id,
+                    prob_id = planwriter.problem(conn, plan_id, part_id, prob.no, prob.text, category_id=cat_id,
                                              account=prob.account, amount_involved=prob.money.involved,
                                              amount_recovered=prob.money.recovered,
                                              recovered_on=prob.money.recovered_on)
@@ -1280,7 +1284,7 @@ def import_notice(notice: Notice, now: dt.datetime, engine=None, owner_map: Mapp
                     extra = {"source": "notice", "problem_no": prob.no, "unit": m.unit}
                     if state == "closed":
                         extra["account"] = m.text
-                    mid = ledger.measure(conn, prob_id, m.seq, m.text, kind=m.kind, leader_id=leader_id,
+                    mid = planwriter.measure(conn, prob_id, m.seq, m.text, kind=m.kind, leader_id=leader_id,
                                          unit_id=uid, owner_id=owner_id, deadline=deadline, now=now,
                                          event_kind="import", state=state, extra=extra)
                     if state == "closed":
@@ -1290,12 +1294,12 @@ def import_notice(notice: Notice, now: dt.datetime, engine=None, owner_map: Mapp
                     if conn.execute(select(Accountability.id).where(
                             Accountability.problem_id == prob_id, Accountability.kind == a.kind,
                             Accountability.subject == a.subject)).first() is None:
-                        ledger.accountability(conn, a.kind, a.subject, problem_id=prob_id, note=a.note)
+                        planwriter.accountability(conn, a.kind, a.subject, problem_id=prob_id, note=a.note)
                         summary["created"]["accountability"] += 1
                 for r in prob.rules:
                     if conn.execute(select(RuleMade.id).where(
                             RuleMade.problem_id == prob_id, RuleMade.title == r.title)).first() is None:
-                        ledger.rule_made(conn, r.title, problem_id=prob_id, doc_no=r.doc_no)
+                        planwriter.rule_made(conn, r.title, problem_id=prob_id, doc_no=r.doc_no)
                         summary["created"]["rules_made"] += 1
     summary["problems"] = len(notice.problems)
     summary["measures"] = notice.measure_count

@@ -11,7 +11,7 @@ the intro, 一、the organisation section, 二、the problems by part （一） 
 signature and date. Headings and paragraphs come from ``Plan.preamble`` (written by the notice
 import); the problems, accounts and progress come from the ledger; a statistics paragraph from
 :mod:`workflow.stats`. A problem's progress is derived from its measures
-(:func:`workflow.engine.problem_progress`), never typed in; its 落实情况 is the published account
+(:func:`workflow.spec.problem_progress`), never typed in; its 落实情况 is the published account
 if the plan has one, else the accounts of its closed measures.
 
 Other reports (the weekly report, the monthly summary) build their own :class:`Doc` and call
@@ -31,12 +31,12 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
-from . import db, engine as eng, stats, workdays
+from . import db, spec, stats, vocabulary, workdays
+from .clock import utcnow
 from .excel import IMPORTED_BODY, cn_numeral
 from .models import Category, Inspection, Measure, Part, Problem
 
@@ -90,7 +90,7 @@ class Signature:
     lines: list[str]
 
 
-Block = Union[Heading, Para, Table, Items, Signature]
+Block = Heading | Para | Table | Items | Signature
 
 
 @dataclass
@@ -103,7 +103,7 @@ class Doc:
 
 # --- the notice -------------------------------------------------------------------
 
-PROGRESS = eng.PROGRESS_LABELS
+PROGRESS = vocabulary.PROGRESS_LABELS
 SECTION_DEFAULTS = {
     "org_heading": "扛起主体责任，抓好整改工作的安排部署",
     "problems_heading": "坚持问题导向，从严从快抓好整改工作",
@@ -154,7 +154,7 @@ def problem_views(conn: Connection, plan_id: int, today: dt.date, rect_end: dt.d
          .join(Part, Part.id == Problem.part_id).outerjoin(Category, Category.id == Problem.category_id)
          .where(Problem.plan_id == plan_id).order_by(Part.no, Problem.no))
     for r in conn.execute(q):
-        progress = eng.problem_progress(measures.get(r.id, []), rect_end, today)
+        progress = spec.problem_progress(measures.get(r.id, []), rect_end, today)
         account = (r.account or "").strip() or _join_accounts(closed_accounts.get(r.id, []))
         out.append(ProblemView(r.no, r.text, account, progress, r.part_no, r.cat_no))
     return out
@@ -163,7 +163,7 @@ def problem_views(conn: Connection, plan_id: int, today: dt.date, rect_end: dt.d
 def notice_doc(plan_id: int | None = None, now: dt.datetime | None = None, engine: Engine | None = None,
                with_stats: bool = True) -> Doc:
     """The public notice of a plan (the only plan when ``plan_id`` is None) as of ``now``."""
-    now = now or eng.utcnow()
+    now = now or utcnow()
     today = workdays.local_today(now)
     with db.read_tx(engine) as conn:
         plan = stats.resolve_plan(conn, plan_id)

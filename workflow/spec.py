@@ -6,10 +6,14 @@ asks :func:`destination` (one module-level ``transitions`` machine) where it goe
 """
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from transitions import Machine, MachineError
+
+from . import vocabulary
+from .vocabulary import N_
 
 # --- states --------------------------------------------------------------
 
@@ -20,24 +24,13 @@ VERIFIED = "verified"
 CLOSED = "closed"
 STATES = (ASSIGNED, IN_PROGRESS, SUBMITTED, VERIFIED, CLOSED)
 OPEN_STATES = (ASSIGNED, IN_PROGRESS, SUBMITTED, VERIFIED)
-STATE_LABELS = {
-    ASSIGNED: "已交办",
-    IN_PROGRESS: "整改中",
-    SUBMITTED: "待审核",
-    VERIFIED: "已审核",
-    CLOSED: "已销号",
-}
+STATE_LABELS = vocabulary.STATE_LABELS
 
 ROLES = ("admin", "office", "leader", "owner", "supervisor", "inspector")
 KINDS = ("immediate", "time_bound", "long_term")
-KIND_LABELS = {"immediate": "立行立改", "time_bound": "限期整改", "long_term": "长期坚持"}
+KIND_LABELS = vocabulary.KIND_LABELS
 REOPEN_CATEGORIES = ("public_dissatisfaction", "inspector_dissatisfaction", "failed_recheck", "rebound")
-REOPEN_LABELS = {
-    "public_dissatisfaction": "群众不满意",
-    "inspector_dissatisfaction": "巡察组不满意",
-    "failed_recheck": "复查未通过",
-    "rebound": "问题反弹",
-}
+REOPEN_LABELS = vocabulary.REOPEN_LABELS
 
 
 # --- the context a guard sees ---------------------------------------------
@@ -216,38 +209,38 @@ class TriggerSpec:
 TRIGGERS: dict[str, TriggerSpec] = {
     t.name: t
     for t in (
-        TriggerSpec("start", "开始整改", (ASSIGNED,), IN_PROGRESS, is_owner_or_unit_member,
+        TriggerSpec("start", N_("开始整改"), (ASSIGNED,), IN_PROGRESS, is_owner_or_unit_member,
                     "the owner or a member of the owning unit"),
-        TriggerSpec("submit", "提交", (IN_PROGRESS,), SUBMITTED, is_owner, "the owner",
+        TriggerSpec("submit", N_("提交"), (IN_PROGRESS,), SUBMITTED, is_owner, "the owner",
                     (need_account, need_evidence)),
-        TriggerSpec("approve", "审核通过", (SUBMITTED,), VERIFIED, is_leader,
+        TriggerSpec("approve", N_("审核通过"), (SUBMITTED,), VERIFIED, is_leader,
                     "the responsible leader or their delegate", (four_eyes,)),
-        TriggerSpec("return", "退回", (SUBMITTED,), IN_PROGRESS, is_leader,
+        TriggerSpec("return", N_("退回"), (SUBMITTED,), IN_PROGRESS, is_leader,
                     "the responsible leader or their delegate", (need_reason,)),
-        TriggerSpec("sign_off", "销号", (VERIFIED,), CLOSED, is_office, "the rectification office",
+        TriggerSpec("sign_off", N_("销号"), (VERIFIED,), CLOSED, is_office, "the rectification office",
                     (four_eyes,)),
-        TriggerSpec("reject", "不予销号", (VERIFIED,), IN_PROGRESS, is_office,
+        TriggerSpec("reject", N_("不予销号"), (VERIFIED,), IN_PROGRESS, is_office,
                     "the rectification office", (need_reason,)),
-        TriggerSpec("reopen", "重新整改", (CLOSED,), IN_PROGRESS, is_office_or_inspector,
+        TriggerSpec("reopen", N_("重新整改"), (CLOSED,), IN_PROGRESS, is_office_or_inspector,
                     "the rectification office or an inspector", (need_reason, reopen_category)),
-        TriggerSpec("recheck", "巩固复查", (CLOSED,), "=", is_office, "the rectification office",
+        TriggerSpec("recheck", N_("巩固复查"), (CLOSED,), "=", is_office, "the rectification office",
                     (long_term_only,)),
-        TriggerSpec("reassign", "改派", (ASSIGNED, IN_PROGRESS), "=", is_office,
+        TriggerSpec("reassign", N_("改派"), (ASSIGNED, IN_PROGRESS), "=", is_office,
                     "the rectification office", (reassign_target,)),
         # recorded events: same audit guarantees, no state change
-        TriggerSpec("comment", "评论", STATES, None, can_see, "anyone who may see the measure",
+        TriggerSpec("comment", N_("评论"), STATES, None, can_see, "anyone who may see the measure",
                     (need_comment,)),
-        TriggerSpec("progress_update", "进展报告", (ASSIGNED, IN_PROGRESS), None, is_owner_or_unit_member,
+        TriggerSpec("progress_update", N_("进展报告"), (ASSIGNED, IN_PROGRESS), None, is_owner_or_unit_member,
                     "the owner or a member of the owning unit", (need_comment,)),
-        TriggerSpec("urge", "催办", OPEN_STATES, None, is_supervisor_office_or_leader,
+        TriggerSpec("urge", N_("催办"), OPEN_STATES, None, is_supervisor_office_or_leader,
                     "a supervisor, the office or the responsible leader"),
-        TriggerSpec("request_extension", "申请延期", (ASSIGNED, IN_PROGRESS), None, is_owner,
+        TriggerSpec("request_extension", N_("申请延期"), (ASSIGNED, IN_PROGRESS), None, is_owner,
                     "the owner", (need_reason, need_new_deadline, no_pending_extension)),
-        TriggerSpec("grant_extension", "同意延期", (ASSIGNED, IN_PROGRESS), None, is_leader,
+        TriggerSpec("grant_extension", N_("同意延期"), (ASSIGNED, IN_PROGRESS), None, is_leader,
                     "the responsible leader or their delegate", (pending_extension,)),
-        TriggerSpec("deny_extension", "不同意延期", (ASSIGNED, IN_PROGRESS), None, is_leader,
+        TriggerSpec("deny_extension", N_("不同意延期"), (ASSIGNED, IN_PROGRESS), None, is_leader,
                     "the responsible leader or their delegate", (pending_extension, need_reason)),
-        TriggerSpec("escalate", "督办", OPEN_STATES, None, is_system, "the scheduler"),
+        TriggerSpec("escalate", N_("督办"), OPEN_STATES, None, is_system, "the scheduler"),
     )
 }
 
@@ -337,3 +330,16 @@ def edges() -> list[tuple[str, str, str]]:
             for s in t.sources:
                 out.append((s, t.name, s if t.dest == "=" else t.dest))
     return out
+
+
+# --- derived values ----------------------------------------------------------
+
+def problem_progress(states_and_kinds: list[tuple[str, str]], rect_end: dt.date | None, today: dt.date) -> str:
+    """A problem's public progress, derived from its measures, never typed in."""
+    if states_and_kinds and all(s == CLOSED for s, _ in states_and_kinds):
+        if any(k == "long_term" for _, k in states_and_kinds):
+            return "done_long_term"
+        return "done"
+    if rect_end is not None and today > rect_end:
+        return "not_done"
+    return "in_progress"

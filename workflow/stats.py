@@ -5,7 +5,7 @@ ledgers. Definitions, for a plan (or every plan) at the China date of ``now``:
 
 * ``problems``, ``measures``, ``parts``: counted as stored;
 * problem progress (已完成 / 已完成，长期坚持 / 正在整改 / 未完成) is derived per problem with
-  :func:`workflow.engine.problem_progress`, never read from a typed-in field;
+  :func:`workflow.spec.problem_progress`, never read from a typed-in field;
 * ``completed``: measures signed off (``closed``); ``not_completed``: open measures whose
   deadline in force has passed (逾期未完成); ``in_progress``: the other open measures;
 * ``completion_rate``: completed / measures × 100, as a Decimal with one decimal place
@@ -24,7 +24,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
-from . import db, engine as eng, spec, workdays
+from . import db, spec, workdays
+from .clock import utcnow
+from .errors import NotFound
 from .models import Accountability, Inspection, Measure, Part, Plan, Problem, RuleMade
 
 M = Measure.__table__
@@ -42,11 +44,11 @@ def resolve_plan(conn: Connection, plan_id: int | None = None):
     if plan_id is not None:
         row = conn.execute(select(Plan).where(Plan.id == plan_id)).first()
         if row is None:
-            raise eng.NotFound(f"no such plan: {plan_id}")
+            raise NotFound(f"no such plan: {plan_id}")
         return row
     rows = conn.execute(select(Plan).order_by(Plan.id).limit(21)).all()
     if not rows:
-        raise eng.NotFound("there is no plan yet (import a notice or a ledger first)")
+        raise NotFound("there is no plan yet (import a notice or a ledger first)")
     if len(rows) > 1:
         ids = ", ".join(f"{r.id} {r.title}" for r in rows[:20])
         raise spec.Refused("plan_required", f"several plans; choose one with --plan: {ids}")
@@ -107,7 +109,7 @@ def compute(plan_id: int | None = None, now: dt.datetime | None = None, engine: 
     if conn is None:
         with db.read_tx(engine) as c:
             return compute(plan_id, now, conn=c)
-    now = now or eng.utcnow()
+    now = now or utcnow()
     today = workdays.local_today(now)
     s = LedgerStats(plan_id, today)
 
@@ -132,7 +134,7 @@ def compute(plan_id: int | None = None, now: dt.datetime | None = None, engine: 
             sample = [("in_progress", "time_bound")]
         else:
             sample = []
-        progress = eng.problem_progress(sample, rect_end, today)
+        progress = spec.problem_progress(sample, rect_end, today)
         s.problems += 1
         if progress == "done":
             s.problems_done += 1

@@ -6,7 +6,7 @@ covers; outside them, Monday to Friday are working days.
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -25,7 +25,7 @@ def ladder(overrides: dict | None = None) -> dict:
     return {**DEFAULT_LADDER, **(overrides or {})}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _covered_years() -> frozenset[int]:
     try:
         import chinese_calendar
@@ -78,7 +78,7 @@ def _count(start: dt.date, end: dt.date) -> int:
 def local_today(now: dt.datetime) -> dt.date:
     """The date in China at the instant ``now`` (naive values are UTC)."""
     if now.tzinfo is None:
-        now = now.replace(tzinfo=dt.timezone.utc)
+        now = now.replace(tzinfo=dt.UTC)
     return now.astimezone(TZ).date()
 
 

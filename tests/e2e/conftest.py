@@ -15,7 +15,7 @@ import pytest
 
 from tests import factory
 from tests.conftest import png_bytes
-from workflow import db, engine as eng, evidence as ev
+from workflow import commands, db, evidence as ev
 from workflow.cli import create_token
 
 USERS = ("owner1", "owner2", "owner3", "head1", "leader1", "leader2", "office1", "super1", "insp1", "admin1")
@@ -68,7 +68,7 @@ class Site:
 
     def fire(self, measure_id: int, trigger: str, actor: str, **kw):
         """Fire through the engine directly (to set a scene), at the site's clock."""
-        return eng.fire(measure_id, trigger, actor, now=self.clock(), engine=self.engine, **kw)
+        return commands.fire(measure_id, trigger, actor, now=self.clock(), engine=self.engine, **kw)
 
     def evidence(self, seed: int = 0, name: str = "photo.png"):
         return ev.store(png_bytes(seed), name)

@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 
 import web
 from web import i18n
-from workflow import engine as eng, evidence as ev, spec
+from workflow import commands, evidence as ev, spec, vocabulary
 
 WEB = Path(web.__file__).resolve().parent
 PO = WEB / "translations" / "en" / "LC_MESSAGES" / "messages.po"
@@ -50,12 +50,12 @@ def test_the_label_tables_say_what_the_engine_says():
     assert {k: str(i18n.TRIGGER_LABELS[k]) for k in spec.TRIGGERS} == {k: t.label for k, t in spec.TRIGGERS.items()}
     assert {k: str(v) for k, v in i18n.KIND_LABELS.items()} == spec.KIND_LABELS
     assert {k: str(v) for k, v in i18n.REOPEN_LABELS.items()} == spec.REOPEN_LABELS
-    assert {k: str(v) for k, v in i18n.PROGRESS_LABELS.items()} == eng.PROGRESS_LABELS
+    assert {k: str(v) for k, v in i18n.PROGRESS_LABELS.items()} == vocabulary.PROGRESS_LABELS
     assert set(i18n.ROLE_LABELS) == set(spec.ROLES)
 
 
 def test_every_rule_the_engine_can_refuse_with_has_a_message():
-    source = Path(spec.__file__).read_text() + Path(eng.__file__).read_text() + Path(ev.__file__).read_text()
+    source = Path(spec.__file__).read_text() + Path(commands.measures.__file__).read_text() + Path(ev.__file__).read_text()
     rules = set(re.findall(r'Refused\("(\w+)"', source)) | set(re.findall(r'return \("(\w+)", "', source))
     assert {"wrong_state", "not_permitted", "four_eyes", "evidence_type"} <= rules
     assert not rules - set(i18n.MESSAGES), sorted(rules - set(i18n.MESSAGES))

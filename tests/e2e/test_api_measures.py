@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import png_bytes
-from workflow import audit, queries, workdays
+from workflow import audit, readmodels, workdays
 from workflow.models import Measure, Plan
 
 API = "/api/v1"
@@ -73,7 +73,7 @@ def test_the_light_filter_agrees_with_the_light_of_every_row(site, ladder):
         conn.execute(update(Plan).values(ladder=ladder))
     rows = site.api("GET", f"{API}/measures?per_page=200", "office1").get_json()["items"]
     computed = {r["id"]: r["light"] for r in rows}
-    cli = {r["id"]: r["light"] for r in queries.iter_items(now=site.clock(), engine=site.engine)}
+    cli = {r["id"]: r["light"] for r in readmodels.iter_items(now=site.clock(), engine=site.engine)}
     assert computed == cli
     assert set(computed.values()) == {"red", "yellow", "green", "done"}
     for light in ("green", "yellow", "red", "done"):

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import png_bytes
+from workflow import loading, planwriter, readmodels
 from workflow.models import Measure
 
 ROLES = ("owner", "colleague", "other_owner", "leader", "other_leader", "office", "supervisor", "inspector",
@@ -174,25 +175,25 @@ def test_a_refused_rule_answers_with_its_name_and_writes_nothing(matrix_site, tr
 
 
 def test_the_sql_visibility_rule_is_the_engines_rule_for_everyone(site):
-    """``workflow.views.scope`` (SQL, used for lists) picks exactly what ``spec.can_see`` allows."""
-    from workflow import db, engine as eng, ledger, views
+    """``workflow.readmodels.scope`` (SQL, used for lists) picks exactly what ``spec.can_see`` allows."""
+    from workflow import db
 
     with db.write_tx(site.engine) as conn:
-        ledger.delegate(conn, "leader1", "leader2")  # leader2 now approves in leader1's name
+        planwriter.delegate(conn, "leader1", "leader2")  # leader2 now approves in leader1's name
         # a measure nobody owns yet: only the leader and the global roles see it
         conn.execute(Measure.__table__.update().where(Measure.id == site.ids["measures"][-1])
                      .values(unit_id=None, owner_id=None))
     with site.engine.connect() as conn:
-        rows = [eng.load_measure(conn, m) for m in site.ids["measures"]]
+        rows = [loading.load_measure(conn, m) for m in site.ids["measures"]]
     for username in WHO.values():
         if username is None:
             continue
-        actor = views.load_actor(username, engine=site.engine)
-        by_sql = views.visible_measure_ids(actor, engine=site.engine)
-        by_rule = [r.id for r in rows if views.may_see(actor, r)]
+        actor = readmodels.load_actor(username, engine=site.engine)
+        by_sql = readmodels.visible_measure_ids(actor, engine=site.engine)
+        by_rule = [r.id for r in rows if readmodels.may_see(actor, r)]
         assert by_sql == by_rule, username
-    delegate = views.load_actor("leader2", engine=site.engine)
-    assert views.visible_measure_ids(delegate, engine=site.engine) == site.ids["measures"]
+    delegate = readmodels.load_actor("leader2", engine=site.engine)
+    assert readmodels.visible_measure_ids(delegate, engine=site.engine) == site.ids["measures"]
     m = site.ids["measures"][0]
     site.drive(m, "submitted")
     r = site.api("POST", f"/api/v1/measures/{m}/triggers/approve", "leader2", json={})

@@ -38,8 +38,9 @@ from sqlalchemy import func, select, text, update
 
 from tests import factory
 from tests.conftest import png_bytes
-from workflow import audit, db, engine as eng, ledger, workdays
+from workflow import audit, db, planwriter, workdays
 from workflow.cli import create_token
+from workflow.clock import utcnow
 from workflow.models import Event, Feedback, OrgUnit, Outbox, User
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -119,8 +120,8 @@ class WebhookSink:
 
 def build_ledger(engine, webhook_url: str, measures: int = 150) -> dict:
     """People in every role, ``measures`` measures over three units and two leaders."""
-    today = workdays.local_today(eng.utcnow())
-    ids = factory.build(engine, measures=1, deadline=today + dt.timedelta(days=5), now=eng.utcnow())
+    today = workdays.local_today(utcnow())
+    ids = factory.build(engine, measures=1, deadline=today + dt.timedelta(days=5), now=utcnow())
     rng = random.Random(7)
     with db.write_tx(engine) as conn:
         unit_of = dict(conn.execute(select(OrgUnit.name, OrgUnit.id)).all())
@@ -128,9 +129,9 @@ def build_ledger(engine, webhook_url: str, measures: int = 150) -> dict:
         for i in range(measures):
             owner = rng.choice(["owner1", "owner2", "owner3"])
             unit = "住建局" if owner == "owner3" else "水利局"
-            ledger.measure(conn, ids["problem"], 100 + i, f"整改措施 {100 + i}", leader_id=user_of[rng.choice(
+            planwriter.measure(conn, ids["problem"], 100 + i, f"整改措施 {100 + i}", leader_id=user_of[rng.choice(
                 ["leader1", "leader2"])], unit_id=unit_of[unit], owner_id=user_of[owner],
-                deadline=today + dt.timedelta(days=rng.randint(-2, 20)), now=eng.utcnow())
+                deadline=today + dt.timedelta(days=rng.randint(-2, 20)), now=utcnow())
         for name in ("owner1", "leader1", "office1", "head1"):
             conn.execute(update(User.__table__).where(User.username == name).values(email=f"{name}@example.org"))
         conn.execute(update(OrgUnit.__table__).where(OrgUnit.name == "水利局").values(

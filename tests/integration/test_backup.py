@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from tests import factory
-from workflow import audit, backup, db, engine as eng, evidence
+from workflow import audit, backup, commands, db, evidence
 from workflow.models import Measure
 
 
@@ -31,15 +31,15 @@ def states(engine):
 def test_restore_brings_back_the_snapshot_and_its_evidence(sqlite_engine, tmp_path):
     ids = factory.build(sqlite_engine, 2)
     m = ids["measures"][0]
-    eng.fire(m, "start", "owner1", engine=sqlite_engine)
+    commands.fire(m, "start", "owner1", engine=sqlite_engine)
     proof = evidence.store(tiny_png(1), "现场照片.png")
-    eng.fire(m, "submit", "owner1", comment="已完成", evidence=[proof], engine=sqlite_engine)
+    commands.fire(m, "submit", "owner1", comment="已完成", evidence=[proof], engine=sqlite_engine)
     before = states(sqlite_engine)
     archive = tmp_path / "snap.tgz"
     manifest = backup.backup(archive, sqlite_engine)
     assert manifest["evidence"] == [proof.sha256]
 
-    eng.fire(m, "approve", "leader1", engine=sqlite_engine)
+    commands.fire(m, "approve", "leader1", engine=sqlite_engine)
     evidence.path_of(proof.sha256).unlink()
     assert audit.verify(sqlite_engine) is not None
 
@@ -80,7 +80,7 @@ def test_backup_and_restore_commands_round_trip_and_verify(sqlite_engine, tmp_pa
 def test_published_checkpoints_detect_a_rewritten_history(sqlite_engine, tmp_path):
     ids = factory.build(sqlite_engine, 1)
     m = ids["measures"][0]
-    eng.fire(m, "start", "owner1", engine=sqlite_engine)
+    commands.fire(m, "start", "owner1", engine=sqlite_engine)
     assert audit.record_checkpoint(factory.NOW.date(), factory.NOW, sqlite_engine)
     published = audit.list_checkpoints(sqlite_engine)
     assert audit.check_published(published, sqlite_engine) is None
@@ -104,15 +104,15 @@ def test_published_checkpoints_detect_a_rewritten_history(sqlite_engine, tmp_pat
 def test_a_postgresql_snapshot_restores_over_later_changes(pg_engine, tmp_path):
     ids = factory.build(pg_engine, 2)
     m = ids["measures"][0]
-    eng.fire(m, "start", "owner1", engine=pg_engine)
+    commands.fire(m, "start", "owner1", engine=pg_engine)
     proof = evidence.store(tiny_png(7), "照片.png")
-    eng.fire(m, "submit", "owner1", comment="已完成", evidence=[proof], engine=pg_engine)
+    commands.fire(m, "submit", "owner1", comment="已完成", evidence=[proof], engine=pg_engine)
     before = states(pg_engine)
     archive = tmp_path / "pg.tgz"
     manifest = backup.backup(archive, pg_engine)
     assert manifest["dialect"] == "postgresql" and manifest["evidence"] == [proof.sha256]
-    eng.fire(m, "approve", "leader1", engine=pg_engine)
-    eng.fire(ids["measures"][1], "start", "owner1", engine=pg_engine)
+    commands.fire(m, "approve", "leader1", engine=pg_engine)
+    commands.fire(ids["measures"][1], "start", "owner1", engine=pg_engine)
     backup.restore(archive, pg_engine)
     assert states(pg_engine) == before
     assert audit.verify(pg_engine) is None

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text, update
 
 from tests import factory, pg
 from tests.conftest import png_bytes
-from workflow import db, engine as eng, spec
+from workflow import commands, db, spec
 from workflow.models import ApiToken, Event, Measure, User
 
 EXIT_REFUSED, EXIT_CONFLICT, EXIT_NOT_FOUND = 3, 4, 5
@@ -178,7 +178,7 @@ def test_a_refused_trigger_exits_non_zero_with_one_line_naming_the_rule(engine, 
 
 def test_submitting_without_evidence_is_refused_as_evidence_required(engine, world):
     mid = world["measures"][0]
-    eng.fire(mid, "start", "owner1", engine=engine)
+    commands.fire(mid, "start", "owner1", engine=engine)
     proc = run("fire", str(mid), "submit", "--as", "owner1", "--comment", "已完成")
     assert proc.returncode == EXIT_REFUSED
     one_line_error(proc, "evidence_required")
@@ -186,7 +186,7 @@ def test_submitting_without_evidence_is_refused_as_evidence_required(engine, wor
 
 def test_evidence_that_is_not_an_accepted_file_is_refused_before_anything_is_written(engine, world, tmp_path):
     mid = world["measures"][0]
-    eng.fire(mid, "start", "owner1", engine=engine)
+    commands.fire(mid, "start", "owner1", engine=engine)
     fake = tmp_path / "报告.pdf"
     fake.write_text("this is not a pdf", encoding="utf-8")
     before = event_count(engine)
@@ -226,7 +226,7 @@ def test_the_scheduler_only_trigger_cannot_be_fired_from_the_command_line(engine
 
 def test_audit_verify_exits_zero_on_an_intact_ledger_and_non_zero_naming_the_broken_event(engine, world):
     mid = world["measures"][1]
-    eng.fire(mid, "start", "owner1", engine=engine)
+    commands.fire(mid, "start", "owner1", engine=engine)
     assert ok("audit", "verify").returncode == 0
     with db.write_tx(engine) as conn:
         conn.execute(update(Event.__table__).where(Event.measure_id == mid, Event.seq == 2)

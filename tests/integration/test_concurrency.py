@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from tests import factory
 from tests.conftest import png_bytes
-from workflow import audit, db, engine as eng, evidence, ledger
+from workflow import audit, commands, db, evidence, planwriter
 from workflow.models import Event, Outbox
 
 ROUNDS = 3  # per variant (with and without the version)
@@ -34,7 +34,8 @@ def _worker(env: dict, jobs: list, barrier, results, inside) -> None:
     os.environ.update(env)
     import time
 
-    from workflow import db as wdb, engine as weng, notify as wnotify, spec as wspec
+    from workflow import commands as wcommands, db as wdb, notify as wnotify, spec as wspec
+    from workflow.errors import Conflict as WConflict
 
     lingering = {"on": False}
     real_enqueue = wnotify.enqueue
@@ -62,9 +63,9 @@ def _worker(env: dict, jobs: list, barrier, results, inside) -> None:
             results.put((i, actor, f"error:barrier:{type(e).__name__}"))
             return
         try:
-            r = weng.fire(mid, trigger, actor, engine=engine, **kw)
+            r = wcommands.fire(mid, trigger, actor, engine=engine, **kw)
             results.put((i, actor, f"ok:{r.version}"))
-        except weng.Conflict:
+        except WConflict:
             results.put((i, actor, "conflict"))
         except wspec.Refused as e:
             results.put((i, actor, f"refused:{e.rule}"))
@@ -100,11 +101,11 @@ def _race(jobs_a: list, jobs_b: list) -> list[list[tuple[str, str]]]:
 def _submitted_measures(engine, n: int) -> list[int]:
     ids = factory.build(engine, measures=n)
     with db.write_tx(engine) as conn:  # a second approver: the leader's deputy
-        ledger.user(conn, "deputy1", "分管领导甲的代理人", ["leader"], "管委会")
-        ledger.delegate(conn, "leader1", "deputy1")
+        planwriter.user(conn, "deputy1", "分管领导甲的代理人", ["leader"], "管委会")
+        planwriter.delegate(conn, "leader1", "deputy1")
     for k, mid in enumerate(ids["measures"]):
-        eng.fire(mid, "start", "owner1", engine=engine, now=factory.NOW)
-        eng.fire(mid, "submit", "owner1", comment="已完成", engine=engine, now=factory.NOW,
+        commands.fire(mid, "start", "owner1", engine=engine, now=factory.NOW)
+        commands.fire(mid, "submit", "owner1", comment="已完成", engine=engine, now=factory.NOW,
                  evidence=[evidence.store(png_bytes(100 + k), "p.png")])
     return ids["measures"]
 

@@ -33,6 +33,9 @@ from pathlib import Path
 
 import pytest
 
+from workflow import commands
+from workflow.errors import Conflict
+
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = {"sqlite": 200, "postgresql": 100}
 QUICK_KILLS = {"sqlite": 40, "postgresql": 20}
@@ -103,7 +106,7 @@ def measures_query():
 def work(engine, seed: int, log_path: str, rounds: int | None = None) -> None:
     """Fire triggers until killed (or ``rounds`` times); log ``begin`` before and ``ok`` after each."""
     from tests.conftest import png_bytes
-    from workflow import db, engine as eng, evidence, spec
+    from workflow import db, evidence, spec
 
     rng = random.Random(seed)
     fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -123,8 +126,8 @@ def work(engine, seed: int, log_path: str, rounds: int | None = None) -> None:
             kw["evidence"] = [evidence.store(png_bytes(rng.getrandbits(24)), "整改照片.png")]
         os.write(fd, f"{pid} begin {m.id} {trigger}\n".encode())
         try:
-            res = eng.fire(m.id, trigger, actor, expected_version=m.version, engine=engine, **kw)
-        except (spec.Refused, eng.Conflict) as e:
+            res = commands.fire(m.id, trigger, actor, expected_version=m.version, engine=engine, **kw)
+        except (spec.Refused, Conflict) as e:
             os.write(fd, f"{pid} refused {m.id} {trigger} {type(e).__name__}\n".encode())
             continue
         os.write(fd, f"{pid} ok {res.measure_id} {res.seq} {trigger} {res.version}\n".encode())
@@ -263,7 +266,7 @@ def check_consistency(engine, by_pid, kills: int) -> dict:
     """Assert every invariant; return counts for the record."""
     from sqlalchemy import func, select
 
-    from workflow import audit, db, engine as eng
+    from workflow import audit, db
     from workflow.models import Event, Extension, Measure, MeasureEvidence, Outbox
 
     broken = audit.verify(engine)
@@ -295,7 +298,7 @@ def check_consistency(engine, by_pid, kills: int) -> dict:
         assert m.evidence_count == links.get(mid, 0), f"measure {mid}: evidence count vs links"
 
     # outbox rows belong to their event: same measure, same instant, the trigger's notice kind
-    notice_kind = {t: k for t, (k, _s, _b) in eng.NOTICE_TEXT.items()}
+    notice_kind = {t: k for t, (k, _s, _b) in commands.measures.NOTICE_TEXT.items()}
     events_at = defaultdict(list)
     for e in events:
         events_at[(e.measure_id, e.at)].append(e)
@@ -368,10 +371,10 @@ def crash_seed() -> int:
 
 def still_writable(engine, measures) -> None:
     """No lock or half-written row was left behind: every measure takes a new command."""
-    from workflow import audit, engine as eng
+    from workflow import audit
 
     for mid in measures:
-        eng.fire(mid, "comment", "office1", comment="复核", engine=engine)
+        commands.fire(mid, "comment", "office1", comment="复核", engine=engine)
     assert audit.verify(engine) is None
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from workflow import audit, db, demo, ledger, queries, workdays
+from workflow import audit, db, demo, passwords, readmodels, workdays
 from workflow.models import Event, Extension, Measure, MeasureEvidence, OrgUnit, Plan, Problem, User
 
 NOW = dt.datetime(2026, 11, 30, 2, 0)  # Monday 10:00 in China
@@ -40,7 +40,7 @@ def loaded(tmp_path_factory):
 
 
 def check_every_state_and_light(engine) -> list[dict]:
-    items = list(queries.iter_items(now=NOW, engine=engine))
+    items = list(readmodels.iter_items(now=NOW, engine=engine))
     assert len(items) == 45
     assert set(Counter(it["state"] for it in items)) == {"assigned", "in_progress", "submitted", "verified", "closed"}
     seen = lights(items)
@@ -127,7 +127,7 @@ def test_closed_measures_carry_the_notices_account_and_a_png(loaded):
 
 def test_demo_people_are_fictional_role_holders(loaded):
     engine, _ = loaded
-    users = {u["username"]: u for u in queries.list_users(engine)}
+    users = {u["username"]: u for u in readmodels.list_users(engine)}
     assert all(name.isascii() for name in users)
     roles = Counter(r for u in users.values() for r in u["roles"])
     assert set(roles) == {"admin", "office", "leader", "owner", "supervisor", "inspector"}
@@ -140,7 +140,7 @@ def test_demo_people_are_fictional_role_holders(loaded):
     assert all(u["email"] == f"{u['username']}@demo.invalid" for u in users.values())
     with db.read_tx(engine) as conn:
         stored = conn.execute(select(User.password_hash).where(User.username == "water_owner")).scalar_one()
-        assert ledger.check_password(stored, "rectify-demo")
+        assert passwords.check_password(stored, "rectify-demo")
         assert conn.execute(select(func.count()).select_from(OrgUnit).where(OrgUnit.webhook_url.is_not(None))
                             ).scalar_one() == 0
         # one owner per unit that has measures
@@ -173,7 +173,7 @@ def test_demo_loads_the_same_on_postgresql(pg_engine):
 ])
 def test_every_light_is_shown_whatever_the_day(sqlite_engine, now):
     demo.load(now=now, engine=sqlite_engine)
-    seen = lights(queries.iter_items(now=now, engine=sqlite_engine))
+    seen = lights(readmodels.iter_items(now=now, engine=sqlite_engine))
     for light in [("green", -1), ("yellow", 0), ("red", 1), ("red", 2), ("red", 3), ("done", -1)]:
         assert seen[light] >= 1, (now, light)
     assert audit.verify(sqlite_engine) is None

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from workflow import audit, db, ledger, notice as N
+from workflow import audit, db, notice as N, planwriter
 from workflow.models import (
     Accountability, Category, Event, Inspection, Measure, OrgUnit, Part, Plan, Problem, RuleMade, User,
 )
@@ -88,10 +88,10 @@ def test_progress_decides_the_initial_state(engine):
 
 def test_owner_map_assigns_owners_and_leaders(engine):
     with db.write_tx(engine) as conn:
-        ledger.user(conn, "water_owner", "水利局责任人", ["owner"], "水利局")
-        ledger.user(conn, "water_head", "水利局局长", ["owner"], "水利局", head=True)
-        ledger.user(conn, "leader_water", "分管水利副主任", ["leader"], "管委会")
-        ledger.user(conn, "flood_head", "区防办主任", ["owner"], "区防办", head=True)
+        planwriter.user(conn, "water_owner", "水利局责任人", ["owner"], "水利局")
+        planwriter.user(conn, "water_head", "水利局局长", ["owner"], "水利局", head=True)
+        planwriter.user(conn, "leader_water", "分管水利副主任", ["leader"], "管委会")
+        planwriter.user(conn, "flood_head", "区防办主任", ["owner"], "区防办", head=True)
     N.import_notice(N.parse(SEED), NOW, engine=engine, owner_map={"水利局": ("water_owner", "leader_water")},
                     initial_state="assigned", deadline_for=lambda no, seq, kind: dt.date(2023, 1, no))
     with db.read_tx(engine) as conn:

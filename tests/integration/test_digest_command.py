@@ -6,7 +6,7 @@ import sys
 import docx
 
 from tests import factory
-from workflow import engine as eng
+from workflow import commands
 
 
 def run(*args):
@@ -15,7 +15,7 @@ def run(*args):
 
 def test_weekly_digest_lists_an_overdue_measure_in_markdown_html_and_word(sqlite_engine, tmp_path):
     ids = factory.build(sqlite_engine, measures=2, deadline=dt.date(2026, 11, 20), evidence_waived=True)
-    eng.fire(ids["measures"][1], "start", "owner1", engine=sqlite_engine)
+    commands.fire(ids["measures"][1], "start", "owner1", engine=sqlite_engine)
     md = run("digest", "weekly", "--now", "2026-11-30T10:00")
     assert md.returncode == 0, md.stderr
     text = md.stdout.decode()

@@ -9,7 +9,8 @@ from sqlalchemy import func, select, update
 
 from tests import factory
 from tests.conftest import png_bytes
-from workflow import audit, db, engine as eng, evidence, ledger, notify, spec
+from workflow import audit, commands, db, evidence, notify, planwriter, spec, vocabulary
+from workflow.errors import Conflict, NotFound
 from workflow.models import Event, Extension, Measure, MeasureEvidence, Outbox, Problem, User
 
 NOW = factory.NOW
@@ -26,7 +27,7 @@ def world(engine):
 
 
 def fire(engine, mid, trigger, actor, minute=1, **kw):
-    return eng.fire(mid, trigger, actor, now=later(minute), engine=engine, **kw)
+    return commands.fire(mid, trigger, actor, now=later(minute), engine=engine, **kw)
 
 
 def stored(seed: int) -> evidence.Stored:
@@ -129,7 +130,7 @@ def test_a_returned_measure_is_resubmitted_and_then_approved(engine, world):
 def test_leader_who_submitted_cannot_approve_own_submission(engine, world):
     mid = world["measures"][0]
     with db.write_tx(engine) as conn:  # the responsible leader is also the owner of this measure
-        ledger.user(conn, "leader1", "分管领导甲", ["owner"], "水利局")
+        planwriter.user(conn, "leader1", "分管领导甲", ["owner"], "水利局")
     fire(engine, mid, "reassign", "office1", 1, params={"owner": "leader1"})
     fire(engine, mid, "start", "leader1", 2)
     fire(engine, mid, "submit", "leader1", 3, comment="本人完成", evidence=[stored(3)])
@@ -144,7 +145,7 @@ def test_leader_who_submitted_cannot_approve_own_submission(engine, world):
 def test_office_who_submitted_cannot_sign_off(engine, world):
     mid = world["measures"][0]
     with db.write_tx(engine) as conn:
-        ledger.user(conn, "office1", "整改办工作人员", ["owner"], "整改办")
+        planwriter.user(conn, "office1", "整改办工作人员", ["owner"], "整改办")
     fire(engine, mid, "reassign", "office1", 1, params={"owner": "office1"})
     fire(engine, mid, "start", "office1", 2)
     fire(engine, mid, "submit", "office1", 3, comment="已完成", evidence=[stored(4)])
@@ -176,7 +177,7 @@ def test_a_stale_expected_version_is_a_conflict_and_writes_nothing(engine, world
     mid = world["measures"][0]
     fire(engine, mid, "start", "owner1", 1)  # version 2 now
     before = snapshot(engine)
-    with pytest.raises(eng.Conflict) as info:
+    with pytest.raises(Conflict) as info:
         fire(engine, mid, "submit", "owner1", 2, comment="已完成", evidence=[stored(5)], expected_version=1)
     assert (info.value.expected, info.value.actual) == (1, 2)
     assert snapshot(engine) == before
@@ -190,9 +191,9 @@ def test_a_refused_trigger_writes_nothing(engine, world):
                                ("reopen", "insp1", {"reason": "x", "params": {"category": "rebound"}})]:
         with pytest.raises(spec.Refused):
             fire(engine, mid, trigger, actor, 1, **kw)
-    with pytest.raises(eng.NotFound):
+    with pytest.raises(NotFound):
         fire(engine, mid, "start", "nobody", 1)
-    with pytest.raises(eng.NotFound):
+    with pytest.raises(NotFound):
         fire(engine, 999_999, "start", "owner1", 1)
     assert snapshot(engine) == before
 
@@ -236,7 +237,7 @@ def test_a_failure_after_the_event_rolls_back_event_measure_and_outbox_together(
 def test_outbox_rows_are_written_with_the_event_for_every_recipient(engine, world):
     mid = world["measures"][0]
     with db.write_tx(engine) as conn:  # a second office user and an e-mail address
-        ledger.user(conn, "office2", "整改办副主任", ["office"], "整改办", email="office2@example.org")
+        planwriter.user(conn, "office2", "整改办副主任", ["office"], "整改办", email="office2@example.org")
     to_submitted(engine, mid)
     n_events = count(engine, Event)
     r = fire(engine, mid, "approve", "leader1", 3)
@@ -357,7 +358,7 @@ def progress(engine, problem_id, today):
         rect_end = conn.execute(
             select(Inspection.rect_end).join(Plan, Plan.inspection_id == Inspection.id)
             .join(Problem, Problem.plan_id == Plan.id).where(Problem.id == problem_id)).scalar()
-    return eng.problem_progress(states, rect_end, today)
+    return spec.problem_progress(states, rect_end, today)
 
 
 def test_problem_progress_is_derived_from_its_measures(engine):
@@ -379,7 +380,7 @@ def test_a_problem_with_long_term_measures_is_done_but_kept_up(engine):
     ids = factory.build(engine, measures=1, kind="long_term")
     close(engine, ids["measures"][0])
     assert progress(engine, ids["problem"], dt.date(2026, 12, 1)) == "done_long_term"
-    assert eng.PROGRESS_LABELS["done_long_term"] == "已完成，长期坚持"
+    assert vocabulary.PROGRESS_LABELS["done_long_term"] == "已完成，长期坚持"
 
 
 def test_submitting_clears_a_red_light_and_records_the_change(engine, world):

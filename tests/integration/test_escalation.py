@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 from tests import factory
-from workflow import audit, db, digests, engine as eng, escalation, ledger, workdays
+from workflow import audit, commands, db, digests, escalation, planwriter, spec, workdays
 from workflow.cli import parse_now
 from workflow.models import Escalation, Event, LightChange, Measure, Outbox, User
 
@@ -101,8 +101,8 @@ def test_one_measure_goes_yellow_l1_l2_l3_and_back_to_green_after_submission(eng
     r = sweep("2026-12-23T10:00", engine)  # nothing new at L3
     assert (r.candidates, r.escalated) == (0, 0)
 
-    eng.fire(mid, "start", "owner1", now=at("2026-12-23T11:00"), engine=engine)
-    eng.fire(mid, "submit", "owner1", comment="已整改完毕", now=at("2026-12-23T12:00"), engine=engine)
+    commands.fire(mid, "start", "owner1", now=at("2026-12-23T11:00"), engine=engine)
+    commands.fire(mid, "submit", "owner1", comment="已整改完毕", now=at("2026-12-23T12:00"), engine=engine)
     assert lights(engine, mid)[-1] == ("green", -1)
     row = measure_row(engine, mid)
     assert (row.state, row.light, row.level) == ("submitted", "green", -1)
@@ -185,10 +185,10 @@ def test_granted_extension_turns_the_light_green_keeps_the_original_and_starts_a
     ids = factory.build(engine, measures=1, deadline=dt.date(2026, 12, 8))
     mid = ids["measures"][0]
     sweep("2026-12-10T10:00", engine)  # L1
-    eng.fire(mid, "request_extension", "owner1", reason="汛期施工受阻", params={"new_deadline": "2026-12-31"},
+    commands.fire(mid, "request_extension", "owner1", reason="汛期施工受阻", params={"new_deadline": "2026-12-31"},
              now=at("2026-12-10T11:00"), engine=engine)
     assert told(engine, mid, kind="extension_requested") == [("leader1", "inbox")]
-    eng.fire(mid, "grant_extension", "leader1", now=at("2026-12-10T15:00"), engine=engine)
+    commands.fire(mid, "grant_extension", "leader1", now=at("2026-12-10T15:00"), engine=engine)
     row = measure_row(engine, mid)
     assert (row.deadline, row.deadline_original) == (dt.date(2026, 12, 31), dt.date(2026, 12, 8))
     assert (row.light, row.level) == ("green", -1)
@@ -201,7 +201,7 @@ def test_granted_extension_turns_the_light_green_keeps_the_original_and_starts_a
     assert lights(engine, mid)[-1] == ("yellow", 0)
 
     # closed after the new deadline's yellow but before it: on time in force, late against the original
-    eng.fire(mid, "start", "owner1", now=at("2026-12-28T11:00"), engine=engine)
+    commands.fire(mid, "start", "owner1", now=at("2026-12-28T11:00"), engine=engine)
     with db.write_tx(engine) as conn:
         conn.execute(update(Measure.__table__).where(Measure.id == mid).values(
             state="closed", closed_at=at("2026-12-29T10:00"), light="done", level=-1))
@@ -215,9 +215,9 @@ def test_denied_extension_leaves_the_deadline_and_the_ladder_alone(engine):
     ids = factory.build(engine, measures=1, deadline=dt.date(2026, 12, 8))
     mid = ids["measures"][0]
     sweep("2026-12-10T10:00", engine)
-    eng.fire(mid, "request_extension", "owner1", reason="人手不足", params={"new_deadline": "2026-12-31"},
+    commands.fire(mid, "request_extension", "owner1", reason="人手不足", params={"new_deadline": "2026-12-31"},
              now=at("2026-12-10T11:00"), engine=engine)
-    eng.fire(mid, "deny_extension", "leader1", reason="不符合延期条件", now=at("2026-12-10T12:00"), engine=engine)
+    commands.fire(mid, "deny_extension", "leader1", reason="不符合延期条件", now=at("2026-12-10T12:00"), engine=engine)
     row = measure_row(engine, mid)
     assert (row.deadline, row.light, row.level) == (dt.date(2026, 12, 8), "red", 1)
     assert told(engine, mid, kind="extension_denied") == [("owner1", "inbox")]
@@ -228,23 +228,23 @@ def test_denied_extension_leaves_the_deadline_and_the_ladder_alone(engine):
 def test_manual_urge_is_recorded_and_tells_the_owner_and_unit_head(engine):
     ids = factory.build(engine, measures=1, deadline=dt.date(2026, 12, 8))
     mid = ids["measures"][0]
-    res = eng.fire(mid, "urge", "super1", comment="请本周内完成", now=at("2026-12-09T10:00"), engine=engine)
+    res = commands.fire(mid, "urge", "super1", comment="请本周内完成", now=at("2026-12-09T10:00"), engine=engine)
     assert res.state == "assigned"
     with db.read_tx(engine) as conn:
         ev = conn.execute(select(Event).where(Event.measure_id == mid, Event.kind == "urge")).one()
     assert ev.actor == "super1" and json.loads(ev.body)["deadline"] == "2026-12-08"
     assert told(engine, mid, kind="urged") == [("head1", "inbox"), ("owner1", "inbox")]
-    with pytest.raises(eng.spec.Refused):
-        eng.fire(mid, "urge", "owner2", now=at("2026-12-09T10:00"), engine=engine)
+    with pytest.raises(spec.Refused):
+        commands.fire(mid, "urge", "owner2", now=at("2026-12-09T10:00"), engine=engine)
 
 
 def test_a_returned_measure_turns_red_again_without_a_second_message(engine):
     ids = factory.build(engine, measures=1, deadline=dt.date(2026, 12, 8), evidence_waived=True)
     mid = ids["measures"][0]
     sweep("2026-12-09T10:00", engine)  # L1
-    eng.fire(mid, "start", "owner1", now=at("2026-12-09T11:00"), engine=engine)
-    eng.fire(mid, "submit", "owner1", comment="完成", now=at("2026-12-09T12:00"), engine=engine)
-    eng.fire(mid, "return", "leader1", reason="材料不全", now=at("2026-12-09T15:00"), engine=engine)
+    commands.fire(mid, "start", "owner1", now=at("2026-12-09T11:00"), engine=engine)
+    commands.fire(mid, "submit", "owner1", comment="完成", now=at("2026-12-09T12:00"), engine=engine)
+    commands.fire(mid, "return", "leader1", reason="材料不全", now=at("2026-12-09T15:00"), engine=engine)
     n = len(told(engine, mid, level=1))
     sweep("2026-12-10T10:00", engine)
     assert len(told(engine, mid, level=1)) == n  # (measure, L1, deadline) was already escalated
@@ -258,13 +258,13 @@ def test_approval_sla_reminds_the_approver_then_tells_the_superior(engine):
     ids = factory.build(engine, measures=2, deadline=dt.date(2026, 12, 31), evidence_waived=True)
     a, b = ids["measures"]
     with db.write_tx(engine) as conn:
-        ledger.set_superior(conn, "leader1", "leader2")
-        ledger.user(conn, "office_head", "整改办主任", ["office"], "整改办")
-        ledger.set_superior(conn, "office1", "office_head")
+        planwriter.set_superior(conn, "leader1", "leader2")
+        planwriter.user(conn, "office_head", "整改办主任", ["office"], "整改办")
+        planwriter.set_superior(conn, "office1", "office_head")
     for mid in (a, b):
-        eng.fire(mid, "start", "owner1", now=at("2026-12-01T09:00"), engine=engine)
-        eng.fire(mid, "submit", "owner1", comment="已完成", now=at("2026-12-01T10:00"), engine=engine)
-    eng.fire(b, "approve", "leader1", now=at("2026-12-01T11:00"), engine=engine)  # b waits on the office
+        commands.fire(mid, "start", "owner1", now=at("2026-12-01T09:00"), engine=engine)
+        commands.fire(mid, "submit", "owner1", comment="已完成", now=at("2026-12-01T10:00"), engine=engine)
+    commands.fire(b, "approve", "leader1", now=at("2026-12-01T11:00"), engine=engine)  # b waits on the office
 
     r = escalation.approval_sla(at("2026-12-04T10:00"), engine)  # 3 working days: not yet
     assert r.reminded == 0
@@ -289,10 +289,10 @@ def test_approval_sla_reminds_the_approver_then_tells_the_superior(engine):
 def test_recheck_reminder_for_a_long_term_measure_comes_each_quarter_after_sign_off(engine):
     ids = factory.build(engine, measures=1, deadline=dt.date(2026, 12, 31), evidence_waived=True, kind="long_term")
     mid = ids["measures"][0]
-    eng.fire(mid, "start", "owner1", now=at("2026-12-01T09:00"), engine=engine)
-    eng.fire(mid, "submit", "owner1", comment="已建立长效机制", now=at("2026-12-01T10:00"), engine=engine)
-    eng.fire(mid, "approve", "leader1", now=at("2026-12-01T11:00"), engine=engine)
-    eng.fire(mid, "sign_off", "office1", now=at("2026-12-02T10:00"), engine=engine)
+    commands.fire(mid, "start", "owner1", now=at("2026-12-01T09:00"), engine=engine)
+    commands.fire(mid, "submit", "owner1", comment="已建立长效机制", now=at("2026-12-01T10:00"), engine=engine)
+    commands.fire(mid, "approve", "leader1", now=at("2026-12-01T11:00"), engine=engine)
+    commands.fire(mid, "sign_off", "office1", now=at("2026-12-02T10:00"), engine=engine)
 
     r = escalation.recheck_reminders(at("2027-02-28T09:00"), engine)  # 88 days: not yet
     assert r.reminded == 0
@@ -302,7 +302,7 @@ def test_recheck_reminder_for_a_long_term_measure_comes_each_quarter_after_sign_
     assert escalation.recheck_reminders(at("2027-03-02T20:00"), engine).done_before  # same daily period
     assert escalation.recheck_reminders(at("2027-03-03T09:00"), engine).reminded == 0  # same due date: once
 
-    eng.fire(mid, "recheck", "office1", comment="复查通过", now=at("2027-03-05T10:00"), engine=engine)
+    commands.fire(mid, "recheck", "office1", comment="复查通过", now=at("2027-03-05T10:00"), engine=engine)
     assert escalation.recheck_reminders(at("2027-05-30T09:00"), engine).reminded == 0
     assert escalation.recheck_reminders(at("2027-06-03T09:00"), engine).reminded == 1  # 90 days after the recheck
 

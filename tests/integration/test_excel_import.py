@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import text
 
 from tests.data import ledgers
-from workflow import audit, db, engine as eng, excel, ledger
+from workflow import audit, db, excel, planwriter
+from workflow.errors import NotFound
 
 NOW = dt.datetime(2023, 1, 20, 2, 0)
 TABLES = ("inspections", "plans", "parts", "categories", "problems", "measures", "events", "users", "user_roles",
@@ -62,7 +63,7 @@ def test_customary_ledger_with_title_row_and_merged_cells_imports_every_measure(
 
 def test_people_and_units_are_matched_by_name_or_created_with_roles(sqlite_engine, tmp_path):
     with db.write_tx(sqlite_engine) as conn:
-        ledger.user(conn, "dzb-owner", "党政办责任人", ["owner"], "区党政办")
+        planwriter.user(conn, "dzb-owner", "党政办责任人", ["owner"], "区党政办")
     s = excel.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=sqlite_engine)
     with sqlite_engine.connect() as conn:
         owner = conn.execute(text("SELECT DISTINCT o.username FROM measures m JOIN users o ON o.id = m.owner_id "
@@ -229,7 +230,7 @@ def test_import_into_a_named_plan_and_an_unknown_plan_is_not_found(sqlite_engine
     assert s["plan_title"] == "二〇二三年整改方案"
     s2 = excel.import_ledger(path, plan_id=s["plan_id"], now=NOW, engine=sqlite_engine)
     assert s2["unchanged"]["measures"] == 3
-    with pytest.raises(eng.NotFound):
+    with pytest.raises(NotFound):
         excel.import_ledger(path, plan_id=999, now=NOW, engine=sqlite_engine)
 
 

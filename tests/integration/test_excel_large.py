@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from workflow import db, ledger
+from workflow import db, planwriter
 from workflow.models import Measure, Problem
 
 NOW = dt.datetime(2023, 3, 1, 2, 0)
@@ -27,13 +27,13 @@ STATES = ("assigned", "in_progress", "submitted", "verified", "closed")
 def fill(engine, measures: int, per_problem: int = 5, parts: int = 3) -> int:
     """A plan with ``measures`` measures, inserted in bulk (no audit events: export does not read them)."""
     with db.write_tx(engine) as conn:
-        units = [ledger.unit(conn, f"测试单位{i:02d}") for i in range(20)]
-        owners = [ledger.user(conn, f"bulk-owner{i}", f"测试责任人{i}", ["owner"], f"测试单位{i % 20:02d}")
+        units = [planwriter.unit(conn, f"测试单位{i:02d}") for i in range(20)]
+        owners = [planwriter.user(conn, f"bulk-owner{i}", f"测试责任人{i}", ["owner"], f"测试单位{i % 20:02d}")
                   for i in range(40)]
-        leaders = [ledger.user(conn, f"bulk-leader{i}", f"测试领导{i}", ["leader"]) for i in range(5)]
-        insp = ledger.inspection(conn, "测试巡察组", "测试区", "routine", rect_end=dt.date(2023, 6, 30))
-        plan = ledger.plan(conn, insp, "大台账导出测试")
-        part_ids = [ledger.part(conn, plan, i + 1, f"第{i + 1}方面问题") for i in range(parts)]
+        leaders = [planwriter.user(conn, f"bulk-leader{i}", f"测试领导{i}", ["leader"]) for i in range(5)]
+        insp = planwriter.inspection(conn, "测试巡察组", "测试区", "routine", rect_end=dt.date(2023, 6, 30))
+        plan = planwriter.plan(conn, insp, "大台账导出测试")
+        part_ids = [planwriter.part(conn, plan, i + 1, f"第{i + 1}方面问题") for i in range(parts)]
         n_problems = (measures + per_problem - 1) // per_problem
         conn.execute(insert(Problem.__table__), [
             {"plan_id": plan, "part_id": part_ids[i * parts // n_problems], "no": i + 1,

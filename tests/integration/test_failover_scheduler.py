@@ -30,7 +30,8 @@ import pytest
 from sqlalchemy import select, text
 
 from tests import factory
-from workflow import audit, db, engine as eng, escalation, ledger, workdays
+from workflow import audit, db, escalation, planwriter, workdays
+from workflow.clock import utcnow
 from workflow.models import Escalation, Event, Measure, Outbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,11 +98,11 @@ class Scheduler:
 def add_measures(engine, ids: dict, today: dt.date, per_offset: int, start_seq: int) -> int:
     """``per_offset`` new measures for each deadline offset; returns the next free seq."""
     seq = start_seq
-    now = eng.utcnow()
+    now = utcnow()
     with db.write_tx(engine) as conn:
         for offset in OFFSETS:
             for _ in range(per_offset):
-                ledger.measure(conn, ids["problem"], seq, f"整改措施 {seq}", leader_id=ids["leader"],
+                planwriter.measure(conn, ids["problem"], seq, f"整改措施 {seq}", leader_id=ids["leader"],
                                unit_id=ids["unit"], owner_id=ids["owner"],
                                deadline=today + dt.timedelta(days=offset), now=now)
                 seq += 1
@@ -153,7 +154,7 @@ def check_every_escalation_once(engine, today: dt.date) -> dict:
             assert not got
         pairs = Counter((n.recipient_id, n.channel) for n in got)
         assert not pairs or max(pairs.values()) == 1, f"measure {m.id}: a notice queued twice {got}"
-    again = escalation.sweep(eng.utcnow(), engine)
+    again = escalation.sweep(utcnow(), engine)
     assert again.escalated == 0 and again.skipped_levels == 0, f"a later sweep still had work: {again}"
     assert audit.verify(engine) is None
     return {"measures": len(measures), "escalations": len(escs), "expected": expected_total,
@@ -185,8 +186,8 @@ def take_over(standbys: list[Scheduler], timeout: float, after: float = 0.0) -> 
 def test_standbys_take_over_from_killed_leaders_and_every_escalation_happens_once(engine):
     seed = int(os.environ.get("RECTIFY_FAILOVER_SEED") or random.SystemRandom().getrandbits(32))
     rng = random.Random(seed)
-    today = workdays.local_today(eng.utcnow())
-    ids = factory.build(engine, measures=1, deadline=today + dt.timedelta(days=60), now=eng.utcnow())
+    today = workdays.local_today(utcnow())
+    ids = factory.build(engine, measures=1, deadline=today + dt.timedelta(days=60), now=utcnow())
     seq = add_measures(engine, ids, today, per_offset=8, start_seq=100)
     procs: list[Scheduler] = []
 
@@ -223,7 +224,7 @@ def test_standbys_take_over_from_killed_leaders_and_every_escalation_happens_onc
                 standbys.append(start(2.0))
         assert leader.wait_for("escalation_sweep:", 60, after=took), leader.text()
         unsent = wait_delivered(engine)
-        if workdays.local_today(eng.utcnow()) != today:
+        if workdays.local_today(utcnow()) != today:
             pytest.skip("the run crossed midnight in China; escalation levels changed meanwhile")
         stats = check_every_escalation_once(engine, today)
         assert unsent == 0, f"{unsent} notices were never delivered"
@@ -240,8 +241,8 @@ def test_a_leader_whose_lock_connection_is_cut_steps_down_and_nothing_is_doubled
     it; the leader notices at its next job or heartbeat and stops its jobs; the first scheduler
     to poll (the standby, or the old leader on a new connection) leads. Whatever ran twice in
     between, the unique keys kept every escalation and notice single."""
-    today = workdays.local_today(eng.utcnow())
-    ids = factory.build(pg_engine, measures=1, deadline=today + dt.timedelta(days=60), now=eng.utcnow())
+    today = workdays.local_today(utcnow())
+    ids = factory.build(pg_engine, measures=1, deadline=today + dt.timedelta(days=60), now=utcnow())
     seq = add_measures(pg_engine, ids, today, per_offset=4, start_seq=100)
     monkeypatch.setenv("RECTIFY_SWEEP_MINUTES", "1")  # the new leader sweeps again within a minute
     a = Scheduler("a", poll=1.0)
@@ -275,7 +276,7 @@ def test_a_leader_whose_lock_connection_is_cut_steps_down_and_nothing_is_doubled
                     raise
                 time.sleep(1)
         assert wait_delivered(pg_engine) == 0
-        if workdays.local_today(eng.utcnow()) != today:
+        if workdays.local_today(utcnow()) != today:
             pytest.skip("the run crossed midnight in China; escalation levels changed meanwhile")
         stats = check_every_escalation_once(pg_engine, today)
     finally:

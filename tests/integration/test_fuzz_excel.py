@@ -27,7 +27,7 @@ from hypothesis import (
 )
 from sqlalchemy import func, select
 
-from workflow import audit, db, excel
+from workflow import audit, db, excel, planwriter
 from workflow.models import Event, Measure, OrgUnit, Plan, Problem, User
 
 # Shrinking a workbook takes minutes, so it is off unless RECTIFY_FUZZ_SHRINK=1: a failure shows
@@ -265,13 +265,13 @@ def template_db(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fuzz-excel")
     url = f"sqlite:///{folder / 'template.db'}"
     db.init_db(url)
-    from workflow import ledger
+
 
     engine = db.get_engine(url)
     with db.write_tx(engine) as conn:
-        ledger.user(conn, "system", "系统")
-        ledger.user(conn, "leader1", "分管领导甲", ["leader"], "管委会")
-        ledger.user(conn, "owner1", "水利局责任人", ["owner"], "水利局")
+        planwriter.user(conn, "system", "系统")
+        planwriter.user(conn, "leader1", "分管领导甲", ["leader"], "管委会")
+        planwriter.user(conn, "owner1", "水利局责任人", ["owner"], "水利局")
     db.reset_engines()
     yield folder / "template.db"
 
@@ -328,7 +328,7 @@ def test_a_workbook_imports_once_or_is_refused_without_a_trace(template_db, book
 @settings(BOUNDED, max_examples=25)
 @given(ledger_book(), ledger_book())
 def test_an_edited_ledger_imported_over_the_first_updates_it_or_is_refused(template_db, first, second):
-    """Two files into the same plan, as an office re-imports its edited ledger."""
+    """Two files into the same plan, as an office re-imports its edited planwriter."""
     note(f"first = {first!r}")
     note(f"second = {second!r}")
     with fresh_db(template_db) as engine:

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, currently_in_test_context, event, example, given, settings, strategies as st
 from sqlalchemy import func, select
 
-from workflow import audit, db, notice as N
+from workflow import audit, db, notice as N, planwriter
 from workflow.models import Event, Inspection, Measure, OrgUnit, Plan, Problem
 
 SEED_TEXT = N.SEED_PATH.read_text(encoding="utf-8")
@@ -175,11 +175,11 @@ def notice_db(tmp_path_factory):
     os.environ["RECTIFY_DATABASE_URL"] = url = f"sqlite:///{folder / 'rectify.db'}"
     db.init_db(url)
     engine = db.get_engine(url)
-    from workflow import ledger
+
 
     with db.write_tx(engine) as conn:
-        ledger.user(conn, "system", "系统")
-        ledger.user(conn, "office1", "整改办工作人员", ["office"], "整改办")
+        planwriter.user(conn, "system", "系统")
+        planwriter.user(conn, "office1", "整改办工作人员", ["office"], "整改办")
     yield engine
     db.reset_engines()
     for k, v in saved.items():

@@ -15,7 +15,7 @@ from docx.oxml.ns import qn
 from sqlalchemy import Date, bindparam, text
 
 from tests.data import ledgers
-from workflow import db, engine as eng, excel, ledger, notice, report, stats
+from workflow import commands, db, excel, notice, planwriter, report, stats
 
 SIGNED = dt.datetime(2023, 3, 30, 2, 0)  # the seed's date, 10:00 in China
 
@@ -113,10 +113,10 @@ def test_the_seed_notice_renders_its_16_problems_with_progress_in_order_under_th
 
 def test_progress_is_derived_from_the_measures_never_typed_in(seeded, sqlite_engine):
     with db.write_tx(sqlite_engine) as conn:
-        ledger.user(conn, "office9", "整改办工作人员", ["office"], "整改办")
+        planwriter.user(conn, "office9", "整改办工作人员", ["office"], "整改办")
         mid = conn.execute(text("SELECT m.id FROM measures m JOIN problems p ON p.id = m.problem_id "
                                 "WHERE p.no = 5 ORDER BY m.seq LIMIT 1")).scalar_one()
-    eng.fire(mid, "reopen", "office9", reason="群众反映仍有问题", params={"category": "public_dissatisfaction"},
+    commands.fire(mid, "reopen", "office9", reason="群众反映仍有问题", params={"category": "public_dissatisfaction"},
              now=SIGNED, engine=sqlite_engine)
     progress = {n: g for _p, n, g in sequence_md(report.render(report.notice_doc(seeded, SIGNED), "md").decode())}
     assert progress[5] == "未完成"  # past the concentrated rectification period (to 2023-01-11) and open
@@ -196,10 +196,10 @@ def varied_ledger(engine, tmp_path) -> int:
                      {"i": ids[1]})
         conn.execute(text("UPDATE problems SET amount_involved = 38200.5 WHERE id = :i"), {"i": ids[3]})
         mid = conn.execute(text("SELECT min(id) FROM measures WHERE problem_id = :i"), {"i": ids[3]}).scalar_one()
-        ledger.accountability(conn, "reminder_talk", "水利局相关人员", problem_id=ids[1])
-        ledger.accountability(conn, "reminder_talk", "街道办事处相关人员", problem_id=ids[3])
-        ledger.accountability(conn, "veto", "某责任单位", measure_id=mid)
-        ledger.rule_made(conn, "救灾专项资金管理办法", problem_id=ids[3], doc_no="东财〔2022〕1号")
+        planwriter.accountability(conn, "reminder_talk", "水利局相关人员", problem_id=ids[1])
+        planwriter.accountability(conn, "reminder_talk", "街道办事处相关人员", problem_id=ids[3])
+        planwriter.accountability(conn, "veto", "某责任单位", measure_id=mid)
+        planwriter.rule_made(conn, "救灾专项资金管理办法", problem_id=ids[3], doc_no="东财〔2022〕1号")
     return s["plan_id"]
 
 

@@ -14,12 +14,13 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select, text, update
 
+from schedules import jobs, wiring
 from tests import factory
-from workflow import audit, db, digests, engine as eng, ledger, workdays
+from workflow import audit, commands, db, digests, planwriter, workdays
 from workflow.cli import parse_now
+from workflow.clock import utcnow
 from workflow.leader_lock import LeaderLock
 from workflow.models import Checkpoint, Escalation, Event, JobRun, Measure, Outbox, User
-from schedules import jobs, wiring
 
 at = parse_now
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -69,11 +70,11 @@ def test_the_weekly_report_goes_once_per_period_to_unit_heads_and_the_office(eng
     a, b, c = ids["measures"]
     with db.write_tx(engine) as conn:
         conn.execute(update(Measure.__table__).where(Measure.id == b).values(deadline=dt.date(2026, 11, 20)))
-        other = ledger.measure(conn, ids["problem"], 9, "住建局的措施", leader_id=ids["leader"],
+        other = planwriter.measure(conn, ids["problem"], 9, "住建局的措施", leader_id=ids["leader"],
                                unit_id=conn.execute(text("SELECT id FROM org_units WHERE name='住建局'")).scalar(),
                                owner_id=ids["other_owner"], deadline=dt.date(2027, 3, 1), now=factory.NOW)
-    eng.fire(c, "start", "owner1", now=at("2026-11-30T09:00"), engine=engine)
-    eng.fire(c, "submit", "owner1", comment="已完成", now=at("2026-11-30T09:30"), engine=engine)
+    commands.fire(c, "start", "owner1", now=at("2026-11-30T09:00"), engine=engine)
+    commands.fire(c, "submit", "owner1", comment="已完成", now=at("2026-11-30T09:30"), engine=engine)
 
     first = tick(engine, "2026-11-30T09:00", "weekly_report")["weekly_report"]
     assert first["period"] == "weekly:2026-W49" and not first["done_before"]
@@ -116,10 +117,10 @@ def test_the_monthly_summary_reports_completion_and_on_time_rate_against_origina
     ids = factory.build(engine, measures=3, deadline=dt.date(2026, 11, 20), evidence_waived=True)
     a, b, c = ids["measures"]
     for mid, closed in ((a, "2026-11-18T10:00"), (b, "2026-11-25T10:00")):
-        eng.fire(mid, "start", "owner1", now=at("2026-11-02T10:00"), engine=engine)
-        eng.fire(mid, "submit", "owner1", comment="完成", now=at(closed), engine=engine)
-        eng.fire(mid, "approve", "leader1", now=at(closed), engine=engine)
-        eng.fire(mid, "sign_off", "office1", now=at(closed), engine=engine)
+        commands.fire(mid, "start", "owner1", now=at("2026-11-02T10:00"), engine=engine)
+        commands.fire(mid, "submit", "owner1", comment="完成", now=at(closed), engine=engine)
+        commands.fire(mid, "approve", "leader1", now=at(closed), engine=engine)
+        commands.fire(mid, "sign_off", "office1", now=at(closed), engine=engine)
     res = tick(engine, "2026-12-01T09:00", "monthly_summary")["monthly_summary"]
     assert res["sent"] == ["monthly:2026-11"]
     rows = outbox(engine, "monthly_summary")
@@ -254,8 +255,8 @@ class Lines:
 
 @pytest.mark.slow
 def test_a_standby_scheduler_takes_over_when_the_leader_is_killed(engine):
-    today = workdays.local_today(eng.utcnow())
-    ids = factory.build(engine, measures=2, deadline=today - dt.timedelta(days=40), now=eng.utcnow())
+    today = workdays.local_today(utcnow())
+    ids = factory.build(engine, measures=2, deadline=today - dt.timedelta(days=40), now=utcnow())
     env = {"RECTIFY_LEADER_POLL": "0.2"}
     first = rectify("scheduler", env_extra=env)
     out1 = Lines(first)

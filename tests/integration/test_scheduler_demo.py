@@ -10,7 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from workflow import db, engine as eng
+from workflow import db
+from workflow.clock import utcnow
 from workflow.models import Escalation, Event, Outbox, User, UserRole
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,7 @@ def rectify(*args) -> subprocess.CompletedProcess:
 def test_demo_load_then_tick_escalates_at_every_level(instance):
     loaded = rectify("demo", "--load-only")
     assert loaded.returncode == 0, loaded.stderr
-    now = eng.utcnow().replace(microsecond=0).isoformat() + "+00:00"
+    now = utcnow().replace(microsecond=0).isoformat() + "+00:00"
     first = rectify("tick", "--now", now, "--json")
     assert first.returncode == 0, first.stderr
     sweep = json.loads(first.stdout)["jobs"]["escalation_sweep"]

@@ -24,7 +24,8 @@ from sqlalchemy import func, select
 
 from tests import factory, pg
 from tests.conftest import png_bytes
-from workflow import audit, db, engine as eng, evidence, ledger, spec
+from workflow import audit, commands, db, evidence, planwriter, spec
+from workflow.errors import Conflict, NotFound
 from workflow.models import Event, Measure
 
 USERS = ["owner1", "owner2", "owner3", "head1", "leader1", "leader2", "office1", "super1", "insp1", "admin1"]
@@ -44,9 +45,9 @@ def _seed(engine) -> list[int]:
     ids = factory.build(engine, measures=2)
     long_term = factory.build(engine, measures=1, kind="long_term")
     with db.write_tx(engine) as conn:  # leader1 may also own work: the four-eyes trap
-        ledger.user(conn, "leader1", "分管领导甲", ["owner"], "水利局")
+        planwriter.user(conn, "leader1", "分管领导甲", ["owner"], "水利局")
     mid = ids["measures"][1]
-    eng.fire(mid, "reassign", "office1", params={"owner": "leader1"}, now=factory.NOW, engine=engine)
+    commands.fire(mid, "reassign", "office1", params={"owner": "leader1"}, now=factory.NOW, engine=engine)
     return ids["measures"] + long_term["measures"]
 
 
@@ -98,9 +99,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         if target:
             params[target[0]] = target[1]
         try:
-            res = eng.fire(mid, trigger, actor, comment=comment, reason=reason, evidence=stored, params=params,
+            res = commands.fire(mid, trigger, actor, comment=comment, reason=reason, evidence=stored, params=params,
                            now=self.clock, engine=self.engine)
-        except (spec.Refused, eng.Conflict, eng.NotFound) as e:
+        except (spec.Refused, Conflict, NotFound) as e:
             event(f"refused {trigger}: {getattr(e, 'rule', type(e).__name__)}")
             assert self._row(mid) == (before_state, before_version), "a refused command changed the measure"
             assert self._event_count() == before_events, "a refused command wrote an event"

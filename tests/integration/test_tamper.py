@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 
 from tests import factory
 from tests.conftest import png_bytes
-from workflow import audit, cli, db, engine as eng, evidence, workdays
+from workflow import audit, cli, commands, db, evidence, workdays
 from workflow.models import Event, Measure
 
 E = Event.__table__
@@ -29,12 +29,12 @@ def ledger_with_history(engine):
     ids = factory.build(engine, measures=3)
     mid = ids["measures"][1]
     now = factory.NOW
-    eng.fire(mid, "start", "owner1", now=now, engine=engine)
+    commands.fire(mid, "start", "owner1", now=now, engine=engine)
     photo = evidence.store(png_bytes(42), "整改前后对比.png")
-    eng.fire(mid, "submit", "owner1", comment="已完成整改", evidence=[photo], now=now, engine=engine)
-    eng.fire(mid, "approve", "leader1", now=now, engine=engine)
-    eng.fire(mid, "sign_off", "office1", now=now, engine=engine)
-    eng.fire(ids["measures"][2], "start", "owner1", now=now, engine=engine)  # a later, intact chain
+    commands.fire(mid, "submit", "owner1", comment="已完成整改", evidence=[photo], now=now, engine=engine)
+    commands.fire(mid, "approve", "leader1", now=now, engine=engine)
+    commands.fire(mid, "sign_off", "office1", now=now, engine=engine)
+    commands.fire(ids["measures"][2], "start", "owner1", now=now, engine=engine)  # a later, intact chain
     assert audit.verify(engine) is None
     return {"engine": engine, "mid": mid, "sha": photo.sha256, "ids": ids}
 
@@ -137,7 +137,7 @@ def test_reordering_two_events_is_detected(ledger_with_history, capsys):
 
 
 def test_changing_the_state_of_a_measure_without_an_event_is_detected(ledger_with_history, capsys):
-    engine, mid = ledger_with_history["engine"], ledger_with_history["mid"]
+    engine, _mid = ledger_with_history["engine"], ledger_with_history["mid"]
     other = ledger_with_history["ids"]["measures"][0]
     with db.write_tx(engine) as conn:
         conn.execute(update(M).where(M.c.id == other).values(state="closed"))
@@ -146,7 +146,7 @@ def test_changing_the_state_of_a_measure_without_an_event_is_detected(ledger_wit
 
 
 def test_changing_an_evidence_files_bytes_is_detected(ledger_with_history, capsys):
-    engine, mid, sha = ledger_with_history["engine"], ledger_with_history["mid"], ledger_with_history["sha"]
+    _engine, mid, sha = ledger_with_history["engine"], ledger_with_history["mid"], ledger_with_history["sha"]
     path = evidence.path_of(sha)
     data = bytearray(path.read_bytes())
     data[-1] ^= 0x01
@@ -156,7 +156,7 @@ def test_changing_an_evidence_files_bytes_is_detected(ledger_with_history, capsy
 
 
 def test_deleting_an_evidence_file_is_detected(ledger_with_history, capsys):
-    engine, mid, sha = ledger_with_history["engine"], ledger_with_history["mid"], ledger_with_history["sha"]
+    _engine, mid, sha = ledger_with_history["engine"], ledger_with_history["mid"], ledger_with_history["sha"]
     evidence.path_of(sha).unlink()
     code, err = verify_cli(capsys)
     assert code != 0 and f"measure {mid} event #3" in err and "missing" in err

@@ -17,4 +17,4 @@ def test_a_simulated_clock_starts_at_the_configured_china_time_and_runs_faster(m
 def test_without_configuration_the_clock_is_the_wall_clock(monkeypatch):
     monkeypatch.delenv("RECTIFY_CLOCK_START", raising=False)
     now = wiring.make_clock()()
-    assert abs(now - dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)) < dt.timedelta(seconds=5)
+    assert abs(now - dt.datetime.now(dt.UTC).replace(tzinfo=None)) < dt.timedelta(seconds=5)

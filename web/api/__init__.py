@@ -8,8 +8,8 @@ here is a template of ours whose starter is ``web/static/js/api-docs.js``.
 
 Authentication: ``Authorization: Bearer <token>`` (``rectify token create USER``), or the
 cookie of a signed-in browser, which must then send ``X-CSRFToken`` on writes. Every route
-is thin: parse, call one ``workflow`` service (``workflow.views`` to read,
-``workflow.engine.fire`` to act), render. Errors are ``{code, message}`` (see
+is thin: parse, call one ``workflow`` service (``workflow.readmodels`` to read,
+``workflow.commands.fire`` to act), render. Errors are ``{code, message}`` (see
 :mod:`web.errors`).
 """
 from __future__ import annotations

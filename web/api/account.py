@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from workflow import views
+from workflow import readmodels
 
 from .. import db, now
 from ..auth import current_user
@@ -20,7 +20,7 @@ NOTIFICATION = "/notifications/<int(max=2147483647):notification_id>"
 @blp.response(200, schemas.Me)
 def me():
     """Who the caller is: roles, units and whose delegate they are."""
-    out = views.user_profile(current_user.actor, engine=db())
+    out = readmodels.user_profile(current_user.actor, engine=db())
     out["language"] = current_lang()
     return out
 
@@ -30,18 +30,18 @@ def me():
 @blp.response(200, schemas.NotificationPage)
 def notifications(unread: bool, page: int, per_page: int):
     """The caller's in-app inbox, newest first."""
-    return views.notifications(current_user.id, unread_only=unread, page=page, per_page=per_page, engine=db())
+    return readmodels.notifications(current_user.id, unread_only=unread, page=page, per_page=per_page, engine=db())
 
 
 @blp.route(NOTIFICATION + "/read", methods=["POST"])
 @blp.response(200, schemas.Marked)
 def mark_one_read(notification_id: int):
     """Mark one of the caller's messages read (404 if it is not theirs)."""
-    return {"marked": views.mark_read(current_user.id, [notification_id], now=now(), engine=db())}
+    return {"marked": readmodels.mark_read(current_user.id, [notification_id], now=now(), engine=db())}
 
 
 @blp.route("/notifications/read-all", methods=["POST"])
 @blp.response(200, schemas.Marked)
 def mark_all_read():
     """Mark every message in the caller's inbox read."""
-    return {"marked": views.mark_read(current_user.id, None, now=now(), engine=db())}
+    return {"marked": readmodels.mark_read(current_user.id, None, now=now(), engine=db())}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import send_file
 from flask_smorest import Blueprint
 
-from workflow import evidence as ev, views
+from workflow import evidence as ev, readmodels
 
 from .. import db
 from ..auth import current_user
@@ -26,7 +26,7 @@ def download(sha256: str):
     404 unless the caller may see a measure the file is attached to: whether the file exists
     at all is not revealed.
     """
-    meta = views.evidence_file(current_user.actor, sha256, engine=db())
+    meta = readmodels.evidence_file(current_user.actor, sha256, engine=db())
     path = ev.path_of(meta["sha256"])
     if not path.is_file():
         raise ApiError(404, "evidence_unknown", "the file is missing from the evidence store")

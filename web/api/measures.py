@@ -5,7 +5,8 @@ import marshmallow as ma
 from flask import request
 from flask_smorest import Blueprint
 
-from workflow import engine as eng, evidence as ev, spec, views
+from workflow import commands, evidence as ev, readmodels, spec
+from workflow.errors import Conflict
 
 from .. import db, now
 from ..auth import current_user
@@ -55,7 +56,7 @@ def list_measures(**args):
     Owners see their unit's measures, leaders those they lead (or lead as a delegate); the
     office, supervisors, inspectors and admins see all. Filters combine with AND.
     """
-    return views.list_measures(current_user.actor, now=now(), engine=db(), **args)
+    return readmodels.list_measures(current_user.actor, now=now(), engine=db(), **args)
 
 
 @blp.route(MEASURE)
@@ -65,7 +66,7 @@ def get_measure(measure_id: int):
 
     404 for a measure the caller may not see, exactly as for one that does not exist.
     """
-    out = views.measure_detail(current_user.actor, measure_id, now=now(), engine=db())
+    out = readmodels.measure_detail(current_user.actor, measure_id, now=now(), engine=db())
     return out, 200, {"ETag": etag(out["version"])}
 
 
@@ -73,7 +74,7 @@ def get_measure(measure_id: int):
 @blp.response(200, schemas.EventOut(many=True))
 def list_events(measure_id: int):
     """The audit timeline, oldest first; each event carries its link of the hash chain."""
-    return views.measure_events(current_user.actor, measure_id, engine=db())
+    return readmodels.measure_events(current_user.actor, measure_id, engine=db())
 
 
 _JSON_BODY = {"$ref": "#/components/schemas/TriggerBody"}
@@ -116,13 +117,13 @@ def fire(measure_id: int, trigger: str):
     versions = if_match()
     actor = current_user.actor
     try:
-        version = views.preflight(actor, measure_id, trigger, comment=comment, reason=reason,
+        version = readmodels.preflight(actor, measure_id, trigger, comment=comment, reason=reason,
                                   new_evidence=len(files), params=params, expected_version=versions, engine=db())
-    except eng.Conflict as e:
+    except Conflict as e:
         raise ApiError(412, "precondition_failed", str(e), headers={"ETag": etag(e.actual)}) from None
     stored = [ev.store(f.read(), f.filename or "evidence") for f in files]
     # with If-Match, a change between the check above and the write is a conflict (409)
-    result = eng.fire(measure_id, trigger, actor.username, comment=comment, reason=reason, evidence=stored,
+    result = commands.fire(measure_id, trigger, actor.username, comment=comment, reason=reason, evidence=stored,
                       params=params, expected_version=version if versions is not None else None, now=now(),
                       engine=db())
     return result.__dict__, 200, {"ETag": etag(result.version)}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from workflow import views
+from workflow import readmodels
 
 from .. import db, now
 from ..auth import current_user
@@ -18,11 +18,11 @@ blp.before_request(require_user)
 @blp.response(200, schemas.ProblemPage)
 def problems(page: int, per_page: int):
     """Problems with at least one measure the caller may see, with their derived progress."""
-    return views.list_problems(current_user.actor, now=now(), page=page, per_page=per_page, engine=db())
+    return readmodels.list_problems(current_user.actor, now=now(), page=page, per_page=per_page, engine=db())
 
 
 @blp.route("/stats")
 @blp.response(200, schemas.Stats)
 def stats():
     """Counts by state, light and unit over the measures the caller may see."""
-    return views.stats(current_user.actor, now=now(), engine=db())
+    return readmodels.stats(current_user.actor, now=now(), engine=db())

@@ -6,7 +6,7 @@ import datetime as dt
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from workflow import spec, views
+from workflow import readmodels, spec
 
 
 class Text(fields.String):
@@ -28,7 +28,7 @@ class UtcDateTime(fields.DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         if isinstance(value, dt.datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return super()._serialize(value, attr, obj, **kwargs)
 
 
@@ -43,13 +43,13 @@ class Error(ma.Schema):
 
 class PageArgs(ma.Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(1, 100000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(1, views.MAX_PER_PAGE))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(1, readmodels.MAX_PER_PAGE))
 
 
 class MeasureArgs(PageArgs):
     state = fields.String(validate=validate.OneOf(spec.STATES))
     unit = Text(validate=validate.Length(1, 200), metadata={"description": "unit name"})
-    light = fields.String(validate=validate.OneOf(views.LIGHTS))
+    light = fields.String(validate=validate.OneOf(readmodels.LIGHTS))
     part = fields.Integer(validate=validate.Range(1, 1000), metadata={"description": "part number (一、二、三 → 1, 2, 3)"})
     problem = fields.Integer(validate=validate.Range(1, 100000), metadata={"description": "problem number"})
 
@@ -69,7 +69,7 @@ class MeasureSummary(ma.Schema):
     text = fields.String(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(spec.KINDS))
     state = fields.String(required=True, validate=validate.OneOf(spec.STATES))
-    light = fields.String(required=True, validate=validate.OneOf(views.LIGHTS))
+    light = fields.String(required=True, validate=validate.OneOf(readmodels.LIGHTS))
     level = fields.Integer(required=True, metadata={"description": "-1 none, 0 yellow, 1-3 red"})
     owner = fields.String(allow_none=True, metadata={"description": "username"})
     owner_name = fields.String(allow_none=True)

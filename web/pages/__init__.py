@@ -15,9 +15,9 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from web.auth import current_user
+from workflow import readmodels
 
 from . import admin, board, inbox, ledger, public, work  # noqa: F401  (the routes)
-from . import queries
 from .common import bp, public_bp
 
 # (endpoint, label, roles that see it; empty = everyone signed in)
@@ -45,7 +45,7 @@ def inbox_unread() -> int:
         return 0
     from web import db
 
-    return queries.unread_count(current_user.id, engine=db())
+    return readmodels.unread_count(current_user.id, engine=db())
 
 
 CN_DIGITS = "零一二三四五六七八九"

@@ -5,9 +5,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from web.auth import roles_required
-from workflow import spec
+from workflow import readmodels, spec
 
-from . import labels, people, queries
+from . import labels, people
 from .common import bp, engine, refusal_text
 
 
@@ -22,8 +22,8 @@ def _refused(e: spec.Refused) -> str:
 @bp.get("/admin/people")
 @roles_required("admin")
 def admin_people():
-    return render_template("pages/admin/people.html", people=queries.people(engine()),
-                           units=queries.units(engine()), roles=spec.ROLES, values={})
+    return render_template("pages/admin/people.html", people=readmodels.people(engine()),
+                           units=readmodels.units(engine()), roles=spec.ROLES, values={})
 
 
 @bp.post("/admin/people")
@@ -37,15 +37,15 @@ def admin_people_create():
     except spec.Refused as e:
         values = {k: f.get(k, "") for k in ("username", "name", "unit", "email")}
         values["roles"] = _roles(f)
-        return render_template("pages/admin/people.html", people=queries.people(engine()),
-                               units=queries.units(engine()), roles=spec.ROLES, values=values,
+        return render_template("pages/admin/people.html", people=readmodels.people(engine()),
+                               units=readmodels.units(engine()), roles=spec.ROLES, values=values,
                                error=_refused(e)), 422
     flash(gettext("已创建用户 %(u)s", u=f.get("username", "").strip()), "success")
     return redirect(url_for("pages.admin_people"))
 
 
 def _person(username: str) -> dict:
-    for p in queries.people(engine()):
+    for p in readmodels.people(engine()):
         if p["username"] == username:
             return p
     abort(404)
@@ -54,7 +54,7 @@ def _person(username: str) -> dict:
 @bp.get("/admin/people/<username>")
 @roles_required("admin")
 def admin_person(username: str):
-    return render_template("pages/admin/person.html", p=_person(username), units=queries.units(engine()),
+    return render_template("pages/admin/person.html", p=_person(username), units=readmodels.units(engine()),
                            roles=spec.ROLES)
 
 
@@ -68,7 +68,7 @@ def admin_person_update(username: str):
                            email=f.get("email"), active=bool(f.get("active")), head=bool(f.get("head")),
                            password=f.get("password") or None, engine=engine())
     except spec.Refused as e:
-        return render_template("pages/admin/person.html", p=p, units=queries.units(engine()), roles=spec.ROLES,
+        return render_template("pages/admin/person.html", p=p, units=readmodels.units(engine()), roles=spec.ROLES,
                                error=_refused(e)), 422
     flash(gettext("已保存用户 %(u)s", u=username), "success")
     return redirect(url_for("pages.admin_person", username=username))
@@ -77,7 +77,7 @@ def admin_person_update(username: str):
 @bp.get("/admin/units")
 @roles_required("admin")
 def admin_units():
-    return render_template("pages/admin/units.html", units=queries.units(engine()), people=queries.people(engine()),
+    return render_template("pages/admin/units.html", units=readmodels.units(engine()), people=readmodels.people(engine()),
                            kinds=people.UNIT_KINDS, L=labels)
 
 

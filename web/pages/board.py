@@ -5,9 +5,9 @@ from flask import render_template, request
 from flask_babel import gettext
 
 from web.auth import login_required, roles_required
-from workflow import views
+from workflow import readmodels
 
-from . import labels, queries
+from . import labels
 from .charts import line_chart, stacked_bars
 from .common import actor, arg_int, bp, engine, now
 
@@ -21,7 +21,7 @@ def supervise():
     if level not in LEVEL_TABS:
         level = None
     open_only = request.args.get("all") != "1"
-    page = queries.escalations(actor(), now=now(), level=level, open_only=open_only, page=arg_int("page", 1),
+    page = readmodels.escalations(actor(), now=now(), level=level, open_only=open_only, page=arg_int("page", 1),
                                engine=engine())
     return render_template("pages/supervise.html", page=page, level=level, open_only=open_only,
                            tabs=LEVEL_TABS, L=labels)
@@ -31,15 +31,15 @@ def supervise():
 @login_required
 def dashboard():
     a = actor()
-    s = views.stats(a, now=now(), engine=engine())
+    s = readmodels.stats(a, now=now(), engine=engine())
     unit_rows = [(u["unit"] or gettext("（未指定）"), {"done": u["closed"], "open": u["total"] - u["closed"]})
                  for u in s["by_unit"]]
     part_rows = [(f"{p['no']}. {p['title']}", {"done": p["closed"], "open": p["total"] - p["closed"]})
-                 for p in queries.by_part(a, engine=engine())]
+                 for p in readmodels.by_part(a, engine=engine())]
     series_done = [("done", gettext("已销号")), ("open", gettext("未销号"))]
-    light_series = [(k, labels.label(labels.LIGHTS, k)) for k in views.LIGHTS]
-    light_rows = [(labels.label(labels.LIGHTS, k), {k: s["by_light"].get(k, 0)}) for k in views.LIGHTS]
-    tl = queries.timeline(a, now=now(), engine=engine())
+    light_series = [(k, labels.label(labels.LIGHTS, k)) for k in readmodels.LIGHTS]
+    light_rows = [(labels.label(labels.LIGHTS, k), {k: s["by_light"].get(k, 0)}) for k in readmodels.LIGHTS]
+    tl = readmodels.timeline(a, now=now(), engine=engine())
     empty = gettext("暂无数据")
     charts = {
         "units": stacked_bars(gettext("各责任单位完成情况"), unit_rows, series_done, empty),

@@ -4,8 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 from flask_babel import gettext
 
-from web import db as app_db, now as app_now
-from web import i18n
+from web import db as app_db, i18n, now as app_now
 from web.auth import current_user
 from web.security import safe_next
 

@@ -5,7 +5,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from web.auth import current_user, login_required
-from workflow import engine as eng, views
+from workflow import readmodels
+from workflow.errors import NotFound
 
 from .common import arg_int, bp, engine, next_url, now
 
@@ -14,7 +15,7 @@ from .common import arg_int, bp, engine, next_url, now
 @login_required
 def inbox():
     unread_only = request.args.get("unread") == "1"
-    page = views.notifications(current_user.id, unread_only=unread_only, page=arg_int("page", 1), engine=engine())
+    page = readmodels.notifications(current_user.id, unread_only=unread_only, page=arg_int("page", 1), engine=engine())
     return render_template("pages/inbox.html", page=page, unread_only=unread_only)
 
 
@@ -24,8 +25,8 @@ def inbox_read():
     """Mark one message (``id``) or all (no ``id``) read; opening a message's measure marks it too."""
     ids = request.form.getlist("id", type=int)
     try:
-        n = views.mark_read(current_user.id, ids or None, now=now(), engine=engine())
-    except eng.NotFound:
+        n = readmodels.mark_read(current_user.id, ids or None, now=now(), engine=engine())
+    except NotFound:
         abort(404)
     if request.form.get("open"):
         return redirect(next_url(url_for("pages.inbox")))

@@ -6,10 +6,11 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 
 from web.auth import current_user, login_required
-from workflow import engine as eng, spec, views, workdays
+from workflow import readmodels, spec, workdays
+from workflow.errors import NotFound
 from workflow.models import Measure, Problem
 
-from . import exports, queries
+from . import exports
 from .common import actor, arg_choice, arg_int, bp, engine, now, refusal_text
 
 EXPORT_BATCH = 200  # rows between two progress reports
@@ -21,7 +22,7 @@ def _filters(source) -> dict:
         "part": arg_int("part", source=source),
         "unit": (source.get("unit") or "").strip() or None,
         "state": arg_choice("state", spec.STATES, source=source),
-        "light": arg_choice("light", views.LIGHTS, source=source),
+        "light": arg_choice("light", readmodels.LIGHTS, source=source),
     }
 
 
@@ -29,13 +30,13 @@ def _filters(source) -> dict:
 @login_required
 def ledger():
     f = _filters(request.args)
-    f["sort"] = arg_choice("sort", queries.SORTS, "id")
+    f["sort"] = arg_choice("sort", readmodels.SORTS, "id")
     f["desc"] = request.args.get("desc") == "1"
     per_page = arg_int("per_page", 25)
-    page = queries.ledger(actor(), now=now(), sort=f["sort"], desc=f["desc"], page=arg_int("page", 1),
+    page = readmodels.ledger(actor(), now=now(), sort=f["sort"], desc=f["desc"], page=arg_int("page", 1),
                           per_page=per_page, engine=engine(), **{k: f[k] for k in ("plan", "part", "unit", "state", "light")})
-    return render_template("pages/ledger.html", page=page, f=f, choices=queries.filter_choices(engine()),
-                           states=spec.STATES, lights=views.LIGHTS)
+    return render_template("pages/ledger.html", page=page, f=f, choices=readmodels.filter_choices(engine()),
+                           states=spec.STATES, lights=readmodels.LIGHTS)
 
 
 @bp.post("/ledger/export")
@@ -57,7 +58,7 @@ def ledger_export():
             total = conn.execute(select(func.count()).select_from(Measure)
                                  .join(Problem, Problem.id == Measure.problem_id)
                                  .where(Problem.plan_id == plan.id)).scalar_one()
-    except eng.NotFound:
+    except NotFound:
         abort(404)
     except spec.Refused as e:
         flash(refusal_text(e.rule) + " — " + gettext("请先在筛选中选择一个整改方案"), "error")
@@ -120,7 +121,7 @@ def report_start():
     try:
         with wdb.read_tx(eng_) as conn:
             plan = stats.resolve_plan(conn, arg_int("plan", source=request.form))
-    except eng.NotFound:
+    except NotFound:
         abort(404)
     except spec.Refused as e:
         flash(refusal_text(e.rule) + " — " + gettext("请先在筛选中选择一个整改方案"), "error")

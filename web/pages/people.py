@@ -9,7 +9,7 @@ import re
 
 from sqlalchemy import delete, insert, select, update
 
-from workflow import db, ledger, spec
+from workflow import db, passwords, planwriter, spec
 from workflow.models import Membership, OrgUnit, User, UserRole
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,80}$")
@@ -65,7 +65,7 @@ def create_user(username: str, name: str, password: str, roles, unit: str | None
         if conn.execute(select(User.id).where(User.username == username)).first() is not None:
             raise _bad("username", f"{username} already exists")
         _unit_id(conn, unit)
-        uid = ledger.user(conn, username, name, roles, unit or None, password=password, email=email or None,
+        uid = planwriter.user(conn, username, name, roles, unit or None, password=password, email=email or None,
                           head=False)
         if unit and head:
             _set_head(conn, uid, _unit_id(conn, unit), True)
@@ -88,7 +88,7 @@ def update_user(username: str, *, name: str, roles, unit: str | None, email: str
         unit_id = _unit_id(conn, unit)
         values = {"name": name, "email": (email or "").strip() or None, "active": bool(active), "unit_id": unit_id}
         if password:
-            values["password_hash"] = ledger.hash_password(password)
+            values["password_hash"] = passwords.hash_password(password)
         conn.execute(update(User.__table__).where(User.id == uid).values(**values))
         conn.execute(delete(UserRole.__table__).where(UserRole.user_id == uid))
         if roles:
@@ -114,7 +114,7 @@ def create_unit(name: str, kind: str = "department", parent: str | None = None, 
         if conn.execute(select(OrgUnit.id).where(OrgUnit.name == name)).first() is not None:
             raise _bad("name", f"{name} already exists")
         _unit_id(conn, parent)
-        return ledger.unit(conn, name, kind, parent or None)
+        return planwriter.unit(conn, name, kind, parent or None)
 
 
 def set_unit_head(unit: str, username: str, engine=None) -> None:

@@ -15,10 +15,11 @@ from flask_babel import gettext
 from sqlalchemy import func, insert, select, update
 
 from web.auth import current_user, roles_required
-from workflow import db, engine as eng, spec
+from workflow import commands, db, readmodels, spec
+from workflow.errors import Conflict, NotFound
 from workflow.models import Feedback, Measure, Problem
 
-from . import labels, queries
+from . import labels
 from .common import arg_choice, arg_int, bp, conflict_text, engine, now, public_bp, refusal_text
 
 F = Feedback.__table__
@@ -71,13 +72,13 @@ def close_feedback(feedback_id: int, status: str, measure_id: int | None = None,
 
 @public_bp.get("/")
 def plans():
-    return render_template("pages/public/plans.html", plans=queries.public_plans(engine()))
+    return render_template("pages/public/plans.html", plans=readmodels.public_plans(engine()))
 
 
 def _notice(plan_id: int):
     try:
-        return queries.public_notice(plan_id, now=now(), engine=engine())
-    except eng.NotFound:
+        return readmodels.public_notice(plan_id, now=now(), engine=engine())
+    except NotFound:
         abort(404)
 
 
@@ -110,7 +111,7 @@ def feedback(plan_id: int):
 @roles_required("office")
 def feedback_desk():
     status = arg_choice("status", ("new", "reopened", "dismissed"), "new")
-    page = queries.feedback_list(status=status, page=arg_int("page", 1), engine=engine())
+    page = readmodels.feedback_list(status=status, page=arg_int("page", 1), engine=engine())
     return render_template("pages/feedback.html", page=page, status=status, L=labels)
 
 
@@ -138,13 +139,13 @@ def feedback_reopen(feedback_id: int):
         flash(refusal_text("invalid_input", "reopen") + " — " + gettext("请选择该问题下的一项整改措施"), "error")
         return redirect(url_for("pages.feedback_desk"))
     try:
-        eng.fire(m.id, "reopen", current_user.username, reason=reason,
+        commands.fire(m.id, "reopen", current_user.username, reason=reason,
                  params={"category": "public_dissatisfaction"},
                  expected_version=version if version is not None else m.version, now=now(), engine=engine())
     except spec.Refused as e:
         flash(refusal_text(e.rule, "reopen"), "error")
         return redirect(url_for("pages.feedback_desk"))
-    except eng.Conflict as e:
+    except Conflict as e:
         flash(conflict_text(e.expected, e.actual), "error")
         return redirect(url_for("pages.feedback_desk"))
     close_feedback(feedback_id, "reopened", m.id, engine=engine())

@@ -10,9 +10,10 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext
 
 from web.auth import current_user, login_required, roles_required
-from workflow import engine as eng, evidence as ev, spec, views
+from workflow import commands, evidence as ev, readmodels, spec
+from workflow.errors import Conflict, NotFound
 
-from . import labels, queries
+from . import labels
 from .common import actor, bp, conflict_text, engine, next_url, now, refusal_text
 from .diagram import lifecycle_svg
 
@@ -43,14 +44,14 @@ def home():
 @roles_required("owner")
 def todo():
     a = actor()
-    return render_template("pages/todo.html", items=queries.todo(a, now=now(), engine=engine()),
-                           waiting=queries.waiting(a, now=now(), engine=engine()))
+    return render_template("pages/todo.html", items=readmodels.todo(a, now=now(), engine=engine()),
+                           waiting=readmodels.waiting(a, now=now(), engine=engine()))
 
 
 @bp.get("/review")
 @roles_required("leader")
 def review():
-    q = queries.review_queue(actor(), now=now(), engine=engine())
+    q = readmodels.review_queue(actor(), now=now(), engine=engine())
     return render_template("pages/review.html", items=q["submitted"], extensions=q["extensions"])
 
 
@@ -72,14 +73,14 @@ def review_bulk():
     results = []
     for mid, version in picks:
         try:
-            eng.fire(mid, "approve", current_user.username, comment=comment, expected_version=version,
+            commands.fire(mid, "approve", current_user.username, comment=comment, expected_version=version,
                      now=now(), engine=engine())
             results.append({"id": mid, "ok": True, "message": gettext("已审核通过")})
         except spec.Refused as e:
             results.append({"id": mid, "ok": False, "message": refusal_text(e.rule, "approve")})
-        except eng.Conflict as e:
+        except Conflict as e:
             results.append({"id": mid, "ok": False, "message": conflict_text(e.expected, e.actual)})
-        except eng.NotFound:
+        except NotFound:
             results.append({"id": mid, "ok": False, "message": refusal_text("not_found", "approve")})
     done = sum(1 for r in results if r["ok"])
     return render_template("pages/bulk_result.html", results=results, done=done, failed=len(results) - done)
@@ -88,7 +89,7 @@ def review_bulk():
 @bp.get("/signoff")
 @roles_required("office")
 def signoff():
-    return render_template("pages/signoff.html", items=queries.signoff_queue(actor(), now=now(), engine=engine()))
+    return render_template("pages/signoff.html", items=readmodels.signoff_queue(actor(), now=now(), engine=engine()))
 
 
 # --- a measure ----------------------------------------------------------------
@@ -97,15 +98,15 @@ def render_measure(measure_id: int, *, error: str | None = None, conflict: str |
                    values: dict | None = None, trigger: str | None = None, status: int = 200):
     a = actor()
     try:
-        m = views.measure_detail(a, measure_id, now=now(), engine=engine())
-        events = views.measure_events(a, measure_id, engine=engine())
-    except eng.NotFound:
+        m = readmodels.measure_detail(a, measure_id, now=now(), engine=engine())
+        events = readmodels.measure_events(a, measure_id, engine=engine())
+    except NotFound:
         abort(404)
     allowed = [t for t in m["allowed_triggers"] if _offered(t, m)]
     usernames, units = [], []
     if "reassign" in allowed:
-        usernames = [p for p in queries.people(engine()) if p["active"]]
-        units = queries.units(engine())
+        usernames = [p for p in readmodels.people(engine()) if p["active"]]
+        units = readmodels.units(engine())
     return render_template(
         "pages/measure.html", m=m, events=events, allowed=allowed, diagram=lifecycle_svg(m["state"], allowed),
         error=error, conflict=conflict, values=values or {}, failed_trigger=trigger, people=usernames, units=units,
@@ -145,18 +146,18 @@ def fire(measure_id: int, trigger: str):
     values = {"comment": comment, "reason": reason, **params}
     a = actor()
     try:
-        current = queries.version_of(a, measure_id, engine=engine())
+        current = readmodels.version_of(a, measure_id, engine=engine())
         if version is not None and version != current:
-            raise eng.Conflict(measure_id, version, current)
+            raise Conflict(measure_id, version, current)
         # check every rule before keeping any uploaded file
-        views.preflight(a, measure_id, trigger, comment=comment, reason=reason, new_evidence=len(files),
+        readmodels.preflight(a, measure_id, trigger, comment=comment, reason=reason, new_evidence=len(files),
                         params=params, engine=engine())
         stored = [ev.store(fs.read(), fs.filename) for fs in files]
-        eng.fire(measure_id, trigger, current_user.username, comment=comment, reason=reason, evidence=stored,
+        commands.fire(measure_id, trigger, current_user.username, comment=comment, reason=reason, evidence=stored,
                  params=params, expected_version=version, now=now(), engine=engine())
-    except eng.NotFound:
+    except NotFound:
         abort(404)
-    except eng.Conflict as e:
+    except Conflict as e:
         return render_measure(measure_id, conflict=conflict_text(e.expected, e.actual), values=values,
                               trigger=trigger, status=409)
     except (spec.Refused, ev.EvidenceRefused) as e:
@@ -175,9 +176,9 @@ def fire(measure_id: int, trigger: str):
 def evidence(sha256: str):
     """An evidence file, for those who may see a measure it belongs to: images inline, others as files."""
     try:
-        info = views.evidence_file(actor(), sha256, engine=engine())
+        info = readmodels.evidence_file(actor(), sha256, engine=engine())
         path = ev.path_of(info["sha256"])
-    except (eng.NotFound, ev.EvidenceRefused):
+    except (NotFound, ev.EvidenceRefused):
         abort(404)
     if not path.exists():
         abort(404)

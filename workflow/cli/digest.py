@@ -6,7 +6,7 @@ import sys
 import click
 
 from .. import db, digests, report, workdays
-from ..cli import parse_now
+from . import parse_now
 
 
 @click.command("digest")

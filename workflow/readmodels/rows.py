@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterator
+from collections.abc import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from . import db, workdays
-from .models import Measure, Membership, OrgUnit, Outbox, Part, Plan, Problem, User, UserRole
+from .. import db, workdays
+from ..models import Measure, Membership, OrgUnit, Outbox, Part, Plan, Problem, User, UserRole
 
 M = Measure.__table__
 

@@ -8,7 +8,7 @@ actor may see, using one rule (:func:`scope`, the SQL twin of :func:`workflow.sp
 - a leader sees the measures they lead, or lead as someone's delegate.
 
 A measure the actor may not see is reported exactly like one that does not exist
-(:class:`workflow.engine.NotFound`), so nothing leaks its existence. Times in the database are
+(:class:`workflow.errors.NotFound`), so nothing leaks its existence. Times in the database are
 naive UTC; "today" for lights is China's date at ``now``.
 """
 from __future__ import annotations
@@ -16,16 +16,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import and_, false, func, or_, select, true, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
-from . import db, engine as eng, spec, workdays
-from .models import (
-    Category, Event, Evidence, Extension, Inspection, Measure, MeasureEvidence, Membership, OrgUnit, Outbox,
-    Part, Plan, Problem, User,
+from .. import db, loading, spec, workdays
+from ..errors import Conflict, NotFound
+from ..models import (
+    Category, Event, Evidence, Extension, Inspection, Measure, MeasureEvidence, Membership, OrgUnit, Outbox, Part, Plan,
+    Problem, User,
 )
 
 M = Measure.__table__
@@ -39,7 +40,7 @@ MAX_PER_PAGE = 200
 def load_actor(username: str, engine: Engine | None = None) -> spec.Actor:
     """The actor for ``username`` (roles, units, delegations); NotFound if unknown or inactive."""
     with db.read_tx(engine) as conn:
-        return eng.load_actor(conn, username)
+        return loading.load_actor(conn, username)
 
 
 def scope(actor: spec.Actor):
@@ -58,23 +59,23 @@ def scope(actor: spec.Actor):
 
 def may_see(actor: spec.Actor, row) -> bool:
     """The rule of :mod:`workflow.spec` for one loaded measure row."""
-    return spec.can_see(spec.Ctx(actor, eng.view_of(row)))
+    return spec.can_see(spec.Ctx(actor, loading.view_of(row)))
 
 
 def _visible_row(conn: Connection, actor: spec.Actor, measure_id: int):
     try:
-        row = eng.load_measure(conn, measure_id)
-    except eng.NotFound:
-        raise eng.NotFound(f"no such measure: {measure_id}") from None
+        row = loading.load_measure(conn, measure_id)
+    except NotFound:
+        raise NotFound(f"no such measure: {measure_id}") from None
     if not may_see(actor, row):
-        raise eng.NotFound(f"no such measure: {measure_id}")
+        raise NotFound(f"no such measure: {measure_id}")
     return row
 
 
 def allowed_triggers(actor: spec.Actor, row) -> list[str]:
     """The triggers ``actor`` may fire on the loaded measure now (state and role; input guards
     such as a required reason are checked when firing)."""
-    view = eng.view_of(row)
+    view = loading.view_of(row)
     return spec.allowed_triggers(lambda _name: spec.Ctx(actor, view))
 
 
@@ -84,10 +85,10 @@ def preflight(actor: spec.Actor, measure_id: int, trigger: str, *, comment: str 
     """Check, without writing, that ``trigger`` would pass every rule; return the measure's version.
 
     In the order HTTP wants them: NotFound for a measure the actor may not see, then
-    :class:`workflow.engine.Conflict` if ``expected_version`` (one version, or the several of an
+    :class:`workflow.errors.Conflict` if ``expected_version`` (one version, or the several of an
     ``If-Match`` list) is given and the measure is at none of them, then
     :class:`spec.Refused` naming the rule. Callers use it before storing uploaded files, so a
-    refused request leaves nothing behind; :func:`workflow.engine.fire` checks everything again
+    refused request leaves nothing behind; :func:`workflow.commands.fire` checks everything again
     in its transaction.
     """
     if trigger not in spec.PUBLIC_TRIGGERS:
@@ -97,8 +98,8 @@ def preflight(actor: spec.Actor, measure_id: int, trigger: str, *, comment: str 
     if expected_version is not None:
         allowed = {expected_version} if isinstance(expected_version, int) else set(expected_version)
         if row.version not in allowed:
-            raise eng.Conflict(measure_id, min(allowed, default=None), row.version)
-    ctx = spec.Ctx(actor, eng.view_of(row), comment=comment or "", reason=reason or "",
+            raise Conflict(measure_id, min(allowed, default=None), row.version)
+    ctx = spec.Ctx(actor, loading.view_of(row), comment=comment or "", reason=reason or "",
                    new_evidence=new_evidence, params=dict(params or {}))
     spec.check(trigger, ctx)
     return row.version
@@ -294,7 +295,7 @@ def evidence_file(actor: spec.Actor, sha256: str, engine: Engine | None = None) 
             .where(MeasureEvidence.sha256 == sha256, scope(actor))
             .order_by(MeasureEvidence.id).limit(1)).first()
     if row is None:
-        raise eng.NotFound("no such evidence")
+        raise NotFound("no such evidence")
     return {"sha256": sha256, "name": row.name, "mime": row.mime, "size": row.size}
 
 
@@ -334,7 +335,7 @@ def list_problems(actor: spec.Actor, *, now: dt.datetime, page: int = 1, per_pag
                     seen[m.problem_id].append(m.id)
     items = []
     for r in rows:
-        progress = eng.problem_progress(states[r.id], r.rect_end, today)
+        progress = spec.problem_progress(states[r.id], r.rect_end, today)
         items.append({
             "id": r.id, "plan_id": r.plan_id, "no": r.no, "text": r.text, "part": r.part,
             "part_title": r.part_title, "category": r.category, "progress": progress,
@@ -417,7 +418,7 @@ def mark_read(user_id: int, ids: Iterable[int] | None = None, *, now: dt.datetim
             owned = {r[0] for r in conn.execute(select(O.c.id).where(
                 O.c.id.in_(ids), O.c.recipient_id == user_id, O.c.channel == "inbox"))}
             if len(ids) == 1 and not owned:
-                raise eng.NotFound("no such notification")
+                raise NotFound("no such notification")
             cond = and_(cond, O.c.id.in_(sorted(owned)))
         return conn.execute(update(O).where(cond).values(read_at=now)).rowcount
 

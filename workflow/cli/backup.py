@@ -5,7 +5,7 @@ import click
 
 from .. import audit
 from ..backup import BackupError, backup, restore
-from ..cli import CliError
+from . import CliError
 
 
 @click.command("backup")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..cli import EXIT_REFUSED, CliError, emit_json, parse_now
+from ..errors import NotFound
+from . import EXIT_REFUSED, CliError, emit_json, parse_now
 
 NOTICE_SUFFIXES = (".txt", ".docx")
 LEDGER_SUFFIXES = (".xlsx", ".xlsm")
@@ -70,7 +71,7 @@ def _print_summary(s: dict) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def import_cmd(file, plan_id, title, dry_run, as_user, now_, as_json):
     """Import an .xlsx ledger, or a notice (.txt/.docx)."""
-    from .. import engine as eng
+
 
     path = Path(file)
     if not path.is_file():
@@ -92,14 +93,15 @@ def import_cmd(file, plan_id, title, dry_run, as_user, now_, as_json):
         else:
             click.echo(f"notice imported: {summary}")
         return
+    from sqlalchemy import select
+
     from .. import db, excel
     from ..models import User
-    from sqlalchemy import select
 
     if as_user != "system":
         with db.read_tx() as conn:
             if conn.execute(select(User.id).where(User.username == as_user)).first() is None:
-                raise eng.NotFound(f"no such user: {as_user}")
+                raise NotFound(f"no such user: {as_user}")
     try:
         summary = excel.import_ledger(path, plan_id=plan_id, title=title, dry_run=dry_run, actor=as_user, now=now)
     except excel.LedgerImportError as e:

@@ -1,7 +1,7 @@
-"""Read models for the pages that :mod:`workflow.views` does not already answer.
+"""Read models for the pages that :mod:`workflow.readmodels.measures` does not already answer.
 
 Every function that returns measures takes the asking :class:`workflow.spec.Actor` and goes
-through :func:`workflow.views.scope`, the one rule of who sees what.
+through :func:`workflow.scoped.scope`, the one rule of who sees what.
 """
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from collections import Counter, defaultdict
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
-from workflow import db, engine as eng, spec, views, workdays
-from workflow.models import (
+from .. import db, spec, workdays
+from ..errors import NotFound
+from ..models import (
     Category, Escalation, Event, Feedback, Inspection, Measure, Membership, OrgUnit, Part, Plan, Problem, User,
     UserRole,
 )
+from . import measures as scoped
 
 M = Measure.__table__
 
@@ -120,7 +122,7 @@ def signoff_queue(actor: spec.Actor, *, now: dt.datetime, engine=None) -> list[d
     if "office" not in actor.roles:
         return []
     with db.read_tx(engine) as conn:
-        rows = conn.execute(_base().where(views.scope(actor), M.c.state == spec.VERIFIED)
+        rows = conn.execute(_base().where(scoped.scope(actor), M.c.state == spec.VERIFIED)
                             .order_by(M.c.submitted_at, M.c.id)).all()
     return [_row(r, today) for r in rows]
 
@@ -131,14 +133,14 @@ def ledger(actor: spec.Actor, *, now: dt.datetime, plan: int | None = None, part
            unit: str | None = None, state: str | None = None, light: str | None = None, sort: str = "id",
            desc: bool = False, page: int = 1, per_page: int = 25, engine=None) -> dict:
     """One page of the ledger the actor may see; the order is stable (ties broken by id)."""
-    page, per_page = max(1, int(page)), min(views.MAX_PER_PAGE, max(1, int(per_page)))
+    page, per_page = max(1, int(page)), min(scoped.MAX_PER_PAGE, max(1, int(per_page)))
     today = workdays.local_today(now)
     cols = SORTS.get(sort, SORTS["id"])
     with db.read_tx(engine) as conn:
-        q = _filtered(conn, _base().where(views.scope(actor)), today, plan, part, unit, state, light)
+        q = _filtered(conn, _base().where(scoped.scope(actor)), today, plan, part, unit, state, light)
         order = [c.desc() if desc else c.asc() for c in cols]
         order.append(M.c.id.desc() if desc else M.c.id.asc())
-        total, rows = views.page_of(conn, q, order, page, per_page)
+        total, rows = scoped.page_of(conn, q, order, page, per_page)
     return {"items": [_row(r, today) for r in rows], "page": page, "per_page": per_page, "total": total,
             "pages": max(1, math.ceil(total / per_page))}
 
@@ -150,7 +152,7 @@ def ledger_ids(actor: spec.Actor, *, now: dt.datetime, plan=None, part=None, uni
     with db.read_tx(engine) as conn:
         q = select(M.c.id).join(Problem, Problem.id == M.c.problem_id).join(Part, Part.id == Problem.part_id) \
             .join(Plan, Plan.id == Problem.plan_id).outerjoin(OrgUnit, OrgUnit.id == M.c.unit_id) \
-            .where(views.scope(actor))
+            .where(scoped.scope(actor))
         q = _filtered(conn, q, today, plan, part, unit, state, light)
         return [r[0] for r in conn.execute(q.order_by(M.c.id))]
 
@@ -167,7 +169,7 @@ def _filtered(conn, q, today, plan, part, unit, state, light):
         q = q.where(M.c.state == state)
     if light:
         ladders = {r.id: r.ladder for r in conn.execute(select(Plan.id, Plan.ladder))}
-        q = q.where(views.light_condition(light, today, ladders))
+        q = q.where(scoped.light_condition(light, today, ladders))
     return q
 
 
@@ -189,11 +191,11 @@ def escalations(actor: spec.Actor, *, now: dt.datetime, level: int | None = None
     """Escalations written by the scheduler, joined to their measures (newest first)."""
     E = Escalation.__table__
     today = workdays.local_today(now)
-    page, per_page = max(1, int(page)), min(views.MAX_PER_PAGE, max(1, int(per_page)))
+    page, per_page = max(1, int(page)), min(scoped.MAX_PER_PAGE, max(1, int(per_page)))
     with db.read_tx(engine) as conn:
         base = _base().add_columns(E.c.id.label("esc_id"), E.c.level.label("esc_level"),
                                    E.c.deadline.label("esc_deadline"), E.c.created_at.label("esc_at"),
-                                   E.c.order_no).join(E, E.c.measure_id == M.c.id).where(views.scope(actor))
+                                   E.c.order_no).join(E, E.c.measure_id == M.c.id).where(scoped.scope(actor))
         if level is not None:
             base = base.where(E.c.level == level)
         if open_only:
@@ -203,7 +205,7 @@ def escalations(actor: spec.Actor, *, now: dt.datetime, level: int | None = None
                             .limit(per_page).offset((page - 1) * per_page)).all()
         counts = dict(conn.execute(
             select(E.c.level, func.count()).join(M, M.c.id == E.c.measure_id)
-            .where(views.scope(actor), *( [M.c.state != spec.CLOSED] if open_only else []))
+            .where(scoped.scope(actor), *( [M.c.state != spec.CLOSED] if open_only else []))
             .group_by(E.c.level)).all())
     return {"items": [_row(r, today) for r in rows], "page": page, "per_page": per_page, "total": total,
             "pages": max(1, math.ceil(total / per_page)), "counts": counts}
@@ -218,7 +220,7 @@ def by_part(actor: spec.Actor, engine=None) -> list[dict]:
             select(Part.no, func.min(Part.title).label("title"), func.count().label("total"),
                    func.sum(case((M.c.state == spec.CLOSED, 1), else_=0)).label("closed"))
             .select_from(M).join(Problem, Problem.id == M.c.problem_id).join(Part, Part.id == Problem.part_id)
-            .where(views.scope(actor)).group_by(Part.no).order_by(Part.no)).all()
+            .where(scoped.scope(actor)).group_by(Part.no).order_by(Part.no)).all()
     return [{"no": r.no, "title": r.title, "total": r.total, "closed": int(r.closed or 0)} for r in rows]
 
 
@@ -232,7 +234,7 @@ def timeline(actor: spec.Actor, *, now: dt.datetime, days: int = 120, engine=Non
     before: Counter = Counter()
     with db.read_tx(engine) as conn:
         q = (select(E.c.kind, E.c.at).join(M, M.c.id == E.c.measure_id)
-             .where(views.scope(actor), E.c.kind.in_(("submit", "sign_off", "reopen"))))
+             .where(scoped.scope(actor), E.c.kind.in_(("submit", "sign_off", "reopen"))))
         for kind, at in conn.execution_options(yield_per=2000).execute(q):
             day = workdays.local_today(at)
             if at < since:
@@ -314,7 +316,7 @@ def public_notice(plan_id: int, *, now: dt.datetime, engine=None) -> dict:
                    Inspection.rect_start, Inspection.rect_end)
             .join(Inspection, Inspection.id == Plan.inspection_id).where(Plan.id == plan_id)).first()
         if plan is None:
-            raise eng.NotFound(f"no such plan: {plan_id}")
+            raise NotFound(f"no such plan: {plan_id}")
         parts = conn.execute(select(Part.id, Part.no, Part.title).where(Part.plan_id == plan_id)
                              .order_by(Part.no)).all()
         problems = conn.execute(select(Problem.id, Problem.no, Problem.text, Problem.account, Problem.part_id,
@@ -329,7 +331,7 @@ def public_notice(plan_id: int, *, now: dt.datetime, engine=None) -> dict:
     for p in problems:
         by_part[p.part_id].append({"id": p.id, "no": p.no, "text": p.text, "account": p.account,
                                    "category_no": p.cat_no, "category": p.cat_title,
-                                   "progress": eng.problem_progress(states[p.id], plan.rect_end, today),
+                                   "progress": spec.problem_progress(states[p.id], plan.rect_end, today),
                                    "measures": len(states[p.id])})
     return {"plan": dict(plan._mapping),
             "parts": [{"no": p.no, "title": p.title, "problems": by_part[p.id]} for p in parts],
@@ -338,7 +340,7 @@ def public_notice(plan_id: int, *, now: dt.datetime, engine=None) -> dict:
 
 def feedback_list(*, status: str | None = None, page: int = 1, per_page: int = 50, engine=None) -> dict:
     F = Feedback.__table__
-    page, per_page = max(1, int(page)), min(views.MAX_PER_PAGE, max(1, int(per_page)))
+    page, per_page = max(1, int(page)), min(scoped.MAX_PER_PAGE, max(1, int(per_page)))
     with db.read_tx(engine) as conn:
         q = (select(F.c.id, F.c.problem_id, F.c.text, F.c.contact, F.c.status, F.c.created_at,
                     Problem.no.label("problem_no"), Problem.text.label("problem_text"),
@@ -375,7 +377,7 @@ def unread_count(user_id: int, engine=None) -> int:
 def version_of(actor: spec.Actor, measure_id: int, engine=None) -> int:
     """The current version of a measure the actor may see; NotFound otherwise."""
     with db.read_tx(engine) as conn:
-        v = conn.execute(select(M.c.version).where(M.c.id == measure_id, views.scope(actor))).scalar()
+        v = conn.execute(select(M.c.version).where(M.c.id == measure_id, scoped.scope(actor))).scalar()
     if v is None:
-        raise eng.NotFound(f"no such measure: {measure_id}")
+        raise NotFound(f"no such measure: {measure_id}")
     return v

@@ -2,44 +2,28 @@
 
 :func:`fire` is the hot path. It loads the actor and the measure, asks :mod:`workflow.spec`
 whether the trigger may fire, then in one transaction updates the measure under a version check,
-appends the audit event and writes the outbox rows. A stale version raises :class:`Conflict`;
+appends the audit event and writes the outbox rows. A stale version raises :class:`workflow.errors.Conflict`;
 a refused rule raises :class:`workflow.spec.Refused`.
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
-from sqlalchemy import Integer, and_, bindparam, cast, insert, null, select, union_all, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from . import audit, db, notify, spec, workdays
-from .evidence import Stored
-from .models import (
-    Delegation, Extension, LightChange, Measure, MeasureEvidence, Membership, OrgUnit, Plan, Problem, User,
-    UserRole,
-)
-from .spec import Refused
+from .. import audit, db, notify, spec
+from ..clock import utcnow
+from ..errors import Conflict
+from ..evidence import Stored
+from ..loading import LOCK_MEASURE, load_actor, load_measure, view_of
+from ..models import Extension, LightChange, Measure, MeasureEvidence, Membership, OrgUnit, User
+from ..spec import Refused
 
 M = Measure.__table__
 U = User.__table__
-
-
-class Conflict(Exception):
-    """The measure changed since the caller read it (stale version)."""
-
-    rule = "conflict"
-
-    def __init__(self, measure_id: int, expected: int | None, actual: int | None):
-        self.measure_id, self.expected, self.actual = measure_id, expected, actual
-        super().__init__(
-            f"measure {measure_id} changed: version {expected} expected, now {actual}; reload and retry"
-        )
-
-
-class NotFound(Exception):
-    rule = "not_found"
 
 
 @dataclass
@@ -53,73 +37,6 @@ class Result:
     hash: str
     notified: int = 0
     evidence: list[str] = field(default_factory=list)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
-# --- loading --------------------------------------------------------------
-
-def _actor_query():
-    """The user, their roles, units and delegations in one round trip (one row per fact)."""
-    name = bindparam("username")
-    ur, ms, dg = UserRole.__table__, Membership.__table__, Delegation.__table__
-    nothing = null()
-    return union_all(
-        select(U.c.id, U.c.username, U.c.active, ur.c.role.label("role"),
-               cast(nothing, Integer).label("unit_id"), cast(nothing, Integer).label("leader_id"))
-        .select_from(U.outerjoin(ur, ur.c.user_id == U.c.id)).where(U.c.username == name),
-        select(U.c.id, U.c.username, U.c.active, cast(nothing, ur.c.role.type), ms.c.unit_id,
-               cast(nothing, Integer))
-        .select_from(U.join(ms, ms.c.user_id == U.c.id)).where(U.c.username == name),
-        select(U.c.id, U.c.username, U.c.active, cast(nothing, ur.c.role.type), cast(nothing, Integer),
-               dg.c.leader_id)
-        .select_from(U.join(dg, dg.c.delegate_id == U.c.id)).where(U.c.username == name),
-    )
-
-
-# built once: a prebuilt statement also keeps its compiled-cache key
-_ACTOR_Q = _actor_query()
-
-
-def load_actor(conn: Connection, username: str) -> spec.Actor:
-    """Who ``username`` is, read from the database on every command (roles are never cached)."""
-    rows = conn.execute(_ACTOR_Q, {"username": username}).all()
-    if not rows or not rows[0].active:
-        raise NotFound(f"no such user: {username}")
-    roles = frozenset(r.role for r in rows if r.role is not None)
-    units = frozenset(r.unit_id for r in rows if r.unit_id is not None)
-    delegate_for = frozenset()
-    if "leader" in roles:
-        delegate_for = frozenset(r.leader_id for r in rows if r.leader_id is not None)
-    return spec.Actor(rows[0].id, rows[0].username, roles, units, delegate_for)
-
-
-_MEASURE_Q = (
-    select(M, Plan.evidence_waived, Plan.ladder)
-    .join(Problem, Problem.id == M.c.problem_id)
-    .join(Plan, Plan.id == Problem.plan_id)
-)
-
-
-_MEASURE_BY_ID = _MEASURE_Q.where(M.c.id == bindparam("measure_id"))
-_LOCK_MEASURE = select(M.c.id).where(M.c.id == bindparam("measure_id")).with_for_update()
-
-
-def load_measure(conn: Connection, measure_id: int):
-    row = conn.execute(_MEASURE_BY_ID, {"measure_id": measure_id}).first()
-    if row is None:
-        raise NotFound(f"no such measure: {measure_id}")
-    return row
-
-
-def view_of(row) -> spec.MeasureView:
-    return spec.MeasureView(
-        id=row.id, state=row.state, owner_id=row.owner_id, unit_id=row.unit_id, leader_id=row.leader_id,
-        kind=row.kind, submitter_id=row.submitter_id, evidence_count=row.evidence_count,
-        evidence_waived=bool(row.evidence_waived), pending_extension=bool(row.pending_extension),
-    )
 
 
 def _user_id(conn: Connection, username: str) -> int:
@@ -202,7 +119,7 @@ def fire(measure_id: int, trigger: str, actor: str, *, comment: str = "", reason
     with db.write_tx(engine) as conn:
         who = load_actor(conn, actor)
         if conn.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE already made us the only writer
-            conn.execute(_LOCK_MEASURE, {"measure_id": measure_id})  # PostgreSQL: one writer per measure
+            conn.execute(LOCK_MEASURE, {"measure_id": measure_id})  # PostgreSQL: one writer per measure
         row = load_measure(conn, measure_id)
         if expected_version is not None and row.version != expected_version:
             raise Conflict(measure_id, expected_version, row.version)
@@ -317,7 +234,7 @@ def _apply(conn: Connection, trigger: str, who: spec.Actor, row, dest: str, ctx:
 
 
 def _link_evidence(conn: Connection, measure_id: int, e: Stored, seq: int, now: dt.datetime) -> None:
-    from .models import Evidence
+    from ..models import Evidence
 
     if conn.execute(select(Evidence.sha256).where(Evidence.sha256 == e.sha256)).first() is None:
         conn.execute(insert(Evidence.__table__), {"sha256": e.sha256, "size": e.size, "mime": e.mime, "created_at": now})
@@ -331,28 +248,3 @@ def record_creation(conn: Connection, measure_id: int, actor: str, body: dict, n
     seq, h = audit.append(conn, measure_id, 0, audit.GENESIS, kind, actor, None, to_state, body, now)
     conn.execute(update(M).where(M.c.id == measure_id).values(head_seq=seq, head_hash=h))
     return seq, h
-
-
-# --- derived values ----------------------------------------------------------
-
-PROGRESS_LABELS = {
-    "done": "已完成",
-    "done_long_term": "已完成，长期坚持",
-    "in_progress": "正在整改",
-    "not_done": "未完成",
-}
-
-
-def problem_progress(states_and_kinds: list[tuple[str, str]], rect_end: dt.date | None, today: dt.date) -> str:
-    """A problem's public progress, derived from its measures, never typed in."""
-    if states_and_kinds and all(s == "closed" for s, _ in states_and_kinds):
-        if any(k == "long_term" for _, k in states_and_kinds):
-            return "done_long_term"
-        return "done"
-    if rect_end is not None and today > rect_end:
-        return "not_done"
-    return "in_progress"
-
-
-def current_light(row, today: dt.date, rules: dict | None = None) -> tuple[str, int]:
-    return workdays.light(row.state, row.deadline, today, workdays.ladder(rules))

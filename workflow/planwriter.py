@@ -7,33 +7,21 @@ plan in one transaction.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
+from collections import Counter
 from decimal import Decimal
 
-from argon2 import PasswordHasher
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from . import spec
-from .engine import record_creation
+from .commands.measures import record_creation
 from .models import (
     Accountability, Category, Delegation, Inspection, Measure, Membership, OrgUnit, Part, Plan, Problem, RuleMade,
-    User, UserRole,
+    UnitAlias, User, UserRole,
 )
-
-_HASHER = PasswordHasher()
-
-
-def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
-
-
-def check_password(stored: str | None, password: str) -> bool:
-    if not stored:
-        return False
-    try:
-        return _HASHER.verify(stored, password)
-    except Exception:
-        return False
+from .passwords import hash_password
 
 
 def _insert(conn: Connection, model, **values) -> int:
@@ -144,3 +132,125 @@ def accountability(conn: Connection, kind: str, subject: str, problem_id: int | 
 def rule_made(conn: Connection, title: str, problem_id: int | None = None, doc_no: str | None = None,
               on: dt.date | None = None) -> int:
     return _insert(conn, RuleMade, title=title, problem_id=problem_id, doc_no=doc_no, on=on)
+
+
+# --- one writer for every importer ------------------------------------------------------
+
+_CENT = Decimal("0.01")
+PROBLEM_FIELDS = ("part_id", "category_id", "text", "account", "amount_involved", "amount_recovered",
+                  "recovered_on")
+
+
+def normalize_name(name: str) -> str:
+    """A unit's name as compared: NFKC (full-width → half-width), no spaces, brackets made uniform."""
+    s = unicodedata.normalize("NFKC", str(name or ""))
+    s = re.sub(r"\s+", "", s)
+    return s.replace("(", "（").replace(")", "）")
+
+
+def _differs(old, new) -> bool:
+    if isinstance(new, Decimal) and old is not None:
+        return Decimal(str(old)).quantize(_CENT) != new.quantize(_CENT)
+    return old != new
+
+
+class PlanWriter:
+    """Writes one plan's tree inside the caller's transaction, matching what is already stored.
+
+    Parts, categories and problems are matched by number within their parent and updated when their
+    text changed; measures are created (a stored measure belongs to the workflow and is never
+    rewritten here). Units are found by name or alias (:func:`normalize_name` on both sides) and
+    created when unknown, each listed in :attr:`units_created`. The counters make the import report.
+    A dry run is the same writing in a transaction that is rolled back, so it reports exactly what a
+    real run would do.
+    """
+
+    def __init__(self, conn: Connection, *, now: dt.datetime, actor: str = "system"):
+        self.conn = conn
+        self.now = now.replace(tzinfo=None)
+        self.actor = actor
+        self.created: Counter = Counter()
+        self.updated: Counter = Counter()
+        self.unchanged: Counter = Counter()
+        self.units_created: list[str] = []
+        self._units: dict[str, int] | None = None
+
+    # units -------------------------------------------------------------------------
+    def _unit_index(self) -> dict[str, int]:
+        if self._units is None:
+            self._units = {normalize_name(r.name): r.id for r in self.conn.execute(select(OrgUnit.id, OrgUnit.name))}
+            for r in self.conn.execute(select(UnitAlias.unit_id, UnitAlias.alias)):
+                self._units.setdefault(normalize_name(r.alias), r.unit_id)
+        return self._units
+
+    def find_unit(self, name: str | None) -> int | None:
+        """The id of the unit called ``name`` (or known by it as an alias), or None."""
+        if not name or not str(name).strip():
+            return None
+        return self._unit_index().get(normalize_name(name))
+
+    def unit(self, name: str, kind: str = "department") -> int:
+        """The unit called ``name`` or known by that alias; created (and reported) when unknown."""
+        found = self.find_unit(name)
+        if found is not None:
+            return found
+        clean = re.sub(r"\s+", "", str(name).strip())[:200]
+        uid = _insert(self.conn, OrgUnit, name=clean, kind=kind, parent_id=None, webhook_format="json")
+        self._unit_index()[normalize_name(clean)] = uid
+        self.units_created.append(clean)
+        self.created["units"] += 1
+        return uid
+
+    # the tree ----------------------------------------------------------------------
+    def part(self, plan_id: int, no: int, title: str) -> int:
+        row = self.conn.execute(select(Part.id, Part.title).where(Part.plan_id == plan_id, Part.no == no)).first()
+        if row is None:
+            self.created["parts"] += 1
+            return _insert(self.conn, Part, plan_id=plan_id, no=no, title=title)
+        if row.title != title:
+            self.conn.execute(update(Part.__table__).where(Part.id == row.id).values(title=title))
+            self.updated["parts"] += 1
+        return row.id
+
+    def category(self, part_id: int, no: int, title: str) -> int:
+        row = self.conn.execute(select(Category.id, Category.title).where(
+            Category.part_id == part_id, Category.no == no)).first()
+        if row is None:
+            self.created["categories"] += 1
+            return _insert(self.conn, Category, part_id=part_id, no=no, title=title)
+        if row.title != title:
+            self.conn.execute(update(Category.__table__).where(Category.id == row.id).values(title=title))
+            self.updated["categories"] += 1
+        return row.id
+
+    def problem(self, plan_id: int, no: int, **values) -> int:
+        """Create problem ``no`` of the plan, or update the fields of ``values`` that differ.
+
+        ``values`` takes :data:`PROBLEM_FIELDS`; a value of None leaves a stored one as it is.
+        """
+        unknown = set(values) - set(PROBLEM_FIELDS)
+        if unknown:
+            raise TypeError(f"not problem fields: {sorted(unknown)}")
+        row = self.conn.execute(select(Problem.__table__).where(Problem.plan_id == plan_id, Problem.no == no)).first()
+        if row is None:
+            self.created["problems"] += 1
+            return _insert(self.conn, Problem, plan_id=plan_id, no=no, **values)
+        changes = {k: v for k, v in values.items()
+                   if (v is not None or k == "category_id") and _differs(getattr(row, k), v)}
+        if changes:
+            self.conn.execute(update(Problem.__table__).where(Problem.id == row.id).values(**changes))
+            self.updated["problems"] += 1
+        else:
+            self.unchanged["problems"] += 1
+        return row.id
+
+    def measure(self, problem_id: int, seq: int, text: str, **kw) -> int | None:
+        """Create measure ``seq`` of the problem (see :func:`measure`); None when it already exists."""
+        exists = self.conn.execute(select(Measure.id).where(Measure.problem_id == problem_id,
+                                                            Measure.seq == seq)).scalar()
+        if exists is not None:
+            self.unchanged["measures"] += 1
+            return None
+        kw.setdefault("actor", self.actor)
+        self.created["measures"] += 1
+        return measure(self.conn, problem_id, seq, text, now=self.now, **kw)

@@ -1,6 +1,6 @@
 """The ``rectify`` command line.
 
-Core commands live here. More commands come from modules in ``workflow/commands/`` and from the
+Core commands live here. More commands come from the modules of this package and from the
 ``rectify.commands`` entry-point group (the web app and the scheduler register theirs there, so
 the engine imports nothing from them). Errors are one line on stderr and a non-zero exit:
 3 a refused trigger or input, 4 a conflict, 5 not found, 1 anything else.
@@ -21,8 +21,10 @@ import click
 from sqlalchemy import insert, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from . import audit, db, engine as eng, evidence as ev, spec, workdays
-from .models import ApiToken, User
+from .. import audit, commands, db, evidence as ev, spec, workdays
+from ..clock import utcnow
+from ..errors import Conflict, NotFound
+from ..models import ApiToken, User
 
 EXIT_REFUSED, EXIT_CONFLICT, EXIT_NOT_FOUND = 3, 4, 5
 
@@ -45,14 +47,14 @@ def emit_json(data) -> None:
 def parse_now(value: str | None) -> dt.datetime:
     """An ISO 8601 instant as naive UTC; naive input is taken as China time."""
     if not value:
-        return eng.utcnow()
+        return utcnow()
     try:
         t = dt.datetime.fromisoformat(value)
     except ValueError:
         raise CliError(f"not an ISO 8601 time: {value}", EXIT_REFUSED) from None
     if t.tzinfo is None:
         t = t.replace(tzinfo=workdays.TZ)
-    return t.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return t.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 class LazyGroup(click.Group):
@@ -120,11 +122,11 @@ def _safe_url(url: str) -> str:
 @click.option("--port", default=5000, type=int)
 def demo_cmd(load_only, host, port):
     """Load the demo (the seed notice, fictional people); without --load-only also serve."""
-    from . import demo
+    from .. import demo
 
     db.init_db()
     ensure_system_user()
-    summary = demo.load(now=eng.utcnow())
+    summary = demo.load(now=utcnow())
     click.echo(f"demo loaded: {summary}", err=True)
     if load_only:
         return
@@ -149,7 +151,7 @@ def demo_cmd(load_only, host, port):
 @click.option("--json", "as_json", is_flag=True)
 def users_cmd(as_json):
     """People: username, display name, roles, unit."""
-    from .queries import list_users
+    from ..readmodels import list_users
 
     rows = list_users()
     if as_json:
@@ -167,7 +169,7 @@ def users_cmd(as_json):
 @click.option("--json", "as_json", is_flag=True)
 def items_cmd(state, unit, light, now_, as_json):
     """Measures: id, problem no., state, light, owner, leader, unit, deadline, version."""
-    from .queries import iter_items
+    from ..readmodels import iter_items
 
     rows = iter_items(state=state, unit=unit, light=light, now=parse_now(now_))
     if as_json:
@@ -206,7 +208,7 @@ def fire_cmd(measure_id, trigger, as_user, comment, reason, evidence, category, 
         stored.append(ev.store(p.read_bytes(), p.name))
     params = {k: v for k, v in {"category": category, "new_deadline": new_deadline, "owner": owner,
                                 "leader": leader, "unit": unit}.items() if v}
-    res = eng.fire(measure_id, trigger, as_user, comment=comment, reason=reason, evidence=stored, params=params,
+    res = commands.fire(measure_id, trigger, as_user, comment=comment, reason=reason, evidence=stored, params=params,
                    expected_version=if_version)
     if as_json:
         emit_json(res.__dict__)
@@ -281,10 +283,10 @@ def create_token(username: str, engine=None) -> str:
     with db.write_tx(engine) as conn:
         uid = conn.execute(select(User.id).where(User.username == username, User.active.is_(True))).scalar()
         if uid is None or username == "system":
-            raise eng.NotFound(f"no such user: {username}")
+            raise NotFound(f"no such user: {username}")
         conn.execute(insert(ApiToken.__table__), {
             "user_id": uid, "token_hash": hashlib.sha256(token.encode()).hexdigest(),
-            "created_at": eng.utcnow(), "revoked": False})
+            "created_at": utcnow(), "revoked": False})
     return token
 
 
@@ -293,7 +295,7 @@ def create_token(username: str, engine=None) -> str:
 @click.option("--limit", type=int, default=None)
 def notifications_cmd(as_json, limit):
     """The outbox: recipient, channel, kind, measure, level, created, sent."""
-    from .queries import list_notifications
+    from ..readmodels import list_notifications
 
     rows = list_notifications(limit=limit)
     if as_json:
@@ -311,11 +313,12 @@ def _plugin(name: str):
 
 
 def _load_plugins() -> None:
-    """Add the commands of ``workflow/commands/`` (entry-point commands load on demand)."""
-    from . import commands
-
-    for mod in pkgutil.iter_modules(commands.__path__):
-        module = importlib.import_module(f"{commands.__name__}.{mod.name}")
+    """Add the commands of the modules of this package (entry-point commands load on demand)."""
+    
+    for mod in pkgutil.iter_modules(__path__):
+        if mod.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{mod.name}")
         for cmd in getattr(module, "COMMANDS", ()):
             main_group.add_command(cmd)
 
@@ -340,10 +343,10 @@ def main(argv=None) -> int:
     except ev.EvidenceRefused as e:
         click.echo(f"rectify: refused ({e.rule}): {e.message}", err=True)
         return EXIT_REFUSED
-    except eng.Conflict as e:
+    except Conflict as e:
         click.echo(f"rectify: conflict: {e}", err=True)
         return EXIT_CONFLICT
-    except eng.NotFound as e:
+    except NotFound as e:
         click.echo(f"rectify: not found: {e}", err=True)
         return EXIT_NOT_FOUND
     except (OperationalError, ProgrammingError) as e:
@@ -361,7 +364,3 @@ def main(argv=None) -> int:
             raise
         click.echo(f"rectify: error: {type(e).__name__}: {e}", err=True)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
