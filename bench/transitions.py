@@ -242,7 +242,7 @@ def raw_runner(run: Runner, con: sqlite3.Connection, ids: dict, outbox_plan: dic
     ins_outbox = ("INSERT INTO outbox (key, recipient_id, channel, kind, measure_id, level, subject, body, "
                   "created_at, attempts, dead, next_attempt_at) VALUES (NULL, ?, ?, ?, ?, NULL, ?, ?, ?, 0, 0, ?)")
     ins_light = "INSERT INTO light_history (measure_id, light, level, at) VALUES (?, 'done', -1, ?)"
-    from workflow.commands.measures import NOTICE_TEXT
+    from workflow.spec import TRIGGERS
 
     # the same event bodies and message texts as the engine writes for these four steps
     bodies = {"start": {}, "submit": {"comment": ACCOUNT}, "approve": {"evidence_seen": [], "account_seen": ACCOUNT},
@@ -280,7 +280,8 @@ def raw_runner(run: Runner, con: sqlite3.Connection, ids: dict, outbox_plan: dic
                     con.execute(ins_event, (m, seq, trigger, actors[who], src, dst, body, at, prev, h))
                     rows = outbox_plan[trigger]
                     if rows:
-                        kind, subject, text = NOTICE_TEXT[trigger]
+                        notice = TRIGGERS[trigger].notice
+                        kind, subject, text = notice.kind, notice.subject, notice.text
                         fmt = {"id": m, "actor": actors[who]}
                         subject, text = subject.format(**fmt), f"{text.format(**fmt)}\n{link}{m}"
                         con.executemany(ins_outbox, [(uid, channel, kind, m, subject, text, at, at)

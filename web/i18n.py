@@ -24,63 +24,27 @@ from flask import Flask, g, request
 from flask_babel import Babel, format_datetime, get_locale, gettext, lazy_gettext as _l
 from jinja2 import pass_context
 
-from workflow import workdays
+from workflow import spec, vocabulary, workdays
 
 LANGS = ("zh", "en")
 DEFAULT = "zh"
 COOKIE = "lang"
 
-# --- labels of the domain's codes (the Chinese is the same as in workflow.spec) ---------
+# --- labels of the domain's codes: the words of workflow.vocabulary, translated per request ------
 
-STATE_LABELS = {
-    "assigned": _l("已交办"),
-    "in_progress": _l("整改中"),
-    "submitted": _l("待审核"),
-    "verified": _l("已审核"),
-    "closed": _l("已销号"),
-}
-TRIGGER_LABELS = {
-    "start": _l("开始整改"),
-    "submit": _l("提交"),
-    "approve": _l("审核通过"),
-    "return": _l("退回"),
-    "sign_off": _l("销号"),
-    "reject": _l("不予销号"),
-    "reopen": _l("重新整改"),
-    "recheck": _l("巩固复查"),
-    "reassign": _l("改派"),
-    "comment": _l("评论"),
-    "progress_update": _l("进展报告"),
-    "urge": _l("催办"),
-    "request_extension": _l("申请延期"),
-    "grant_extension": _l("同意延期"),
-    "deny_extension": _l("不同意延期"),
-    "escalate": _l("督办"),
-    "create": _l("创建"),
-    "import": _l("导入"),
-}
-KIND_LABELS = {"immediate": _l("立行立改"), "time_bound": _l("限期整改"), "long_term": _l("长期坚持")}
-LIGHT_LABELS = {"green": _l("正常"), "yellow": _l("临期"), "red": _l("逾期"), "done": _l("已完成")}
-ROLE_LABELS = {
-    "admin": _l("系统管理员"),
-    "office": _l("整改办"),
-    "leader": _l("责任领导"),
-    "owner": _l("责任人"),
-    "supervisor": _l("督查人员"),
-    "inspector": _l("巡察组"),
-}
-REOPEN_LABELS = {
-    "public_dissatisfaction": _l("群众不满意"),
-    "inspector_dissatisfaction": _l("巡察组不满意"),
-    "failed_recheck": _l("复查未通过"),
-    "rebound": _l("问题反弹"),
-}
-PROGRESS_LABELS = {
-    "done": _l("已完成"),
-    "done_long_term": _l("已完成，长期坚持"),
-    "in_progress": _l("正在整改"),
-    "not_done": _l("未完成"),
-}
+def _lazy(table: dict) -> dict:
+    return {k: _l(v) for k, v in table.items()}
+
+
+STATE_LABELS = _lazy(vocabulary.STATE_LABELS)
+TRIGGER_LABELS = _lazy({**{name: t.label for name, t in spec.TRIGGERS.items()}, **{
+    k: v for k, v in vocabulary.EVENT_LABELS.items() if k not in spec.TRIGGERS}})
+KIND_LABELS = _lazy(vocabulary.KIND_LABELS)
+LIGHT_LABELS = _lazy(vocabulary.LIGHT_LABELS)
+ROLE_LABELS = _lazy(vocabulary.ROLE_LABELS)
+REOPEN_LABELS = _lazy(vocabulary.REOPEN_LABELS)
+PROGRESS_LABELS = _lazy(vocabulary.PROGRESS_LABELS)
+LEVEL_LABELS = _lazy(vocabulary.LEVEL_LABELS)
 
 
 def _label(table: dict, code) -> str:
@@ -116,6 +80,17 @@ def progress_label(code) -> str:
     return _label(PROGRESS_LABELS, code)
 
 
+def level_label(code) -> str:
+    return _label(LEVEL_LABELS, code)
+
+
+def vocab_label(code, table: str | None) -> str:
+    """The word for ``code`` in a :mod:`workflow.vocabulary` table, in the request's language."""
+    if not table:
+        return "" if code is None else str(code)
+    return gettext(vocabulary.label(table, code)) if code is not None else ""
+
+
 def localtime(value: dt.datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
     """A naive-UTC time from the database shown in China time."""
     if value is None:
@@ -144,6 +119,7 @@ MESSAGES = {
     "no_pending_extension": _l("没有待审批的延期申请"),
     "extension_pending": _l("已有一份延期申请等待审批"),
     "invalid_input": _l("输入有误"),
+    "evidence_not_accepted": _l("此操作不能附带佐证材料（审核通过后不能再补充佐证）"),
     # the engine
     "conflict": _l("该整改措施刚被其他人修改，请刷新后重试"),
     "precondition_failed": _l("该整改措施已被修改，您看到的不是最新版本，请刷新后重试"),
@@ -233,7 +209,8 @@ def init_app(app: Flask) -> None:
         name: per_request(fn) for name, fn in {
             "state_label": state_label, "trigger_label": trigger_label, "kind_label": kind_label,
             "light_label": light_label, "role_label": role_label, "reopen_label": reopen_label,
-            "progress_label": progress_label, "localtime": localtime,
+            "progress_label": progress_label, "localtime": localtime, "vocab_label": vocab_label,
+            "level_label": level_label,
         }.items()
     })
 

@@ -36,7 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from . import audit, commands, db, notify, spec, workdays
+from . import audit, commands, db, notify, spec, vocabulary, workdays
 from .errors import Conflict
 from .models import Escalation, Event, JobRun, LightChange, Measure, Membership, OrgUnit, Plan, Problem, User
 
@@ -53,13 +53,12 @@ AWAITING = (spec.SUBMITTED, spec.VERIFIED)  # what the approval SLA chases
 
 SLA_APPROVER, SLA_SUPERIOR = 10, 11  # escalation levels of the approval SLA
 
+# (Chinese from the one vocabulary, English for messages to people who chose English)
 LEVEL_LABELS = {
-    0: ("临期提醒", "deadline approaching"),
-    1: ("逾期（一级）", "overdue (level 1)"),
-    2: ("逾期督办（二级）", "overdue, escalated (level 2)"),
-    3: ("挂牌督办（三级）", "overdue, supervision order (level 3)"),
-    SLA_APPROVER: ("审核超时提醒", "approval overdue"),
-    SLA_SUPERIOR: ("审核超时（报上级）", "approval overdue, superior informed"),
+    level: (vocabulary.LEVEL_LABELS[level], en) for level, en in (
+        (0, "deadline approaching"), (1, "overdue, level 1 escalation"), (2, "overdue, level 2 escalation"),
+        (3, "overdue, level 3 escalation with a supervision order"), (SLA_APPROVER, "approval overdue"),
+        (SLA_SUPERIOR, "approval overdue, superior informed"))
 }
 
 MAX_TRIES = 3

@@ -22,13 +22,13 @@ def _actor_query():
     ur, ms, dg = UserRole.__table__, Membership.__table__, Delegation.__table__
     nothing = null()
     return union_all(
-        select(U.c.id, U.c.username, U.c.active, ur.c.role.label("role"),
+        select(U.c.id, U.c.username, U.c.name, U.c.active, ur.c.role.label("role"),
                cast(nothing, Integer).label("unit_id"), cast(nothing, Integer).label("leader_id"))
         .select_from(U.outerjoin(ur, ur.c.user_id == U.c.id)).where(U.c.username == name),
-        select(U.c.id, U.c.username, U.c.active, cast(nothing, ur.c.role.type), ms.c.unit_id,
+        select(U.c.id, U.c.username, U.c.name, U.c.active, cast(nothing, ur.c.role.type), ms.c.unit_id,
                cast(nothing, Integer))
         .select_from(U.join(ms, ms.c.user_id == U.c.id)).where(U.c.username == name),
-        select(U.c.id, U.c.username, U.c.active, cast(nothing, ur.c.role.type), cast(nothing, Integer),
+        select(U.c.id, U.c.username, U.c.name, U.c.active, cast(nothing, ur.c.role.type), cast(nothing, Integer),
                dg.c.leader_id)
         .select_from(U.join(dg, dg.c.delegate_id == U.c.id)).where(U.c.username == name),
     )
@@ -48,7 +48,7 @@ def load_actor(conn: Connection, username: str) -> spec.Actor:
     delegate_for = frozenset()
     if "leader" in roles:
         delegate_for = frozenset(r.leader_id for r in rows if r.leader_id is not None)
-    return spec.Actor(rows[0].id, rows[0].username, roles, units, delegate_for)
+    return spec.Actor(rows[0].id, rows[0].username, roles, units, delegate_for, rows[0].name or "")
 
 
 _MEASURE_Q = (
@@ -74,4 +74,6 @@ def view_of(row) -> spec.MeasureView:
         id=row.id, state=row.state, owner_id=row.owner_id, unit_id=row.unit_id, leader_id=row.leader_id,
         kind=row.kind, submitter_id=row.submitter_id, evidence_count=row.evidence_count,
         evidence_waived=bool(row.evidence_waived), pending_extension=bool(row.pending_extension),
+        approver_id=row.approver_id, account=row.account, reopen_count=row.reopen_count, deadline=row.deadline,
+        deadline_original=row.deadline_original,
     )

@@ -161,6 +161,7 @@ class Measure(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     account: Mapped[str | None] = mapped_column(Text)
     submitter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # who approved the current submission
     submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)

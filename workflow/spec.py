@@ -1,8 +1,17 @@
-"""The lifecycle of a measure, as plain data and plain functions.
+"""The lifecycle of a measure, as plain data and small functions: each trigger declared once.
 
-Everything here is pure: no database, no clock. The persistence layer builds a
-:class:`Ctx` from stored rows, asks :func:`check` whether a trigger may fire, and
-asks :func:`destination` (one module-level ``transitions`` machine) where it goes.
+A :class:`Trigger` says everything about one trigger: the states it fires from and where it goes,
+who may fire it, its *state* guards (rules about the measure and the actor: what
+:func:`allowed_triggers` shows) apart from its *input* guards (a reason, an account, evidence, a
+category, a date), the parameters it takes (the API schema, the CLI options and the page form are
+derived from them), whether it accepts evidence, its effect on the measure, and whom it notifies
+with what text. :mod:`workflow.commands.measures` dispatches on it; ``transitions`` (one
+module-level machine) decides every edge.
+
+Everything here is pure: no database, no clock. The command builds a :class:`Ctx` from stored rows,
+asks :func:`check` whether the trigger may fire, runs the trigger's effect against a :class:`Store`
+(the few lookups an effect needs, answered by the command inside its transaction) and writes the
+:class:`Change` it describes.
 """
 from __future__ import annotations
 
@@ -13,6 +22,8 @@ from dataclasses import dataclass, field
 from transitions import Machine, MachineError
 
 from . import vocabulary
+from . import effects
+from .effects import Refused, parse_date
 from .vocabulary import N_
 
 # --- states --------------------------------------------------------------
@@ -24,13 +35,17 @@ VERIFIED = "verified"
 CLOSED = "closed"
 STATES = (ASSIGNED, IN_PROGRESS, SUBMITTED, VERIFIED, CLOSED)
 OPEN_STATES = (ASSIGNED, IN_PROGRESS, SUBMITTED, VERIFIED)
+WORK_STATES = (ASSIGNED, IN_PROGRESS)  # with the owner
+AWAITING_STATES = (SUBMITTED, VERIFIED)  # with an approver
+EVIDENCE_STATES = (ASSIGNED, IN_PROGRESS, SUBMITTED)  # before approval: evidence may still be added
 STATE_LABELS = vocabulary.STATE_LABELS
 
-ROLES = ("admin", "office", "leader", "owner", "supervisor", "inspector")
+ROLES = ("admin", "office", "leader", "owner", "supervisor", "inspector", "inspection_office")
 KINDS = ("immediate", "time_bound", "long_term")
 KIND_LABELS = vocabulary.KIND_LABELS
 REOPEN_CATEGORIES = ("public_dissatisfaction", "inspector_dissatisfaction", "failed_recheck", "rebound")
 REOPEN_LABELS = vocabulary.REOPEN_LABELS
+MAX_EXTENSION_YEARS = 3  # an extension reaches at most this far past the deadline in force
 
 
 # --- the context a guard sees ---------------------------------------------
@@ -44,11 +59,17 @@ class Actor:
     roles: frozenset[str] = frozenset()
     unit_ids: frozenset[int] = frozenset()
     delegate_for: frozenset[int] = frozenset()
+    name: str = ""
+
+    @property
+    def display(self) -> str:
+        """The name people read (the login name only when there is no name)."""
+        return self.name or self.username
 
 
 @dataclass(frozen=True)
 class MeasureView:
-    """What a guard needs to know about a measure."""
+    """What a guard or an effect needs to know about a measure."""
 
     id: int
     state: str
@@ -60,6 +81,11 @@ class MeasureView:
     evidence_count: int = 0
     evidence_waived: bool = False
     pending_extension: bool = False
+    approver_id: int | None = None
+    account: str | None = None
+    reopen_count: int = 0
+    deadline: dt.date | None = None
+    deadline_original: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -70,21 +96,10 @@ class Ctx:
     reason: str = ""
     new_evidence: int = 0
     params: dict = field(default_factory=dict)
+    today: dt.date | None = None  # China's date when fired (date guards); None: not checked
 
 
-class Refused(Exception):
-    """A trigger was refused; ``rule`` names the rule that refused it."""
-
-    def __init__(self, rule: str, message: str):
-        super().__init__(message)
-        self.rule = rule
-        self.message = message
-
-    def __str__(self) -> str:
-        return f"{self.rule}: {self.message}"
-
-
-# --- permission predicates (who) ----------------------------------------
+# --- who may fire ---------------------------------------------------------
 
 def is_owner(ctx: Ctx) -> bool:
     return ctx.actor.id == ctx.measure.owner_id and "owner" in ctx.actor.roles
@@ -117,7 +132,7 @@ def is_supervisor_office_or_leader(ctx: Ctx) -> bool:
 def can_see(ctx: Ctx) -> bool:
     """Anyone with a stake in the measure may see it (and comment on it)."""
     a = ctx.actor
-    if {"admin", "office", "supervisor", "inspector"} & a.roles:
+    if {"admin", "office", "supervisor", "inspector", "inspection_office"} & a.roles:
         return True
     return is_owner_or_unit_member(ctx) or is_leader(ctx)
 
@@ -126,19 +141,57 @@ def is_system(ctx: Ctx) -> bool:
     return ctx.actor.username == "system"
 
 
-# --- guards (what) ------------------------------------------------------
+# --- guards: each returns None or (rule, message) ----------------------------
 
 Guard = Callable[[Ctx], "tuple[str, str] | None"]
 
 
+# state guards: about the measure and the actor, whatever is typed in
+def four_eyes(ctx: Ctx):
+    """Submitter, approver and signer are three people (an approver may not sign off either)."""
+    a, m = ctx.actor.id, ctx.measure
+    if m.submitter_id is not None and a == m.submitter_id:
+        return ("four_eyes", "the submitter cannot approve or sign off their own submission")
+    if m.state == VERIFIED and m.approver_id is not None and a == m.approver_id:
+        return ("four_eyes", "the approver cannot also sign off the measure")
+    return None
+
+
+def long_term_only(ctx: Ctx):
+    if ctx.measure.kind != "long_term":
+        return ("long_term_only", "only long-term measures are re-checked")
+    return None
+
+
+def pending_extension(ctx: Ctx):
+    if not ctx.measure.pending_extension:
+        return ("no_pending_extension", "there is no pending extension request")
+    return None
+
+
+def no_pending_extension(ctx: Ctx):
+    if ctx.measure.pending_extension:
+        return ("extension_pending", "an extension request is already pending")
+    return None
+
+
+# input guards: about what the person typed or attached
 def need_reason(ctx: Ctx):
     if not ctx.reason.strip():
         return ("reason_required", "a reason is required")
+    return None
 
 
 def need_account(ctx: Ctx):
     if not ctx.comment.strip():
         return ("account_required", "the account (落实情况) must not be empty")
+    return None
+
+
+def need_comment(ctx: Ctx):
+    if not ctx.comment.strip():
+        return ("comment_required", "the text must not be empty")
+    return None
 
 
 def need_evidence(ctx: Ctx):
@@ -146,108 +199,213 @@ def need_evidence(ctx: Ctx):
         return None
     if ctx.measure.evidence_count + ctx.new_evidence < 1:
         return ("evidence_required", "at least one evidence file is required")
-
-
-def four_eyes(ctx: Ctx):
-    if ctx.measure.submitter_id is not None and ctx.actor.id == ctx.measure.submitter_id:
-        return ("four_eyes", "the submitter cannot approve or sign off their own submission")
-
-
-def long_term_only(ctx: Ctx):
-    if ctx.measure.kind != "long_term":
-        return ("long_term_only", "only long-term measures are re-checked")
+    return None
 
 
 def reopen_category(ctx: Ctx):
     if ctx.params.get("category") not in REOPEN_CATEGORIES:
         return ("category_required", "a reopen category is required: " + ", ".join(REOPEN_CATEGORIES))
+    return None
 
 
 def reassign_target(ctx: Ctx):
     p = ctx.params
     if not (p.get("owner") or p.get("unit") or p.get("leader")):
         return ("reassign_target", "name the new owner, unit or leader")
+    return None
 
 
-def need_comment(ctx: Ctx):
-    if not ctx.comment.strip():
-        return ("comment_required", "the text must not be empty")
-
-
-def need_new_deadline(ctx: Ctx):
-    if not ctx.params.get("new_deadline"):
+def new_deadline_guard(ctx: Ctx):
+    """A new deadline: given, a date, later than the one in force, not past, not absurdly far."""
+    raw = ctx.params.get("new_deadline")
+    if not raw:
         return ("deadline_required", "a new deadline is required")
+    try:
+        new = parse_date(raw)
+    except Refused as e:
+        return (e.rule, e.message)
+    current = ctx.measure.deadline
+    if current is not None and new <= current:
+        return ("invalid_input", "the new deadline must be later than the one in force")
+    if ctx.today is not None and new < ctx.today:
+        return ("invalid_input", "the new deadline must not be in the past")
+    known = [d for d in (current, ctx.today) if d is not None]
+    if known and new > _years_later(max(known), MAX_EXTENSION_YEARS):
+        return ("invalid_input", f"an extension reaches at most {MAX_EXTENSION_YEARS} years ahead")
+    return None
 
 
-def pending_extension(ctx: Ctx):
-    if not ctx.measure.pending_extension:
-        return ("no_pending_extension", "there is no pending extension request")
+def _years_later(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
-def no_pending_extension(ctx: Ctx):
-    if ctx.measure.pending_extension:
-        return ("extension_pending", "an extension request is already pending")
+# --- what a trigger takes, does and tells ------------------------------------
+
+@dataclass(frozen=True)
+class Param:
+    """One input a trigger takes. ``kind``: text, choice, date, user (a username holding ``role``), unit.
+
+    ``vocab`` names the :mod:`workflow.vocabulary` table that labels a choice; ``prefill`` names the
+    measure's field a form starts from (the account already written, say)."""
+
+    name: str
+    kind: str
+    label: str
+    required: bool = False
+    max_length: int | None = None
+    choices: tuple[str, ...] = ()
+    role: str | None = None
+    vocab: str | None = None
+    prefill: str | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Whom a trigger tells, and what. ``audience``: owner, leader, office, unit_heads (of the measure,
+    as it is after the trigger). ``subject``/``text`` are templates over id, actor, reason, comment,
+    deadline, new_deadline."""
+
+    kind: str
+    subject: str
+    text: str
+    audience: tuple[str, ...]
 
 
 # --- the table ----------------------------------------------------------
 
 @dataclass(frozen=True)
-class TriggerSpec:
+class Trigger:
+    """One trigger of the lifecycle (``dest`` None: a recorded event; "=": the same state)."""
+
     name: str
     label: str
     sources: tuple[str, ...]
-    dest: str | None  # None: a recorded event, no state change; "=": same state
+    dest: str | None
     who: Callable[[Ctx], bool]
     who_text: str
-    guards: tuple[Guard, ...] = ()
+    state_guards: tuple[Guard, ...] = ()
+    input_guards: tuple[Guard, ...] = ()
+    params: tuple[Param, ...] = ()
+    evidence: bool = False
+    effect: effects.Effect | None = None
+    notice: Notice | None = None
+    tone: str = "primary"  # how a page shows its button: primary, good, danger
+    public: bool = True  # fired by people (the CLI and the API), not only by the scheduler
 
     @property
     def changes_state(self) -> bool:
         return self.dest is not None
 
+    @property
+    def guards(self) -> tuple[Guard, ...]:
+        return self.state_guards + self.input_guards
 
-TRIGGERS: dict[str, TriggerSpec] = {
-    t.name: t
-    for t in (
-        TriggerSpec("start", N_("开始整改"), (ASSIGNED,), IN_PROGRESS, is_owner_or_unit_member,
-                    "the owner or a member of the owning unit"),
-        TriggerSpec("submit", N_("提交"), (IN_PROGRESS,), SUBMITTED, is_owner, "the owner",
-                    (need_account, need_evidence)),
-        TriggerSpec("approve", N_("审核通过"), (SUBMITTED,), VERIFIED, is_leader,
-                    "the responsible leader or their delegate", (four_eyes,)),
-        TriggerSpec("return", N_("退回"), (SUBMITTED,), IN_PROGRESS, is_leader,
-                    "the responsible leader or their delegate", (need_reason,)),
-        TriggerSpec("sign_off", N_("销号"), (VERIFIED,), CLOSED, is_office, "the rectification office",
-                    (four_eyes,)),
-        TriggerSpec("reject", N_("不予销号"), (VERIFIED,), IN_PROGRESS, is_office,
-                    "the rectification office", (need_reason,)),
-        TriggerSpec("reopen", N_("重新整改"), (CLOSED,), IN_PROGRESS, is_office_or_inspector,
-                    "the rectification office or an inspector", (need_reason, reopen_category)),
-        TriggerSpec("recheck", N_("巩固复查"), (CLOSED,), "=", is_office, "the rectification office",
-                    (long_term_only,)),
-        TriggerSpec("reassign", N_("改派"), (ASSIGNED, IN_PROGRESS), "=", is_office,
-                    "the rectification office", (reassign_target,)),
-        # recorded events: same audit guarantees, no state change
-        TriggerSpec("comment", N_("评论"), STATES, None, can_see, "anyone who may see the measure",
-                    (need_comment,)),
-        TriggerSpec("progress_update", N_("进展报告"), (ASSIGNED, IN_PROGRESS), None, is_owner_or_unit_member,
-                    "the owner or a member of the owning unit", (need_comment,)),
-        TriggerSpec("urge", N_("催办"), OPEN_STATES, None, is_supervisor_office_or_leader,
-                    "a supervisor, the office or the responsible leader"),
-        TriggerSpec("request_extension", N_("申请延期"), (ASSIGNED, IN_PROGRESS), None, is_owner,
-                    "the owner", (need_reason, need_new_deadline, no_pending_extension)),
-        TriggerSpec("grant_extension", N_("同意延期"), (ASSIGNED, IN_PROGRESS), None, is_leader,
-                    "the responsible leader or their delegate", (pending_extension,)),
-        TriggerSpec("deny_extension", N_("不同意延期"), (ASSIGNED, IN_PROGRESS), None, is_leader,
-                    "the responsible leader or their delegate", (pending_extension, need_reason)),
-        TriggerSpec("escalate", N_("督办"), OPEN_STATES, None, is_system, "the scheduler"),
-    )
-}
+    @property
+    def needs_evidence(self) -> bool:
+        """At least one evidence file is required (unless the plan waives it)."""
+        return need_evidence in self.input_guards
+
+    @property
+    def leads_on(self) -> bool:
+        """A step forward along the lifecycle (pages open its form first)."""
+        return self.dest not in (None, "=") and self.tone != "danger"
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+def _opinion(label: str = N_("意见（可选）")) -> Param:
+    return Param("comment", "text", label, max_length=20000)
+
+
+REASON = Param("reason", "text", N_("原因"), required=True, max_length=5000)
+_REASON_OPT = Param("reason", "text", N_("原因（可选）"), max_length=5000)
+
+TRIGGERS: dict[str, Trigger] = {t.name: t for t in (
+    Trigger("start", N_("开始整改"), (ASSIGNED,), IN_PROGRESS, is_owner_or_unit_member,
+            "the owner or a member of the owning unit", params=(_opinion(),)),
+    Trigger("submit", N_("提交"), (IN_PROGRESS,), SUBMITTED, is_owner, "the owner",
+            input_guards=(need_account, need_evidence),
+            params=(Param("comment", "text", N_("落实情况"), required=True, max_length=20000, prefill="account"),),
+            evidence=True, effect=effects.submit, tone="good",
+            notice=Notice("awaiting_approval", N_("待审核：整改措施 {id} 已提交"),
+                          N_("{actor} 提交了整改措施 {id} 的落实情况，请审核。"), ("leader",))),
+    Trigger("approve", N_("审核通过"), (SUBMITTED,), VERIFIED, is_leader,
+            "the responsible leader or their delegate", state_guards=(four_eyes,), params=(_opinion(),),
+            effect=effects.approve, tone="good",
+            notice=Notice("awaiting_sign_off", N_("待销号：整改措施 {id} 已审核"),
+                          N_("整改措施 {id} 已由 {actor} 审核通过，请对账销号。"), ("office",))),
+    Trigger("return", N_("退回"), (SUBMITTED,), IN_PROGRESS, is_leader,
+            "the responsible leader or their delegate", input_guards=(need_reason,), params=(REASON,),
+            effect=effects.back_to_work, tone="danger",
+            notice=Notice("returned", N_("已退回：整改措施 {id}"),
+                          N_("整改措施 {id} 被 {actor} 退回，原因：{reason}"), ("owner",))),
+    Trigger("sign_off", N_("销号"), (VERIFIED,), CLOSED, is_office, "the rectification office",
+            state_guards=(four_eyes,), params=(_opinion(),), effect=effects.sign_off, tone="good",
+            notice=Notice("signed_off", N_("已销号：整改措施 {id}"),
+                          N_("整改措施 {id} 已由 {actor} 销号。"), ("owner",))),
+    Trigger("reject", N_("不予销号"), (VERIFIED,), IN_PROGRESS, is_office, "the rectification office",
+            input_guards=(need_reason,), params=(REASON,), effect=effects.back_to_work, tone="danger",
+            notice=Notice("sign_off_rejected", N_("不予销号：整改措施 {id}"),
+                          N_("整改措施 {id} 不予销号，原因：{reason}"), ("owner", "leader"))),
+    Trigger("reopen", N_("重新整改"), (CLOSED,), IN_PROGRESS, is_office_or_inspector,
+            "the rectification office or an inspector", input_guards=(need_reason, reopen_category),
+            params=(Param("category", "choice", N_("类别"), required=True, choices=REOPEN_CATEGORIES, vocab="reopen"), REASON),
+            effect=effects.reopen, tone="danger",
+            notice=Notice("reopened", N_("重新整改：整改措施 {id}"),
+                          N_("整改措施 {id} 需重新整改，原因：{reason}"), ("owner", "leader"))),
+    Trigger("recheck", N_("巩固复查"), (CLOSED,), "=", is_office, "the rectification office",
+            state_guards=(long_term_only,), params=(_opinion(N_("复查情况")),)),
+    Trigger("reassign", N_("改派"), WORK_STATES, "=", is_office, "the rectification office",
+            input_guards=(reassign_target,),
+            params=(Param("owner", "user", N_("新责任人"), max_length=80, role="owner"),
+                    Param("unit", "unit", N_("新责任单位"), max_length=200),
+                    Param("leader", "user", N_("新责任领导"), max_length=80, role="leader"), _opinion()),
+            effect=effects.reassign,
+            notice=Notice("assigned", N_("改派：整改措施 {id}"), N_("整改措施 {id} 已改派，请及时开始整改。"),
+                          ("owner", "leader"))),
+    # recorded events: the same audit guarantees, no state change
+    Trigger("comment", N_("评论"), STATES, None, can_see, "anyone who may see the measure",
+            input_guards=(need_comment,),
+            params=(Param("comment", "text", N_("内容"), required=True, max_length=20000),), evidence=True),
+    Trigger("progress_update", N_("进展报告"), WORK_STATES, None, is_owner_or_unit_member,
+            "the owner or a member of the owning unit", input_guards=(need_comment,),
+            params=(Param("comment", "text", N_("本周进展"), required=True, max_length=20000),), evidence=True),
+    Trigger("urge", N_("催办"), OPEN_STATES, None, is_supervisor_office_or_leader,
+            "a supervisor, the office or the responsible leader", params=(_opinion(),), effect=effects.urge,
+            notice=Notice("urged", N_("催办：整改措施 {id}"),
+                          N_("{actor} 催办整改措施 {id}（完成时限 {deadline}）。{comment}"), ("owner", "unit_heads"))),
+    Trigger("request_extension", N_("申请延期"), WORK_STATES, None, is_owner, "the owner",
+            state_guards=(no_pending_extension,), input_guards=(need_reason, new_deadline_guard),
+            params=(Param("new_deadline", "date", N_("申请延至"), required=True), REASON),
+            effect=effects.request_extension,
+            notice=Notice("extension_requested", N_("延期申请：整改措施 {id}"),
+                          N_("{actor} 申请将整改措施 {id} 的完成时限延至 {new_deadline}，理由：{reason}"), ("leader",))),
+    Trigger("grant_extension", N_("同意延期"), WORK_STATES, None, is_leader,
+            "the responsible leader or their delegate", state_guards=(pending_extension,),
+            params=(_opinion(),), effect=effects.decide_extension(True), tone="good",
+            notice=Notice("extension_granted", N_("同意延期：整改措施 {id}"),
+                          N_("整改措施 {id} 的完成时限已延至 {new_deadline}。"), ("owner",))),
+    Trigger("deny_extension", N_("不同意延期"), WORK_STATES, None, is_leader,
+            "the responsible leader or their delegate", state_guards=(pending_extension,),
+            input_guards=(need_reason,), params=(REASON,), effect=effects.decide_extension(False), tone="danger",
+            notice=Notice("extension_denied", N_("不同意延期：整改措施 {id}"),
+                          N_("整改措施 {id} 的延期申请未获同意，原因：{reason}"), ("owner",))),
+    Trigger("escalate", N_("督办"), OPEN_STATES, None, is_system, "the scheduler", public=False),
+)}
 
 STATE_TRIGGERS = tuple(n for n, t in TRIGGERS.items() if t.changes_state)
 EVENT_TRIGGERS = tuple(n for n, t in TRIGGERS.items() if not t.changes_state)
 # what a person may fire from the CLI or API (escalate belongs to the scheduler)
-PUBLIC_TRIGGERS = tuple(n for n in TRIGGERS if n != "escalate")
+PUBLIC_TRIGGERS = tuple(n for n, t in TRIGGERS.items() if t.public)
+# every parameter any trigger takes, by name (the API's body schema and the CLI options)
+PARAMS: dict[str, Param] = {}
+for _t in TRIGGERS.values():
+    for _p in _t.params:
+        PARAMS.setdefault(_p.name, _p)
 
 
 # --- one machine, module level ------------------------------------------
@@ -275,8 +433,7 @@ MACHINE = Machine(
 )
 
 
-def destination(trigger: str, state: str) -> str:
-    """Where ``trigger`` takes a measure in ``state``, per the machine; raises Refused."""
+def _machine_destination(trigger: str, state: str) -> str:
     event = MACHINE.events.get(trigger)
     if event is None:
         raise Refused("unknown_trigger", f"unknown trigger {trigger!r}")
@@ -288,11 +445,24 @@ def destination(trigger: str, state: str) -> str:
     return cursor.state
 
 
+# (trigger, state) → destination, asked of the machine once per pair at import: the hot path reads this
+_DESTINATIONS = {(t, s): _machine_destination(t, s) for t in STATE_TRIGGERS for s in TRIGGERS[t].sources}
+
+
+def destination(trigger: str, state: str) -> str:
+    """Where ``trigger`` takes a measure in ``state``, as the machine decides; raises Refused."""
+    dest = _DESTINATIONS.get((trigger, state))
+    if dest is None:
+        return _machine_destination(trigger, state)
+    return dest
+
+
 def check(trigger: str, ctx: Ctx) -> str:
     """Check every rule for ``trigger`` in ``ctx``; return the destination state.
 
-    Raises :class:`Refused` naming the first rule that refuses: the state, then who
-    may fire it, then each guard in order.
+    Raises :class:`Refused` naming the first rule that refuses: the state, then who may fire it,
+    then its state guards, then its input guards (evidence is accepted only by triggers that take
+    it, before approval).
     """
     spec = TRIGGERS.get(trigger)
     if spec is None:
@@ -302,7 +472,13 @@ def check(trigger: str, ctx: Ctx) -> str:
         raise Refused("wrong_state", f"{trigger} is not allowed from state {state}")
     if not spec.who(ctx):
         raise Refused("not_permitted", f"{trigger} may be fired only by {spec.who_text}")
-    for guard in spec.guards:
+    for guard in spec.state_guards:
+        refusal = guard(ctx)
+        if refusal:
+            raise Refused(*refusal)
+    if ctx.new_evidence and not (spec.evidence and state in EVIDENCE_STATES):
+        raise Refused("evidence_not_accepted", f"{trigger} takes no evidence files in state {state}")
+    for guard in spec.input_guards:
         refusal = guard(ctx)
         if refusal:
             raise Refused(*refusal)
@@ -311,14 +487,45 @@ def check(trigger: str, ctx: Ctx) -> str:
     return state
 
 
+def may_offer(trigger: str, ctx: Ctx) -> bool:
+    """True when ``trigger`` passes its state, role and state guards (input is not looked at)."""
+    spec = TRIGGERS[trigger]
+    if ctx.measure.state not in spec.sources or not spec.who(ctx):
+        return False
+    return not any(guard(ctx) for guard in spec.state_guards)
+
+
 def allowed_triggers(ctx_for: Callable[[str], Ctx], names: Iterable[str] = PUBLIC_TRIGGERS) -> list[str]:
-    """The triggers whose state and role rules pass (guards on input are not checked)."""
-    out = []
-    for name in names:
-        spec = TRIGGERS[name]
-        ctx = ctx_for(name)
-        if ctx.measure.state in spec.sources and spec.who(ctx):
-            out.append(name)
+    """The triggers whose state, role and state guards pass (input guards are checked when firing)."""
+    return [name for name in names if may_offer(name, ctx_for(name))]
+
+
+def inputs(trigger: str, comment: str = "", reason: str = "", params: dict | None = None) -> dict:
+    """What a caller gave for ``trigger``, checked against the parameters it takes.
+
+    Returns ``{comment, reason, params}`` with empty values dropped; a value for a parameter the
+    trigger does not take, or longer than its limit, or not one of its choices, is refused as
+    ``invalid_input`` naming it (the API, the CLI and the pages all come through here).
+    """
+    spec = TRIGGERS.get(trigger)
+    if spec is None:
+        raise Refused("unknown_trigger", f"unknown trigger {trigger!r}")
+    given = {"comment": comment or "", "reason": reason or "", **{k: v for k, v in (params or {}).items()}}
+    out: dict = {"comment": "", "reason": "", "params": {}}
+    for name, value in given.items():
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        p = spec.param(name)
+        if p is None:
+            raise Refused("invalid_input", f"{trigger} takes no {name}")
+        if p.max_length and isinstance(value, str) and len(value) > p.max_length:
+            raise Refused("invalid_input", f"{name}: at most {p.max_length} characters")
+        if p.choices and value not in p.choices:
+            raise Refused("invalid_input", f"{name}: one of {', '.join(p.choices)}")
+        if name in ("comment", "reason"):
+            out[name] = value
+        else:
+            out["params"][name] = value.isoformat() if isinstance(value, dt.date) else value
     return out
 
 

@@ -24,19 +24,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
-from . import db, spec, workdays
+from . import db, spec, vocabulary, workdays
 from .clock import utcnow
 from .errors import NotFound
 from .models import Accountability, Inspection, Measure, Part, Plan, Problem, RuleMade
 
 M = Measure.__table__
 
-ACCOUNTABILITY_LABELS = {
-    "admonition": "约谈",
-    "reminder_talk": "谈话提醒",
-    "veto": "一票否决",
-    "sanction": "追责问责",
-}
+ACCOUNTABILITY_LABELS = vocabulary.ACCOUNTABILITY_LABELS
 
 
 def resolve_plan(conn: Connection, plan_id: int | None = None):

@@ -13,6 +13,7 @@ from web import i18n
 from workflow import commands, evidence as ev, spec, vocabulary
 
 WEB = Path(web.__file__).resolve().parent
+WORKFLOW = Path(vocabulary.__file__).resolve().parent
 PO = WEB / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 MO = PO.with_suffix(".mo")
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -26,7 +27,8 @@ def _catalog(path: Path):
 def test_every_text_in_the_web_app_has_an_english_translation(tmp_path):
     pot = tmp_path / "messages.pot"
     CommandLineInterface().run(["pybabel", "-q", "extract", "-F", str(WEB / "translations" / "babel.cfg"),
-                                "-k", "lazy_gettext", "-k", "_l", "-o", str(pot), str(WEB)])
+                                "-k", "lazy_gettext", "-k", "_l", "-k", "N_", "-o", str(pot), str(WEB),
+                                str(WORKFLOW)])
     wanted = {m.id for m in _catalog(pot) if m.id}
     en = {m.id: m.string for m in _catalog(PO) if m.id}
     assert wanted, "nothing extracted"
@@ -51,7 +53,17 @@ def test_the_label_tables_say_what_the_engine_says():
     assert {k: str(v) for k, v in i18n.KIND_LABELS.items()} == spec.KIND_LABELS
     assert {k: str(v) for k, v in i18n.REOPEN_LABELS.items()} == spec.REOPEN_LABELS
     assert {k: str(v) for k, v in i18n.PROGRESS_LABELS.items()} == vocabulary.PROGRESS_LABELS
+    assert {k: str(v) for k, v in i18n.LEVEL_LABELS.items()} == vocabulary.LEVEL_LABELS
+    assert {k: str(v) for k, v in i18n.LIGHT_LABELS.items()} == vocabulary.LIGHT_LABELS
     assert set(i18n.ROLE_LABELS) == set(spec.ROLES)
+
+
+def test_every_word_of_the_vocabulary_is_marked_for_the_catalogue():
+    source = Path(vocabulary.__file__).read_text(encoding="utf-8") + Path(spec.__file__).read_text(encoding="utf-8")
+    marked = set(re.findall(r'N_\("([^"]+)"\)', source))
+    words = {w for table in vocabulary.TABLES.values() for w in table.values()}
+    words |= {t.label for t in spec.TRIGGERS.values()} | {p.label for p in spec.PARAMS.values()}
+    assert words <= marked
 
 
 def test_every_rule_the_engine_can_refuse_with_has_a_message():

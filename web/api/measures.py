@@ -19,7 +19,6 @@ blp.before_request(require_user)
 
 MEASURE = "/measures/<int(max=2147483647):measure_id>"
 TRIGGER_PATH = MEASURE + "/triggers/<any(" + ", ".join(spec.PUBLIC_TRIGGERS) + "):trigger>"
-PARAM_NAMES = ("category", "new_deadline", "owner", "leader", "unit")
 ETAG_HEADER = {"ETag": {"description": 'the measure\'s version, quoted: `"7"`; send it back in If-Match',
                         "schema": {"type": "string"}}}
 
@@ -78,16 +77,23 @@ def list_events(measure_id: int):
 
 
 _JSON_BODY = {"$ref": "#/components/schemas/TriggerBody"}
+def _form_property(p: spec.Param) -> dict:
+    out: dict = {"type": "string"}
+    if p.kind == "date":
+        out["format"] = "date"
+    if p.choices:
+        out["enum"] = list(p.choices)
+    if p.max_length:
+        out["maxLength"] = p.max_length
+    if p.kind in ("user", "unit"):
+        out["minLength"] = 1
+    return out
+
+
 _FORM_BODY = {
     "type": "object",
     "properties": {
-        "comment": {"type": "string", "maxLength": 20000},
-        "reason": {"type": "string", "maxLength": 5000},
-        "category": {"type": "string", "enum": list(spec.REOPEN_CATEGORIES)},
-        "new_deadline": {"type": "string", "format": "date"},
-        "owner": {"type": "string", "minLength": 1, "maxLength": 80},
-        "leader": {"type": "string", "minLength": 1, "maxLength": 80},
-        "unit": {"type": "string", "minLength": 1, "maxLength": 200},
+        **{name: _form_property(p) for name, p in spec.PARAMS.items()},
         "evidence": {"type": "array", "items": {"type": "string", "format": "binary"},
                      "description": "evidence files: images, PDF, Word or Excel, each within the size limit"},
     },
@@ -112,13 +118,14 @@ def fire(measure_id: int, trigger: str):
     an upload too large 413, of a kind not accepted 415.
     """
     body, files = _parse_trigger_body()
-    params = {k: body[k] for k in PARAM_NAMES if body.get(k)}
-    comment, reason = body.get("comment", ""), body.get("reason", "")
+    given = spec.inputs(trigger, body.pop("comment", ""), body.pop("reason", ""), body)
+    comment, reason, params = given["comment"], given["reason"], given["params"]
     versions = if_match()
     actor = current_user.actor
     try:
         version = readmodels.preflight(actor, measure_id, trigger, comment=comment, reason=reason,
-                                  new_evidence=len(files), params=params, expected_version=versions, engine=db())
+                                       new_evidence=len(files), params=params, expected_version=versions,
+                                       now=now(), engine=db())
     except Conflict as e:
         raise ApiError(412, "precondition_failed", str(e), headers={"ETag": etag(e.actual)}) from None
     stored = [ev.store(f.read(), f.filename or "evidence") for f in files]

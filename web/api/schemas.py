@@ -140,18 +140,22 @@ class EventOut(ma.Schema):
     hash = fields.String(required=True)
 
 
-class TriggerBody(ma.Schema):
-    """What a trigger takes; which fields matter depends on the trigger."""
+def _param_field(p: spec.Param) -> fields.Field:
+    """The marshmallow field of one trigger parameter (:class:`workflow.spec.Param`)."""
+    takers = ", ".join(t.name for t in spec.TRIGGERS.values() if t.public and t.param(p.name) is not None)
+    meta = {"description": f"{p.label} — taken by: {takers}"}
+    if p.kind == "date":
+        return fields.Date(metadata=meta)
+    if p.kind == "choice":
+        return fields.String(validate=validate.OneOf(p.choices), metadata=meta)
+    if p.kind in ("user", "unit"):
+        return Text(validate=validate.Length(1, p.max_length or 200), metadata=meta)
+    return Text(validate=validate.Length(max=p.max_length or 20000), metadata=meta)
 
-    comment = Text(validate=validate.Length(max=20000),
-                   metadata={"description": "the account (submit), or the text of a comment or progress update"})
-    reason = Text(validate=validate.Length(max=5000),
-                  metadata={"description": "return, reject, reopen, request_extension, deny_extension"})
-    category = fields.String(validate=validate.OneOf(spec.REOPEN_CATEGORIES), metadata={"description": "reopen"})
-    new_deadline = fields.Date(metadata={"description": "request_extension"})
-    owner = Text(validate=validate.Length(1, 80), metadata={"description": "reassign: username"})
-    leader = Text(validate=validate.Length(1, 80), metadata={"description": "reassign: username"})
-    unit = Text(validate=validate.Length(1, 200), metadata={"description": "reassign: unit name"})
+
+# What a trigger takes: every parameter any trigger declares; which ones a trigger accepts is checked
+# against its declaration (a value for a parameter it does not take is refused as invalid_input).
+TriggerBody = ma.Schema.from_dict({name: _param_field(p) for name, p in spec.PARAMS.items()}, name="TriggerBody")
 
 
 class TriggerResult(ma.Schema):

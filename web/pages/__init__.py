@@ -15,7 +15,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from web.auth import current_user
-from workflow import readmodels
+from workflow import readmodels, vocabulary
 
 from . import admin, board, inbox, ledger, public, work  # noqa: F401  (the routes)
 from .common import bp, public_bp
@@ -48,20 +48,6 @@ def inbox_unread() -> int:
     return readmodels.unread_count(current_user.id, engine=db())
 
 
-CN_DIGITS = "零一二三四五六七八九"
-
-
-def cn_ordinal(n) -> str:
-    """1 → （一）, 12 → （十二）: how a notice numbers its parts."""
-    try:
-        n = int(n)
-    except (TypeError, ValueError):
-        return ""
-    if n <= 0 or n >= 100:
-        return f"（{n}）"
-    tens, ones = divmod(n, 10)
-    text = (("" if tens == 1 else CN_DIGITS[tens]) + "十" if tens else "") + (CN_DIGITS[ones] if ones else "")
-    return f"（{text}）"
 
 
 def register(app: Flask) -> None:
@@ -70,4 +56,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.add_template_global(page_menu, "page_menu")
     app.add_template_global(inbox_unread, "inbox_unread")
-    app.add_template_filter(cn_ordinal, "cn_ordinal")
+    app.add_template_filter(vocabulary.cn_ordinal, "cn_ordinal")

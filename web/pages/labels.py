@@ -8,37 +8,14 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from web.i18n import (
-    KIND_LABELS as KINDS, LIGHT_LABELS as LIGHTS, PROGRESS_LABELS as PROGRESS, REOPEN_LABELS as REOPEN,
-    ROLE_LABELS as ROLES, STATE_LABELS as STATES, TRIGGER_LABELS as TRIGGERS,
+    KIND_LABELS as KINDS, LEVEL_LABELS as LEVELS, LIGHT_LABELS as LIGHTS, PROGRESS_LABELS as PROGRESS,
+    REOPEN_LABELS as REOPEN, ROLE_LABELS as ROLES, STATE_LABELS as STATES, TRIGGER_LABELS as TRIGGERS,
 )
+from workflow import vocabulary
 
-LEVELS = {
-    0: _l("临期提醒"),
-    1: _l("一级督办（L1）"),
-    2: _l("二级督办（L2）"),
-    3: _l("三级督办（L3）"),
-    10: _l("审核超时提醒"),
-    11: _l("审核超时（上级）"),
-}
-
-EXTENSION_STATUS = {
-    "pending": _l("待审批"),
-    "granted": _l("已同意"),
-    "denied": _l("未同意"),
-}
-
-FEEDBACK_STATUS = {
-    "new": _l("待处理"),
-    "reopened": _l("已转重新整改"),
-    "dismissed": _l("已处理"),
-}
-
-UNIT_KINDS = {
-    "district": _l("区"),
-    "subdistrict": _l("办事处/街道"),
-    "community": _l("社区/村"),
-    "department": _l("部门"),
-}
+EXTENSION_STATUS = {k: _l(v) for k, v in vocabulary.EXTENSION_STATUS_LABELS.items()}
+FEEDBACK_STATUS = {k: _l(v) for k, v in vocabulary.FEEDBACK_STATUS_LABELS.items()}
+UNIT_KINDS = {k: _l(v) for k, v in vocabulary.UNIT_KIND_LABELS.items()}
 
 __all__ = ["EXTENSION_STATUS", "FEEDBACK_STATUS", "KINDS", "LEVELS", "LIGHTS", "PROGRESS", "REOPEN", "ROLES",
            "STATES", "TRIGGERS", "UNIT_KINDS", "label"]

@@ -27,8 +27,6 @@ HOME_BY_ROLE = (
     ("admin", "pages.admin_people"),
 )
 
-FORM_PARAMS = ("category", "new_deadline", "owner", "leader", "unit")
-
 
 @bp.get("/")
 @login_required
@@ -102,27 +100,15 @@ def render_measure(measure_id: int, *, error: str | None = None, conflict: str |
         events = readmodels.measure_events(a, measure_id, engine=engine())
     except NotFound:
         abort(404)
-    allowed = [t for t in m["allowed_triggers"] if _offered(t, m)]
-    usernames, units = [], []
-    if "reassign" in allowed:
-        usernames = [p for p in readmodels.people(engine()) if p["active"]]
-        units = readmodels.units(engine())
+    allowed = m["allowed_triggers"]
+    kinds = {p.kind for t in allowed for p in spec.TRIGGERS[t].params}
+    people = [p for p in readmodels.people(engine()) if p["active"]] if "user" in kinds else []
+    units = readmodels.units(engine()) if "unit" in kinds else []
     return render_template(
         "pages/measure.html", m=m, events=events, allowed=allowed, diagram=lifecycle_svg(m["state"], allowed),
-        error=error, conflict=conflict, values=values or {}, failed_trigger=trigger, people=usernames, units=units,
-        reopen_categories=spec.REOPEN_CATEGORIES, L=labels,
+        error=error, conflict=conflict, values=values or {}, failed_trigger=trigger, people=people, units=units,
+        T=spec.TRIGGERS, EVIDENCE_STATES=spec.EVIDENCE_STATES, L=labels,
     ), status
-
-
-def _offered(trigger: str, m: dict) -> bool:
-    """Hide the forms whose input guard cannot pass on this measure anyway."""
-    if trigger in ("grant_extension", "deny_extension"):
-        return m["pending_extension"]
-    if trigger == "request_extension":
-        return not m["pending_extension"]
-    if trigger == "recheck":
-        return m["kind"] == "long_term"
-    return True
 
 
 @bp.get("/measures/<int:measure_id>")
@@ -138,20 +124,20 @@ def fire(measure_id: int, trigger: str):
     if trigger not in spec.PUBLIC_TRIGGERS:
         abort(404)
     f = request.form
-    comment = f.get("comment", "").strip()
-    reason = f.get("reason", "").strip()
-    params = {k: f.get(k, "").strip() for k in FORM_PARAMS if f.get(k, "").strip()}
+    taken = {p.name: f.get(p.name, "").strip() for p in spec.TRIGGERS[trigger].params}
     files = [fs for fs in request.files.getlist("evidence") if fs and fs.filename]
     version = f.get("version", type=int)
-    values = {"comment": comment, "reason": reason, **params}
+    values = dict(taken)
     a = actor()
     try:
+        given = spec.inputs(trigger, **_split(taken))
+        comment, reason, params = given["comment"], given["reason"], given["params"]
         current = readmodels.version_of(a, measure_id, engine=engine())
         if version is not None and version != current:
             raise Conflict(measure_id, version, current)
         # check every rule before keeping any uploaded file
         readmodels.preflight(a, measure_id, trigger, comment=comment, reason=reason, new_evidence=len(files),
-                        params=params, engine=engine())
+                             params=params, now=now(), engine=engine())
         stored = [ev.store(fs.read(), fs.filename) for fs in files]
         commands.fire(measure_id, trigger, current_user.username, comment=comment, reason=reason, evidence=stored,
                  params=params, expected_version=version, now=now(), engine=engine())
@@ -169,6 +155,12 @@ def fire(measure_id: int, trigger: str):
     flash(gettext("已完成「%(action)s」：整改措施 #%(id)s", action=labels.label(labels.TRIGGERS, trigger),
                   id=measure_id), "success")
     return redirect(next_url(url_for("pages.measure", measure_id=measure_id)))
+
+
+def _split(taken: dict) -> dict:
+    """Form fields as :func:`workflow.spec.inputs` takes them: comment, reason and the parameters."""
+    rest = {k: v for k, v in taken.items() if k not in ("comment", "reason")}
+    return {"comment": taken.get("comment", ""), "reason": taken.get("reason", ""), "params": rest}
 
 
 @bp.get("/evidence/<sha256>")

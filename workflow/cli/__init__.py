@@ -21,7 +21,7 @@ import click
 from sqlalchemy import insert, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from .. import audit, commands, db, evidence as ev, spec, workdays
+from .. import audit, commands, db, evidence as ev, readmodels, spec, workdays
 from ..clock import utcnow
 from ..errors import Conflict, NotFound
 from ..models import ApiToken, User
@@ -181,6 +181,18 @@ def items_cmd(state, unit, light, now_, as_json):
                    f"{r['deadline'] or '':<10} v{r['version']}")
 
 
+def _param_options(command):
+    """One option per parameter a trigger may take, from the trigger table (``--new-deadline`` …)."""
+    for name, p in reversed(list(spec.PARAMS.items())):
+        if name in ("comment", "reason"):
+            continue
+        takers = ", ".join(t.name for t in spec.TRIGGERS.values() if t.public and t.param(name) is not None)
+        kind = click.Choice(p.choices) if p.choices else None
+        command = click.option(f"--{name.replace('_', '-')}", name, type=kind, default=None,
+                               help=f"for {takers}")(command)
+    return command
+
+
 @main_group.command("fire")
 @click.argument("measure_id", type=int)
 @click.argument("trigger", type=click.Choice(spec.PUBLIC_TRIGGERS))
@@ -188,28 +200,27 @@ def items_cmd(state, unit, light, now_, as_json):
 @click.option("--comment", default="", help="account (for submit), or the text of a comment or update")
 @click.option("--reason", default="")
 @click.option("--evidence", multiple=True, type=click.Path(dir_okay=False), help="an evidence file (repeatable)")
-@click.option("--category", type=click.Choice(spec.REOPEN_CATEGORIES), help="reopen category")
-@click.option("--new-deadline", help="for request_extension: YYYY-MM-DD")
-@click.option("--owner", help="for reassign: new owner's username")
-@click.option("--leader", help="for reassign: new leader's username")
-@click.option("--unit", help="for reassign: new unit name")
+@_param_options
 @click.option("--if-version", type=int, help="refuse if the measure is no longer at this version")
 @click.option("--json", "as_json", is_flag=True)
-def fire_cmd(measure_id, trigger, as_user, comment, reason, evidence, category, new_deadline, owner, leader,
-             unit, if_version, as_json):
+def fire_cmd(measure_id, trigger, as_user, comment, reason, evidence, if_version, as_json, **params):
     """Fire a trigger or record an event on a measure."""
-    stored = []
+    given = spec.inputs(trigger, comment, reason, params)
+    paths = []
     for path in evidence:
         p = Path(path)
         if not p.is_file():
             raise CliError(f"no such file: {path}", EXIT_REFUSED)
         if p.stat().st_size > ev.max_bytes():
             raise CliError(f"refused (evidence_too_large): {p.name}: larger than the upload limit", EXIT_REFUSED)
-        stored.append(ev.store(p.read_bytes(), p.name))
-    params = {k: v for k, v in {"category": category, "new_deadline": new_deadline, "owner": owner,
-                                "leader": leader, "unit": unit}.items() if v}
-    res = commands.fire(measure_id, trigger, as_user, comment=comment, reason=reason, evidence=stored, params=params,
-                   expected_version=if_version)
+        paths.append(p)
+    if paths:  # every rule first, so a refused command leaves no file behind
+        readmodels.preflight(readmodels.load_actor(as_user), measure_id, trigger, comment=given["comment"],
+                             reason=given["reason"], new_evidence=len(paths), params=given["params"],
+                             expected_version=if_version, now=utcnow())
+    stored = [ev.store(p.read_bytes(), p.name) for p in paths]
+    res = commands.fire(measure_id, trigger, as_user, comment=given["comment"], reason=given["reason"],
+                        evidence=stored, params=given["params"], expected_version=if_version)
     if as_json:
         emit_json(res.__dict__)
     else:

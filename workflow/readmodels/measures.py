@@ -81,7 +81,8 @@ def allowed_triggers(actor: spec.Actor, row) -> list[str]:
 
 def preflight(actor: spec.Actor, measure_id: int, trigger: str, *, comment: str = "", reason: str = "",
               new_evidence: int = 0, params: dict | None = None,
-              expected_version: int | Iterable[int] | None = None, engine: Engine | None = None) -> int:
+              expected_version: int | Iterable[int] | None = None, now: dt.datetime | None = None,
+              engine: Engine | None = None) -> int:
     """Check, without writing, that ``trigger`` would pass every rule; return the measure's version.
 
     In the order HTTP wants them: NotFound for a measure the actor may not see, then
@@ -100,7 +101,8 @@ def preflight(actor: spec.Actor, measure_id: int, trigger: str, *, comment: str 
         if row.version not in allowed:
             raise Conflict(measure_id, min(allowed, default=None), row.version)
     ctx = spec.Ctx(actor, loading.view_of(row), comment=comment or "", reason=reason or "",
-                   new_evidence=new_evidence, params=dict(params or {}))
+                   new_evidence=new_evidence, params=dict(params or {}),
+                   today=workdays.local_today(now) if now is not None else None)
     spec.check(trigger, ctx)
     return row.version
 
