@@ -395,3 +395,81 @@ def test_submitting_clears_a_red_light_and_records_the_change(engine, world):
     with db.read_tx(engine) as conn:
         hist = conn.execute(select(LightChange.light).where(LightChange.measure_id == mid)).scalars().all()
     assert hist == ["green"]
+
+
+# --- rules the trigger table now states (four eyes through sign-off, evidence, targets, dates) --------
+
+def test_a_person_who_approved_cannot_also_sign_off(engine, world):
+    mid = world["measures"][0]
+    with db.write_tx(engine) as conn:  # one person holding both the leader's and the office's roles
+        planwriter.user(conn, "leader1", "分管领导甲", ["office"])
+    to_submitted(engine, mid)
+    fire(engine, mid, "approve", "leader1", 4)
+    before = snapshot(engine)
+    with pytest.raises(spec.Refused) as info:
+        fire(engine, mid, "sign_off", "leader1", 5)
+    assert info.value.rule == "four_eyes"
+    assert snapshot(engine) == before
+    assert fire(engine, mid, "sign_off", "office1", 6).state == "closed"
+
+
+def test_evidence_after_approval_is_refused_and_writes_nothing(engine, world):
+    mid = world["measures"][0]
+    close(engine, mid)
+    before = snapshot(engine)
+    for trigger, who in (("comment", "owner1"), ("comment", "insp1"), ("recheck", "office1")):
+        with pytest.raises(spec.Refused) as info:
+            fire(engine, mid, trigger, who, 20, comment="补充材料", evidence=[stored(9)])
+        assert info.value.rule in ("evidence_not_accepted", "long_term_only")
+    with pytest.raises(spec.Refused) as info:
+        fire(engine, mid, "comment", "owner1", 21, comment="补充材料", evidence=[stored(9)])
+    assert info.value.rule == "evidence_not_accepted"
+    assert snapshot(engine) == before
+
+
+def test_a_progress_report_may_carry_evidence_before_approval(engine, world):
+    mid = world["measures"][0]
+    fire(engine, mid, "start", "owner1", 1)
+    r = fire(engine, mid, "progress_update", "owner1", 2, comment="本周完成排查", evidence=[stored(7)])
+    assert r.evidence and measure_row(engine, mid).evidence_count == 1
+
+
+@pytest.mark.parametrize("target", ["system", "leader2", "nobody"])
+def test_reassign_to_the_system_user_or_someone_without_the_role_is_refused(engine, world, target):
+    mid = world["measures"][0]
+    before = snapshot(engine)
+    with pytest.raises(spec.Refused) as info:
+        fire(engine, mid, "reassign", "office1", 1, params={"owner": target})
+    assert info.value.rule == "invalid_input"
+    assert snapshot(engine) == before
+
+
+def test_reassign_to_an_inactive_person_is_refused(engine, world):
+    mid = world["measures"][0]
+    with db.write_tx(engine) as conn:
+        conn.execute(update(User.__table__).where(User.username == "owner2").values(active=False))
+    with pytest.raises(spec.Refused) as info:
+        fire(engine, mid, "reassign", "office1", 1, params={"owner": "owner2"})
+    assert info.value.rule == "invalid_input" and "owner2" in info.value.message
+
+
+@pytest.mark.parametrize("bad", ["9999-12-31", "2035-01-01", "2026-11-01"])
+def test_an_extension_absurdly_far_or_into_the_past_is_refused(engine, bad):
+    ids = factory.build(engine, measures=1, deadline=dt.date(2026, 11, 20))  # already past at NOW
+    mid = ids["measures"][0]
+    before = snapshot(engine)
+    with pytest.raises(spec.Refused) as info:
+        fire(engine, mid, "request_extension", "owner1", 1, reason="工期受阻", params={"new_deadline": bad})
+    assert info.value.rule == "invalid_input"
+    assert snapshot(engine) == before
+    ok = fire(engine, mid, "request_extension", "owner1", 2, reason="工期受阻", params={"new_deadline": "2027-03-31"})
+    assert ok.state == "assigned"
+
+
+def test_the_notice_names_the_actor_by_name_not_login(engine, world):
+    mid = world["measures"][0]
+    to_submitted(engine, mid)
+    fire(engine, mid, "return", "leader1", 4, reason="佐证不清晰")
+    with db.read_tx(engine) as conn:
+        body = conn.execute(select(Outbox.body).where(Outbox.kind == "returned")).scalars().first()
+    assert "分管领导甲" in body and "leader1" not in body

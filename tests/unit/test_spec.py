@@ -340,3 +340,66 @@ def test_the_machine_has_no_per_row_models_after_many_calls(monkeypatch):
     assert models_before == []  # the module-level machine carries no model at all
     gc.collect()
     assert not [o for o in gc.get_objects() if type(o) is spec._Cursor]
+
+
+# --- the trigger as one object -------------------------------------------------------
+
+def test_every_public_trigger_declares_a_label_its_parameters_and_how_it_shows():
+    for t in spec.TRIGGERS.values():
+        assert t.label and t.tone in ("primary", "good", "danger")
+        for p in t.params:
+            assert p.kind in ("text", "choice", "date", "user", "unit") and p.label
+            assert p.kind != "choice" or p.choices
+        if t.notice is not None:
+            assert set(t.notice.audience) <= {"owner", "leader", "office", "unit_heads"}
+
+
+def test_a_required_input_has_its_input_guard():
+    required = {(t.name, p.name) for t in spec.TRIGGERS.values() for p in t.params if p.required}
+    for trigger, name in required:
+        ctx = satisfied_ctx(trigger, ACTORS[sorted(MAY_FIRE[trigger])[0]])
+        blank = Ctx(ctx.actor, ctx.measure, comment="" if name == "comment" else ctx.comment,
+                    reason="" if name == "reason" else ctx.reason,
+                    params={k: v for k, v in ctx.params.items() if k != name})
+        assert refusal(trigger, blank).endswith("_required"), (trigger, name)
+
+
+def test_inputs_refuse_a_parameter_the_trigger_does_not_take():
+    with pytest.raises(Refused) as info:
+        spec.inputs("start", params={"new_deadline": "2027-01-01"})
+    assert info.value.rule == "invalid_input" and "new_deadline" in info.value.message
+    with pytest.raises(Refused):
+        spec.inputs("approve", reason="no reason is taken here")
+    with pytest.raises(Refused):
+        spec.inputs("reopen", reason="x", params={"category": "not-a-category"})
+    assert spec.inputs("reopen", reason="反弹", params={"category": "rebound", "owner": ""}) == {
+        "comment": "", "reason": "反弹", "params": {"category": "rebound"}}
+
+
+def test_state_guards_hide_a_trigger_that_cannot_pass_whatever_is_typed():
+    submitter_leader = Actor(LEADER_ID, "leader1", frozenset({"leader"}))
+    m = measure("submitted", submitter_id=LEADER_ID)
+    assert "approve" not in spec.allowed_triggers(lambda _n: Ctx(submitter_leader, m))
+    assert "return" in spec.allowed_triggers(lambda _n: Ctx(submitter_leader, m))
+    short = measure("closed", kind="time_bound")
+    assert "recheck" not in spec.allowed_triggers(lambda _n: Ctx(ACTORS["office"], short))
+    pending = measure("in_progress", pending_extension=True)
+    names = spec.allowed_triggers(lambda _n: Ctx(ACTORS["owner"], pending))
+    assert "request_extension" not in names
+    assert {"grant_extension", "deny_extension"} <= set(spec.allowed_triggers(lambda _n: Ctx(ACTORS["leader"], pending)))
+
+
+def test_the_approver_is_refused_at_sign_off_and_evidence_after_approval():
+    both = Actor(LEADER_ID, "leader1", frozenset({"leader", "office"}))
+    assert refusal("sign_off", Ctx(both, measure("verified", submitter_id=OWNER_ID, approver_id=LEADER_ID))) \
+        == "four_eyes"
+    ctx = Ctx(ACTORS["owner"], measure("verified"), comment="补充", new_evidence=1)
+    assert refusal("comment", ctx) == "evidence_not_accepted"
+    ctx = Ctx(ACTORS["owner"], measure("in_progress"), new_evidence=1)
+    assert refusal("start", Ctx(ACTORS["owner"], measure("assigned"), new_evidence=1)) == "evidence_not_accepted"
+    assert refusal("progress_update", ctx) == "comment_required"  # evidence is fine there, the text is not
+
+
+def test_the_hot_path_destination_table_is_what_the_machine_says():
+    for source, trigger, dest in DESIGN_EDGES:
+        assert spec._machine_destination(trigger, source) == dest == spec.destination(trigger, source)
