@@ -52,36 +52,16 @@ def _label(table: dict, code) -> str:
     return str(value) if value is not None else ("" if code is None else str(code))
 
 
-def state_label(code) -> str:
-    return _label(STATE_LABELS, code)
+def _labeler(table: dict):
+    def label(code) -> str:
+        return _label(table, code)
+    return label
 
 
-def trigger_label(code) -> str:
-    return _label(TRIGGER_LABELS, code)
-
-
-def kind_label(code) -> str:
-    return _label(KIND_LABELS, code)
-
-
-def light_label(code) -> str:
-    return _label(LIGHT_LABELS, code)
-
-
-def role_label(code) -> str:
-    return _label(ROLE_LABELS, code)
-
-
-def reopen_label(code) -> str:
-    return _label(REOPEN_LABELS, code)
-
-
-def progress_label(code) -> str:
-    return _label(PROGRESS_LABELS, code)
-
-
-def level_label(code) -> str:
-    return _label(LEVEL_LABELS, code)
+state_label, trigger_label, kind_label, light_label = (
+    _labeler(STATE_LABELS), _labeler(TRIGGER_LABELS), _labeler(KIND_LABELS), _labeler(LIGHT_LABELS))
+role_label, reopen_label, progress_label, level_label = (
+    _labeler(ROLE_LABELS), _labeler(REOPEN_LABELS), _labeler(PROGRESS_LABELS), _labeler(LEVEL_LABELS))
 
 
 def vocab_label(code, table: str | None) -> str:

@@ -203,24 +203,21 @@ class PlanWriter:
 
     # the tree ----------------------------------------------------------------------
     def part(self, plan_id: int, no: int, title: str) -> int:
-        row = self.conn.execute(select(Part.id, Part.title).where(Part.plan_id == plan_id, Part.no == no)).first()
-        if row is None:
-            self.created["parts"] += 1
-            return _insert(self.conn, Part, plan_id=plan_id, no=no, title=title)
-        if row.title != title:
-            self.conn.execute(update(Part.__table__).where(Part.id == row.id).values(title=title))
-            self.updated["parts"] += 1
-        return row.id
+        """Part ``no`` of the plan, created or retitled."""
+        return self._numbered(Part, "parts", Part.plan_id, plan_id, no, title)
 
     def category(self, part_id: int, no: int, title: str) -> int:
-        row = self.conn.execute(select(Category.id, Category.title).where(
-            Category.part_id == part_id, Category.no == no)).first()
+        """Category ``no`` of the part, created or retitled."""
+        return self._numbered(Category, "categories", Category.part_id, part_id, no, title)
+
+    def _numbered(self, model, counter: str, parent_col, parent_id: int, no: int, title: str) -> int:
+        row = self.conn.execute(select(model.id, model.title).where(parent_col == parent_id, model.no == no)).first()
         if row is None:
-            self.created["categories"] += 1
-            return _insert(self.conn, Category, part_id=part_id, no=no, title=title)
+            self.created[counter] += 1
+            return _insert(self.conn, model, **{parent_col.key: parent_id, "no": no, "title": title})
         if row.title != title:
-            self.conn.execute(update(Category.__table__).where(Category.id == row.id).values(title=title))
-            self.updated["categories"] += 1
+            self.conn.execute(update(model.__table__).where(model.id == row.id).values(title=title))
+            self.updated[counter] += 1
         return row.id
 
     def problem(self, plan_id: int, no: int, **values) -> int:

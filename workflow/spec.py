@@ -176,22 +176,16 @@ def no_pending_extension(ctx: Ctx):
 
 
 # input guards: about what the person typed or attached
-def need_reason(ctx: Ctx):
-    if not ctx.reason.strip():
-        return ("reason_required", "a reason is required")
-    return None
+def _text_required(field_name: str, rule: str, message: str) -> Guard:
+    def guard(ctx: Ctx):
+        return None if getattr(ctx, field_name).strip() else (rule, message)
+    guard.__name__ = rule
+    return guard
 
 
-def need_account(ctx: Ctx):
-    if not ctx.comment.strip():
-        return ("account_required", "the account (落实情况) must not be empty")
-    return None
-
-
-def need_comment(ctx: Ctx):
-    if not ctx.comment.strip():
-        return ("comment_required", "the text must not be empty")
-    return None
+need_reason = _text_required("reason", "reason_required", "a reason is required")
+need_account = _text_required("comment", "account_required", "the account (落实情况) must not be empty")
+need_comment = _text_required("comment", "comment_required", "the text must not be empty")
 
 
 def need_evidence(ctx: Ctx):

@@ -1,17 +1,9 @@
-"""web sign-in state: server-side sessions and the login failure counter
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-30
-"""
+"""web sign-in state: server-side sessions and the login failure counter (revision 0002, 2026-11-30)"""
 from alembic import op
 import sqlalchemy as sa
 
-
 revision = '0002'
 down_revision = '0001'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,16 +1,8 @@
-"""supervision order numbers are unique
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-30
-"""
+"""supervision order numbers are unique (revision 0003, 2026-11-30)"""
 from alembic import op
-
 
 revision = '0003'
 down_revision = '0002'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

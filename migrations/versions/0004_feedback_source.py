@@ -1,17 +1,9 @@
-"""public feedback: a keyed hash of the sender's address (per-address rate limit) and the reopened measure
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-30
-"""
+"""public feedback: a keyed hash of the sender's address (per-address rate limit) and the reopened measure (revision 0004, 2026-11-30)"""
 from alembic import op
 import sqlalchemy as sa
 
-
 revision = '0004'
 down_revision = '0003'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

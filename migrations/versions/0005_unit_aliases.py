@@ -1,17 +1,9 @@
-"""org units: aliases (another name a unit goes by), so any office's notices and ledgers map to its units
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-02
-"""
+"""org units: aliases (another name a unit goes by), so any office's notices and ledgers map to its units (revision 0005, 2026-12-02)"""
 from alembic import op
 import sqlalchemy as sa
 
-
 revision = '0005'
 down_revision = '0004'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,17 +1,9 @@
-"""measures: who approved the current submission, so four eyes covers submitter, approver and signer
-
-Revision ID: 0010
-Revises: 0005
-Create Date: 2026-12-02
-"""
+"""measures: who approved the current submission, so four eyes covers submitter, approver and signer (revision 0010, 2026-12-02)"""
 from alembic import op
 import sqlalchemy as sa
 
-
 revision = '0010'
 down_revision = '0005'
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
