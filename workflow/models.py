@@ -193,6 +193,23 @@ class Extension(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class NoticeVersion(Base):
+    """A published notice: frozen text, in a hash chain per plan (``hash = sha256(prev_hash + sha256)``)."""
+
+    __tablename__ = "notice_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    document: Mapped[str] = mapped_column(Text)  # canonical JSON of the document's blocks
+    sha256: Mapped[str] = mapped_column(String(64))  # of ``document``
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    published_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    __table_args__ = (UniqueConstraint("plan_id", "version"),)
+
+
 # --- audit --------------------------------------------------------------
 
 class Event(Base):

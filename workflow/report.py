@@ -1,114 +1,43 @@
-"""The public notice (巡察整改情况通报) and a small document renderer shared with the digests.
+"""The public notice (整改情况通报), computed from the ledger at the moment it is made.
 
-A report is a :class:`Doc`: a list of blocks (:class:`Heading`, :class:`Para`, :class:`Table`,
-:class:`Signature`). :func:`render` turns one into Markdown, print-ready HTML (A4, no external
-assets) or .docx (python-docx, real heading styles, the customary fonts declared for East-Asian
-text: 方正小标宋简体 for the title, 黑体 for level 1, 楷体 for level 2, 仿宋_GB2312 for the body).
+:func:`notice_doc` lays a plan out the way published notices are: issuer and title, the opening,
+一、the overall state of the work (a paragraph whose every number is computed now: problems rectified
+and the rate, the measures, long-term items, money, accountability, rules made), 二、the problems by
+part （一） and category 1. with ``问题N：`` / ``落实情况：`` / ``整改进度：``, 三、next steps, contact
+details, the signature and the date the text was made.
 
-:func:`notice_doc` builds the notice of a plan the way the seed is laid out: issuer and title,
-the intro, 一、the organisation section, 二、the problems by part （一） and category 1. with
-``问题N：`` / ``落实情况：`` / ``整改进度：``, 三、next steps, the closing words, contact details,
-signature and date. Headings and paragraphs come from ``Plan.preamble`` (written by the notice
-import); the problems, accounts and progress come from the ledger; a statistics paragraph from
-:mod:`workflow.stats`. A problem's progress is derived from its measures
-(:func:`workflow.spec.problem_progress`), never typed in; its 落实情况 is the published account
-if the plan has one, else the accounts of its closed measures.
-
-Other reports (the weekly report, the monthly summary) build their own :class:`Doc` and call
-:func:`render`, or hand over the Markdown they already write to :func:`from_markdown`::
-
-    from workflow.report import Doc, Heading, Items, Para, Table, from_markdown, render
-    doc = Doc("东城区巡察整改周报告", [Heading("一、总体情况", 1), Para("本周……"),
-                                   Table(["责任单位", "措施数"], [["水利局", 3]]), Items(["措施 3 已逾期"])])
-    data = render(doc, "docx")  # bytes; "md" and "html" give UTF-8 bytes too
-    data = render(from_markdown(body), "html")  # '# title', '## …', paragraphs, '- ' lists, pipe tables
+What is true now comes from the ledger, never from an imported text: a problem's progress is derived
+from its measures (:func:`workflow.spec.problem_progress`), with the expected month for what is still
+open (``正在整改，预计2027年3月底前完成``); its 落实情况 is what its measures' accounts say (the published
+account is used only for a problem the ledger shows rectified and whose measures carry no account).
+The imported notice's own summary and organisation paragraphs (``截止目前…已全部整改完毕``) are history,
+kept on the plan (``Plan.preamble``) and shown there, never reprinted as current. Headings come from
+the plan, or from the kind of body that found the problems (巡察, 巡视, 审计, 督察) — never from another
+plan. A draft is signed with the day it is made; publishing freezes a version
+(:mod:`workflow.publication`).
 """
 from __future__ import annotations
 
 import datetime as dt
-import html as html_mod
-import io
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from . import db, spec, stats, vocabulary, workdays
 from .clock import utcnow
-from .excel import IMPORTED_BODY, cn_numeral
 from .models import Category, Inspection, Measure, Part, Problem
-
-FORMATS = ("md", "html", "docx")
-
-FONT_TITLE = "方正小标宋简体"
-FONT_H1 = "黑体"
-FONT_H2 = "楷体"
-FONT_BODY = "仿宋_GB2312"
-FONT_LATIN = "Times New Roman"
-
-
-# --- the document model -----------------------------------------------------------
-
-@dataclass
-class Heading:
-    """A heading: level 1 (一、), 2 (（一）) or 3 (1.); the document title is :attr:`Doc.title`."""
-
-    text: str
-    level: int = 1
-
-
-@dataclass
-class Para:
-    """A body paragraph; ``lead`` is a bold run before the text (``问题1：``)."""
-
-    text: str
-    lead: str | None = None
-    align: str = "justify"  # justify, center, right
-    indent: bool = True  # first-line indent of two characters
-
-
-@dataclass
-class Table:
-    columns: list[str]
-    rows: list[list]
-    caption: str | None = None
-
-
-@dataclass
-class Items:
-    """A bulleted list."""
-
-    items: list[str]
-
-
-@dataclass
-class Signature:
-    """Right-aligned closing lines: the issuer and the date."""
-
-    lines: list[str]
-
-
-Block = Heading | Para | Table | Items | Signature
-
-
-@dataclass
-class Doc:
-    title: str
-    blocks: list = field(default_factory=list)
-    issuer: str | None = None  # the line above the title (发文机关)
-    lang: str = "zh-CN"
-
-
-# --- the notice -------------------------------------------------------------------
+from .render import (  # noqa: F401  (the renderer is re-exported for callers of the notice)
+    FORMATS, Doc, Heading, Items, Para, Signature, Table, from_markdown, render, to_docx, to_html, to_markdown,
+    write,
+)
+from .vocabulary import cn_numeral
 
 PROGRESS = vocabulary.PROGRESS_LABELS
-SECTION_DEFAULTS = {
-    "org_heading": "扛起主体责任，抓好整改工作的安排部署",
-    "problems_heading": "坚持问题导向，从严从快抓好整改工作",
-    "next_heading": "加大工作力度，抓好下步工作",
-}
+# statements of how far the work has got: history in an imported text, never reprinted as current
+_CLAIM = re.compile(r"(截至|截止)(目前|当前|\d)|已全部整改|整改完毕|全部完成|完成率|已整改完成|已完成整改\d|已销号\d")
+_OWN_NUMBER = re.compile(r"^\s*问题\s*[0-9一二三四五六七八九十百]+\s*[：:]\s*")
 
 
 @dataclass
@@ -116,13 +45,22 @@ class ProblemView:
     no: int
     text: str
     account: str
-    progress: str  # a key of engine.PROGRESS_LABELS
+    progress: str  # a key of vocabulary.PROGRESS_LABELS
     part_no: int
     category_no: int | None
+    due: dt.date | None = None  # the latest deadline among its open measures
 
     @property
     def progress_label(self) -> str:
-        return PROGRESS[self.progress]
+        return progress_line(self.progress, self.due)
+
+
+def progress_line(progress: str, due: dt.date | None) -> str:
+    """整改进度 as notices write it: 已完成 / 已完成，长期坚持 / 正在整改，预计X年X月底前完成 / 未完成."""
+    label = PROGRESS[progress]
+    if progress == "in_progress" and due is not None:
+        return f"{label}，预计{due.year}年{due.month}月底前完成"
+    return label
 
 
 def _join_accounts(texts: list[str]) -> str:
@@ -131,8 +69,6 @@ def _join_accounts(texts: list[str]) -> str:
         t = (t or "").strip()
         if t and t not in out:
             out.append(t)
-    if not out:
-        return ""
     return "".join(t if t[-1] in "。；！？.;!?" else t + "。" for t in out)
 
 
@@ -140,14 +76,17 @@ def problem_views(conn: Connection, plan_id: int, today: dt.date, rect_end: dt.d
     """Every problem of the plan with its 落实情况 and derived progress, in number order."""
     M = Measure.__table__
     measures: dict[int, list[tuple[str, str]]] = {}
-    closed_accounts: dict[int, list[str]] = {}
-    q = (select(M.c.problem_id, M.c.state, M.c.kind, M.c.account)
+    accounts: dict[int, list[str]] = {}
+    due: dict[int, dt.date] = {}
+    q = (select(M.c.problem_id, M.c.state, M.c.kind, M.c.account, M.c.deadline)
          .join(Problem, Problem.id == M.c.problem_id).where(Problem.plan_id == plan_id)
          .order_by(M.c.problem_id, M.c.seq))
-    for pid, state, kind, account in conn.execution_options(yield_per=2000).execute(q):
+    for pid, state, kind, account, deadline in conn.execute(q, execution_options={"yield_per": 2000}):
         measures.setdefault(pid, []).append((state, kind))
-        if state == "closed" and account:
-            closed_accounts.setdefault(pid, []).append(account)
+        if state in (spec.SUBMITTED, spec.VERIFIED, spec.CLOSED) and account:
+            accounts.setdefault(pid, []).append(account)
+        if state != spec.CLOSED and deadline is not None and deadline > due.get(pid, dt.date.min):
+            due[pid] = deadline
     out = []
     q = (select(Problem.id, Problem.no, Problem.text, Problem.account, Part.no.label("part_no"),
                 Category.no.label("cat_no"))
@@ -155,413 +94,131 @@ def problem_views(conn: Connection, plan_id: int, today: dt.date, rect_end: dt.d
          .where(Problem.plan_id == plan_id).order_by(Part.no, Problem.no))
     for r in conn.execute(q):
         progress = spec.problem_progress(measures.get(r.id, []), rect_end, today)
-        account = (r.account or "").strip() or _join_accounts(closed_accounts.get(r.id, []))
-        out.append(ProblemView(r.no, r.text, account, progress, r.part_no, r.cat_no))
+        account = _join_accounts(accounts.get(r.id, []))
+        if progress in ("done", "done_long_term"):
+            account = account or (r.account or "").strip()
+        else:  # what its finished measures say stays; a sentence saying the whole problem is done does not
+            account = "".join(_history_free([account]))
+        text = _OWN_NUMBER.sub("", r.text or "")
+        out.append(ProblemView(r.no, text, account, progress, r.part_no, r.cat_no, due.get(r.id)))
     return out
 
 
-def notice_doc(plan_id: int | None = None, now: dt.datetime | None = None, engine: Engine | None = None,
-               with_stats: bool = True) -> Doc:
-    """The public notice of a plan (the only plan when ``plan_id`` is None) as of ``now``."""
-    now = now or utcnow()
+def _history_free(paragraphs) -> list[str]:
+    """Paragraphs of an imported text with every sentence that states progress taken out."""
+    out = []
+    for p in paragraphs or ():
+        kept = [s for s in re.findall(r"[^。！？]+[。！？]?", p) if s.strip() and not _CLAIM.search(s)]
+        if kept:
+            out.append("".join(kept))
+    return out
+
+
+def _headings(pre: dict, genre: str) -> dict:
+    word = vocabulary.GENRE_LABELS.get(genre, "巡察")
+    found = "发现" if genre == "audit" else "反馈"
+    return {
+        "overall": "整改工作总体情况",
+        "problems": pre.get("problems_heading") or f"{word}{found}问题整改落实情况",
+        "next": pre.get("next_heading") or "下一步工作打算",
+        "title": f"关于{word}整改情况的通报",
+    }
+
+
+@dataclass
+class _Ledger:
+    """What the notice of a plan reads, in one transaction."""
+
+    plan: object
+    insp: object
+    pre: dict
+    parts: list
+    cats: dict
+    views: list[ProblemView]
+    st: stats.LedgerStats | None
+
+
+def _read(conn: Connection, plan_id: int | None, now: dt.datetime, with_stats: bool) -> _Ledger:
     today = workdays.local_today(now)
-    with db.read_tx(engine) as conn:
-        plan = stats.resolve_plan(conn, plan_id)
-        insp = conn.execute(select(Inspection).where(Inspection.id == plan.inspection_id)).first()
-        pre = dict(plan.preamble or {})
-        parts = conn.execute(select(Part.id, Part.no, Part.title).where(Part.plan_id == plan.id)
-                             .order_by(Part.no)).all()
-        cats = {(r.part_id, r.no): r.title for r in conn.execute(
-            select(Category.part_id, Category.no, Category.title).join(Part, Part.id == Category.part_id)
-            .where(Part.plan_id == plan.id))}
-        part_ids = {r.no: r.id for r in parts}
-        views = problem_views(conn, plan.id, today, insp.rect_end if insp else None)
-        st = stats.compute(plan.id, now, conn=conn) if with_stats else None
-    title = pre.get("title") or plan.title or "关于巡察整改情况的通报"
+    plan = stats.resolve_plan(conn, plan_id)
+    insp = conn.execute(select(Inspection).where(Inspection.id == plan.inspection_id)).first()
+    parts = conn.execute(select(Part.id, Part.no, Part.title).where(Part.plan_id == plan.id).order_by(Part.no)).all()
+    cats = {(r.part_id, r.no): r.title for r in conn.execute(
+        select(Category.part_id, Category.no, Category.title).join(Part, Part.id == Category.part_id)
+        .where(Part.plan_id == plan.id))}
+    views = problem_views(conn, plan.id, today, insp.rect_end if insp else None)
+    st = stats.compute(plan.id, now, conn=conn) if with_stats else None
+    return _Ledger(plan, insp, dict(plan.preamble or {}), parts, cats, views, st)
+
+
+def notice_doc(plan_id: int | None = None, now: dt.datetime | None = None, engine: Engine | None = None,
+               with_stats: bool = True, conn: Connection | None = None) -> Doc:
+    """The public notice of a plan (the only plan when ``plan_id`` is None) as of ``now``, computed.
+
+    ``conn``: read inside the caller's transaction (publishing freezes exactly what it read)."""
+    now = now or utcnow()
+    if conn is None:
+        with db.read_tx(engine) as c:
+            led = _read(c, plan_id, now, with_stats)
+    else:
+        led = _read(conn, plan_id, now, with_stats)
+    plan, insp, pre, st = led.plan, led.insp, led.pre, led.st
+    genre = vocabulary.genre_of(insp.body if insp else None, plan.title, pre.get("title"))
+    heads = _headings(pre, genre)
+    title = pre.get("title") or (plan.title if "通报" in (plan.title or "") else heads["title"])
     doc = Doc(title, issuer=pre.get("issuer") or plan.issuer or None)
-    intro = list(pre.get("intro") or [])
-    if not intro and insp is not None and insp.body != IMPORTED_BODY:
-        intro = [_default_intro(insp)]
+    intro = _history_free(pre.get("intro")) or ([_default_intro(insp, genre)] if _named(insp) else [])
     doc.blocks += [Para(t) for t in intro]
-    sections = []
-    if pre.get("org_paragraphs"):
-        sections.append((pre.get("org_heading") or SECTION_DEFAULTS["org_heading"],
-                         [Para(t) for t in pre["org_paragraphs"]]))
-    body: list = [Para(t) for t in pre.get("problems_intro") or []]
-    if st is not None:
-        body.append(Para(stats.paragraph(st)))
+    sections: list[tuple[str, list]] = []
+    if st is not None and st.measures:
+        sections.append((heads["overall"], [Para(stats.paragraph(st, genre))]))
+    sections.append((heads["problems"], _problem_blocks(led.parts, led.cats, led.views)))
+    next_paragraphs = _history_free(pre.get("next_paragraphs"))
+    if next_paragraphs:
+        sections.append((heads["next"], [Para(t) for t in next_paragraphs]))
+    for i, (heading, blocks) in enumerate(sections, 1):
+        doc.blocks.append(Heading(f"{cn_numeral(i)}、{heading}", 1))
+        doc.blocks.extend(blocks)
+    doc.blocks += [Para(t) for t in _history_free(pre.get("closing"))]
+    doc.blocks += [Para(t) for t in pre.get("contact") or []]
+    signature = pre.get("signature") or plan.issuer or ""
+    doc.blocks.append(Signature([x for x in (signature, stats.cn_date(workdays.local_today(now))) if x]))
+    return doc
+
+
+def _problem_blocks(parts, cats: dict, views: list[ProblemView]) -> list:
     by_part: dict[int, list[ProblemView]] = {}
     for v in views:
         by_part.setdefault(v.part_no, []).append(v)
+    body: list = []
     for part in parts:
         body.append(Heading(f"（{cn_numeral(part.no)}）{part.title}", 2))
         current_cat = None
         for v in by_part.get(part.no, []):
             if v.category_no is not None and v.category_no != current_cat:
                 current_cat = v.category_no
-                body.append(Heading(f"{v.category_no}. {cats.get((part_ids[part.no], v.category_no), '')}", 3))
+                body.append(Heading(f"{v.category_no}. {cats.get((part.id, v.category_no), '')}", 3))
             body.append(Para(v.text, lead=f"问题{v.no}："))
             body.append(Para(v.account or "整改工作正在推进。", lead="落实情况："))
             body.append(Para(v.progress_label + "。", lead="整改进度："))
-    sections.append((pre.get("problems_heading") or SECTION_DEFAULTS["problems_heading"], body))
-    if pre.get("next_paragraphs"):
-        sections.append((pre.get("next_heading") or SECTION_DEFAULTS["next_heading"],
-                         [Para(t) for t in pre["next_paragraphs"]]))
-    for i, (heading, blocks) in enumerate(sections, 1):
-        doc.blocks.append(Heading(f"{cn_numeral(i)}、{heading}", 1))
-        doc.blocks.extend(blocks)
-    doc.blocks += [Para(t) for t in pre.get("closing") or []]
-    doc.blocks += [Para(t) for t in pre.get("contact") or []]
-    signature = pre.get("signature") or plan.issuer or ""
-    signed = pre.get("signed_on")
-    try:
-        signed_on = dt.date.fromisoformat(signed) if signed else today
-    except ValueError:
-        signed_on = today
-    doc.blocks.append(Signature([x for x in (signature, stats.cn_date(signed_on)) if x]))
-    return doc
+    return body
 
 
-def _default_intro(insp) -> str:
-    kind = {"routine": "常规", "special": "专项", "look_back": "“回头看”"}.get(insp.kind, "")
+def _named(insp) -> bool:
+    """An inspection whose body and target are known (a ledger import may know neither)."""
+    return insp is not None and bool(insp.body) and not insp.body.startswith("（") and bool(insp.target)
+
+
+def _default_intro(insp, genre: str) -> str:
+    word = vocabulary.GENRE_LABELS.get(genre, "巡察")
+    manner = {"routine": "常规", "special": "专项", "look_back": "“回头看”"}.get(insp.kind, "")
     when = ""
     if insp.onsite_start and insp.onsite_end:
         when = f"{stats.cn_date(insp.onsite_start)}至{stats.cn_date(insp.onsite_end)}，"
-    return f"根据统一部署，{when}{insp.body}对{insp.target}进行了{kind}巡察。现将巡察整改情况予以公布。"
-
-
-# --- rendering --------------------------------------------------------------------
-
-def render(doc: Doc, fmt: str) -> bytes:
-    """``doc`` as Markdown, HTML or .docx bytes (``fmt``: md, html, docx)."""
-    if fmt == "md":
-        return to_markdown(doc).encode("utf-8")
-    if fmt == "html":
-        return to_html(doc).encode("utf-8")
-    if fmt == "docx":
-        return to_docx(doc)
-    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-
-
-def write(doc: Doc, path: str | Path, fmt: str | None = None) -> Path:
-    """Render ``doc`` to ``path`` (format from ``fmt`` or the file suffix), atomically."""
-    path = Path(path)
-    if fmt is None:
-        suffix = path.suffix.lstrip(".").lower()
-        fmt = {"markdown": "md", "htm": "html"}.get(suffix, suffix)
-    data = render(doc, fmt)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    return f"根据统一部署，{when}{insp.body}对{insp.target}进行了{manner}{word}。现将{word}整改情况予以公布。"
 
 
 def report(fmt: str, plan_id: int | None = None, now: dt.datetime | None = None,
            engine: Engine | None = None) -> bytes:
-    """The public notice of a plan, rendered."""
+    """The public notice of a plan, rendered (a draft, signed with the day it is made)."""
     return render(notice_doc(plan_id, now, engine), fmt)
-
-
-def _cells(line: str) -> list[str]:
-    line = line.strip()
-    if line.startswith("|"):
-        line = line[1:]
-    if line.endswith("|") and not line.endswith("\\|"):
-        line = line[:-1]
-    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)]
-
-
-def from_markdown(text: str, title: str | None = None) -> Doc:
-    """A :class:`Doc` from simple Markdown: ``#``-headings (the first ``#`` is the title), paragraphs,
-    ``-`` lists and pipe tables. Emphasis marks are kept as text. For digests written as Markdown."""
-    blocks: list = []
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i].rstrip()
-        if not line.strip():
-            i += 1
-            continue
-        m = re.match(r"^(#{1,6})\s+(.*?)\s*#*$", line)
-        if m:
-            level = len(m.group(1))
-            if level == 1 and title is None:
-                title = m.group(2)
-            else:
-                blocks.append(Heading(m.group(2), min(max(level - 1, 1), 3)))
-            i += 1
-            continue
-        if line.lstrip().startswith("|"):
-            rows = []
-            while i < len(lines) and lines[i].lstrip().startswith("|"):
-                cells = _cells(lines[i])
-                if not all(re.fullmatch(r":?-{3,}:?", c) for c in cells if c):
-                    rows.append(cells)
-                i += 1
-            if rows:
-                blocks.append(Table(rows[0], rows[1:]))
-            continue
-        if re.match(r"^\s*[-*+]\s+", line):
-            items = []
-            while i < len(lines) and re.match(r"^\s*[-*+]\s+", lines[i]):
-                items.append(re.sub(r"^\s*[-*+]\s+", "", lines[i]).strip())
-                i += 1
-            blocks.append(Items(items))
-            continue
-        para = []
-        while i < len(lines) and lines[i].strip() and not re.match(r"^(#{1,6}\s|\s*\||\s*[-*+]\s)", lines[i]):
-            para.append(lines[i].strip())
-            i += 1
-        blocks.append(Para("".join(para)))
-    return Doc(title or "", blocks)
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
-
-
-def _md(text: str, block_start: bool = False) -> str:
-    """Escape Markdown syntax; at the start of a paragraph also list markers (``1.`` ``-``)."""
-    text = _MD_SPECIAL.sub(r"\\\1", str(text))
-    if block_start:
-        text = re.sub(r"^(\s*)(\d+)\.(\s)", r"\1\2\\.\3", text, flags=re.M)
-        text = re.sub(r"^(\s*)([-+])(\s)", r"\1\\\2\3", text, flags=re.M)
-    return text
-
-
-def to_markdown(doc: Doc) -> str:
-    out = []
-    if doc.issuer:
-        out.append(f"**{_md(doc.issuer)}**")
-    out.append(f"# {_md(doc.title)}")
-    for b in doc.blocks:
-        if isinstance(b, Heading):
-            out.append(f"{'#' * (b.level + 1)} {_md(b.text)}")
-        elif isinstance(b, Para):
-            lead = f"**{_md(b.lead)}**" if b.lead else ""
-            out.append(lead + _md(b.text, block_start=not b.lead))
-        elif isinstance(b, Table):
-            if b.caption:
-                out.append(f"**{_md(b.caption)}**")
-            lines = ["| " + " | ".join(_md(c) for c in b.columns) + " |",
-                     "|" + "|".join(" --- " for _ in b.columns) + "|"]
-            lines += ["| " + " | ".join(_md("" if v is None else v).replace("\n", " ") for v in row) + " |"
-                      for row in b.rows]
-            out.append("\n".join(lines))
-        elif isinstance(b, Items):
-            out.append("\n".join(f"- {_md(x)}" for x in b.items))
-        elif isinstance(b, Signature):
-            out.append("  \n".join(_md(x) for x in b.lines))
-    return "\n\n".join(out) + "\n"
-
-
-_CSS = """
-@page { size: A4; margin: 37mm 26mm 35mm 28mm; }
-html { background: #fff; }
-body { font-family: "%(body)s", "FangSong_GB2312", "仿宋", "FangSong", "STFangsong", serif;
-  font-size: 16pt; line-height: 28pt; color: #000; margin: 0; }
-@media screen { body { max-width: 156mm; margin: 12mm auto; padding: 0 8mm; } }
-.issuer, h1 { font-family: "%(title)s", "FZXiaoBiaoSong-B05S", "华文中宋", "STZhongsong", "SimSun", serif;
-  font-weight: normal; text-align: center; }
-.issuer { font-size: 22pt; line-height: 34pt; margin: 0 0 8pt; }
-h1 { font-size: 22pt; line-height: 34pt; margin: 0 0 28pt; }
-h2 { font-family: "%(h1)s", "SimHei", "Heiti SC", "STHeiti", sans-serif; font-size: 16pt; font-weight: normal;
-  margin: 0; text-indent: 2em; }
-h3 { font-family: "%(h2)s", "楷体_GB2312", "KaiTi", "STKaiti", serif; font-size: 16pt; font-weight: normal;
-  margin: 0; text-indent: 2em; }
-h4 { font-size: 16pt; font-weight: bold; margin: 0; text-indent: 2em; }
-h2, h3, h4 { break-after: avoid; page-break-after: avoid; }
-p { margin: 0; text-indent: 2em; text-align: justify; orphans: 2; widows: 2; }
-p.noindent { text-indent: 0; }
-p.center { text-align: center; text-indent: 0; }
-p.right { text-align: right; text-indent: 0; }
-p b { font-weight: bold; }
-.signature { text-align: right; margin-top: 28pt; }
-.signature p { text-align: right; text-indent: 0; }
-table { border-collapse: collapse; width: 100%%; font-size: 12pt; line-height: 18pt; margin: 8pt 0;
-  break-inside: auto; }
-th, td { border: 0.5pt solid #000; padding: 2pt 4pt; vertical-align: top; }
-th { font-family: "%(h1)s", "SimHei", sans-serif; font-weight: normal; }
-thead { display: table-header-group; }
-tr { break-inside: avoid; page-break-inside: avoid; }
-caption { font-family: "%(h1)s", "SimHei", sans-serif; text-align: left; }
-ul { margin: 0 0 0 2em; padding: 0; }
-li { text-align: justify; }
-""" % {"body": FONT_BODY, "title": FONT_TITLE, "h1": FONT_H1, "h2": FONT_H2}
-
-
-def to_html(doc: Doc) -> str:
-    e = html_mod.escape
-    out = ["<!DOCTYPE html>", f'<html lang="{e(doc.lang)}">', "<head>", '<meta charset="utf-8">',
-           f"<title>{e(doc.title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>"]
-    if doc.issuer:
-        out.append(f'<div class="issuer">{e(doc.issuer)}</div>')
-    out.append(f"<h1>{e(doc.title)}</h1>")
-    for b in doc.blocks:
-        if isinstance(b, Heading):
-            lv = min(max(b.level, 1), 3) + 1
-            out.append(f"<h{lv}>{e(b.text)}</h{lv}>")
-        elif isinstance(b, Para):
-            cls = {"center": "center", "right": "right"}.get(b.align, "" if b.indent else "noindent")
-            attr = f' class="{cls}"' if cls else ""
-            lead = f"<b>{e(b.lead)}</b>" if b.lead else ""
-            out.append(f"<p{attr}>{lead}{e(b.text)}</p>")
-        elif isinstance(b, Table):
-            rows = ["<table>"]
-            if b.caption:
-                rows.append(f"<caption>{e(b.caption)}</caption>")
-            rows.append("<thead><tr>" + "".join(f"<th>{e(str(c))}</th>" for c in b.columns) + "</tr></thead>")
-            rows.append("<tbody>")
-            for row in b.rows:
-                rows.append("<tr>" + "".join(f"<td>{e('' if v is None else str(v))}</td>" for v in row) + "</tr>")
-            rows.append("</tbody></table>")
-            out.append("".join(rows))
-        elif isinstance(b, Items):
-            out.append("<ul>" + "".join(f"<li>{e(x)}</li>" for x in b.items) + "</ul>")
-        elif isinstance(b, Signature):
-            out.append('<div class="signature">' + "".join(f"<p>{e(x)}</p>" for x in b.lines) + "</div>")
-    out += ["</body>", "</html>"]
-    return "\n".join(out) + "\n"
-
-
-def _set_fonts(style_or_run, east_asia: str, latin: str = FONT_LATIN) -> None:
-    """Declare ``east_asia`` for Chinese text (w:eastAsia) and drop theme fonts that would override it."""
-    from docx.oxml.ns import qn
-
-    el = style_or_run.element
-    rpr = el.get_or_add_rPr()
-    rfonts = rpr.find(qn("w:rFonts"))
-    if rfonts is None:
-        rfonts = rpr.makeelement(qn("w:rFonts"), {})
-        rpr.insert(0, rfonts)
-    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        rfonts.attrib.pop(qn(attr), None)
-    rfonts.set(qn("w:ascii"), latin)
-    rfonts.set(qn("w:hAnsi"), latin)
-    rfonts.set(qn("w:cs"), latin)
-    rfonts.set(qn("w:eastAsia"), east_asia)
-
-
-def _style(doc, name: str, east_asia: str, size: float, bold: bool = False, align=None,
-           indent: bool = True, base: str | None = None):
-    from docx.enum.style import WD_STYLE_TYPE
-    from docx.enum.text import WD_LINE_SPACING
-    from docx.shared import Pt, RGBColor
-
-    styles = doc.styles
-    try:
-        st = styles[name]
-    except KeyError:
-        st = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
-        if base:
-            st.base_style = styles[base]
-    st.font.size = Pt(size)
-    st.font.bold = bold
-    st.font.italic = False
-    st.font.color.rgb = RGBColor(0, 0, 0)
-    _set_fonts(st, east_asia)
-    pf = st.paragraph_format
-    pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-    pf.line_spacing = Pt(28 if size <= 16 else 34)
-    pf.space_before = Pt(0)
-    pf.space_after = Pt(0)
-    pf.first_line_indent = Pt(size * 2) if indent else Pt(0)
-    if align is not None:
-        pf.alignment = align
-    # the default template draws a rule under the title; a notice has none
-    from docx.oxml.ns import qn
-
-    ppr = st.element.pPr
-    if ppr is not None:
-        for bdr in ppr.findall(qn("w:pBdr")):
-            ppr.remove(bdr)
-    return st
-
-
-def _doc_defaults(d) -> None:
-    """Chinese as the East-Asian language and 仿宋_GB2312 as the default font of the package."""
-    from docx.oxml.ns import qn
-
-    styles = d.styles.element
-    rpr = styles.find(qn("w:docDefaults") + "/" + qn("w:rPrDefault") + "/" + qn("w:rPr"))
-    if rpr is None:
-        return
-    rfonts = rpr.find(qn("w:rFonts"))
-    if rfonts is not None:
-        for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-            rfonts.attrib.pop(qn(attr), None)
-        rfonts.set(qn("w:ascii"), FONT_LATIN)
-        rfonts.set(qn("w:hAnsi"), FONT_LATIN)
-        rfonts.set(qn("w:eastAsia"), FONT_BODY)
-    lang = rpr.find(qn("w:lang"))
-    if lang is not None:
-        lang.set(qn("w:eastAsia"), "zh-CN")
-
-
-def to_docx(doc: Doc) -> bytes:
-    from docx import Document
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Mm, Pt
-
-    d = Document()
-    sec = d.sections[0]
-    sec.page_width, sec.page_height = Mm(210), Mm(297)
-    sec.top_margin, sec.bottom_margin = Mm(37), Mm(35)
-    sec.left_margin, sec.right_margin = Mm(28), Mm(26)
-    J, C, R = WD_ALIGN_PARAGRAPH.JUSTIFY, WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.RIGHT
-    _style(d, "Normal", FONT_BODY, 16, align=J)
-    _style(d, "Title", FONT_TITLE, 22, align=C, indent=False)
-    _style(d, "Heading 1", FONT_H1, 16, align=J)
-    _style(d, "Heading 2", FONT_H2, 16, align=J)
-    _style(d, "Heading 3", FONT_BODY, 16, bold=True, align=J)
-    _style(d, "Issuer", FONT_TITLE, 22, align=C, indent=False, base="Normal")
-    _style(d, "Signature", FONT_BODY, 16, align=R, indent=False, base="Normal")
-    _style(d, "Table Text", FONT_BODY, 12, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False, base="Normal")
-    _style(d, "List Bullet", FONT_BODY, 16, align=J, indent=False)
-    for name in ("Heading 1", "Heading 2", "Heading 3", "Title"):
-        st = d.styles[name]
-        st.paragraph_format.keep_with_next = name != "Title"
-        st.paragraph_format.space_after = Pt(0 if name != "Title" else 28)
-    _doc_defaults(d)
-    d.core_properties.title = doc.title
-    d.core_properties.language = doc.lang
-    if doc.issuer:
-        d.add_paragraph(doc.issuer, style="Issuer")
-    d.add_paragraph(doc.title, style="Title")
-    for b in doc.blocks:
-        if isinstance(b, Heading):
-            d.add_paragraph(b.text, style=f"Heading {min(max(b.level, 1), 3)}")
-        elif isinstance(b, Para):
-            p = d.add_paragraph(style="Normal")
-            if b.lead:
-                p.add_run(b.lead).bold = True
-            p.add_run(b.text)
-            if b.align == "center":
-                p.alignment = C
-            elif b.align == "right":
-                p.alignment = R
-            if not b.indent or b.align in ("center", "right"):
-                p.paragraph_format.first_line_indent = Pt(0)
-        elif isinstance(b, Table):
-            if b.caption:
-                d.add_paragraph(b.caption, style="Heading 3")
-            t = d.add_table(rows=1, cols=len(b.columns))
-            t.style = d.styles["Table Grid"]
-            for cell, text in zip(t.rows[0].cells, b.columns):
-                cell.paragraphs[0].style = d.styles["Table Text"]
-                cell.paragraphs[0].add_run(str(text)).bold = True
-            for row in b.rows:
-                cells = t.add_row().cells
-                for cell, v in zip(cells, row):
-                    cell.paragraphs[0].style = d.styles["Table Text"]
-                    cell.paragraphs[0].add_run("" if v is None else str(v))
-        elif isinstance(b, Items):
-            for item in b.items:
-                d.add_paragraph(item, style="List Bullet")
-        elif isinstance(b, Signature):
-            for i, line in enumerate(b.lines):
-                p = d.add_paragraph(line, style="Signature")
-                if i == 0:
-                    p.paragraph_format.space_before = Pt(28)
-    buf = io.BytesIO()
-    d.save(buf)
-    return buf.getvalue()

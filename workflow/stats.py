@@ -9,7 +9,8 @@ ledgers. Definitions, for a plan (or every plan) at the China date of ``now``:
 * ``completed``: measures signed off (``closed``); ``not_completed``: open measures whose
   deadline in force has passed (逾期未完成); ``in_progress``: the other open measures;
 * ``completion_rate``: completed / measures × 100, as a Decimal with one decimal place
-  (half up); 0.0 when there are no measures;
+  (half up); 0.0 when there are no measures; ``problems_rate`` the same over problems, a problem
+  counting as rectified when every measure of it is signed off (how notices give the rate);
 * ``long_term``: measures of kind long_term (长期坚持);
 * money: ``amount_involved`` and ``amount_recovered`` summed over problems, in yuan;
 * ``accountability``: records by kind, linked to the plan's problems or measures;
@@ -82,6 +83,11 @@ class LedgerStats:
     def problems_completed(self) -> int:
         return self.problems_done + self.problems_done_long_term
 
+    @property
+    def problems_rate(self) -> Decimal:
+        """Problems rectified (已完成, with or without 长期坚持) / problems × 100, one decimal."""
+        return _rate(self.problems_completed, self.problems)
+
     def as_dict(self) -> dict:
         d = asdict(self)
         d["as_of"] = self.as_of.isoformat()
@@ -89,6 +95,7 @@ class LedgerStats:
         d["amount_involved"] = str(self.amount_involved)
         d["amount_recovered"] = str(self.amount_recovered)
         d["problems_completed"] = self.problems_completed
+        d["problems_rate"] = str(self.problems_rate)
         return d
 
 
@@ -192,23 +199,32 @@ def cn_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def paragraph(s: LedgerStats) -> str:
-    """The statistics paragraph of a notice or digest, in Chinese; every number is from ``s``."""
-    parts = [f"截至{cn_date(s.as_of)}，巡察反馈的{s.parts}个方面{s.problems}个问题，细化整改措施{s.measures}项。"]
-    parts.append(f"已完成{s.completed}项，正在整改{s.in_progress}项，逾期未完成{s.not_completed}项，"
-                 f"完成率{s.completion_rate}%；其中长期坚持事项{s.long_term}项。")
-    prob = f"{s.problems}个问题中，已完成{s.problems_completed}个（其中长期坚持{s.problems_done_long_term}个）"
+def _pct(rate: Decimal) -> str:
+    """62.5 → '62.5', 100.0 → '100': a rate as notices write it."""
+    return f"{rate.normalize():f}" if rate == rate.to_integral() else f"{rate}"
+
+
+def paragraph(s: LedgerStats, genre: str = "xuncha") -> str:
+    """The statistics paragraph of a notice or digest, in Chinese, as notices state it: problems first
+    (count and rate), then measures, long-term items, money, accountability and rules. Every number
+    is from ``s``."""
+    word = vocabulary.GENRE_LABELS.get(genre, "巡察")
+    found = "发现" if genre == "audit" else "反馈"
+    head = f"截至{cn_date(s.as_of)}，{word}{found}的{s.parts}个方面{s.problems}个问题，"
+    head += f"已整改完成{s.problems_completed}个，整改完成率{_pct(s.problems_rate)}%"
     if s.problems_in_progress:
-        prob += f"，正在整改{s.problems_in_progress}个"
+        head += f"，正在整改{s.problems_in_progress}个"
     if s.problems_not_done:
-        prob += f"，未完成{s.problems_not_done}个"
-    parts.append(prob + "。")
+        head += f"，逾期未完成{s.problems_not_done}个"
+    parts = [head + "；"]
+    parts.append(f"细化整改措施{s.measures}项，已完成{s.completed}项，完成率{_pct(s.completion_rate)}%，"
+                 f"正在整改{s.in_progress}项，逾期未完成{s.not_completed}项；其中长期坚持事项{s.long_term}项。")
     if s.amount_involved or s.amount_recovered:
         parts.append(f"涉及金额{wan(s.amount_involved)}万元，已退还或追缴{wan(s.amount_recovered)}万元。")
     if s.accountability_total:
+        order = list(ACCOUNTABILITY_LABELS)
         kinds = "，".join(f"{ACCOUNTABILITY_LABELS.get(k, k)}{n}次" for k, n in sorted(
-            s.accountability.items(), key=lambda kv: list(ACCOUNTABILITY_LABELS).index(kv[0])
-            if kv[0] in ACCOUNTABILITY_LABELS else 99))
+            s.accountability.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
         parts.append(f"严格责任追究，{kinds}。")
     if s.rules_made:
         parts.append(f"建立完善制度{s.rules_made}项。")

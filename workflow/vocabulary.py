@@ -71,6 +71,20 @@ UNIT_KIND_LABELS = {
 
 INSPECTION_KIND_LABELS = {"routine": N_("常规巡察"), "special": N_("专项巡察"), "look_back": N_("巡察“回头看”")}
 
+# what kind of body found the problems: the word the notice uses for it
+GENRE_LABELS = {"xuncha": N_("巡察"), "xunshi": N_("巡视"), "audit": N_("审计"), "ducha": N_("督察")}
+_GENRE_WORDS = (("巡视", "xunshi"), ("审计", "audit"), ("督察", "ducha"), ("巡察", "xuncha"))
+
+
+def genre_of(*texts: str | None) -> str:
+    """The genre a body's name or a plan's title says (巡视, 审计, 督察; 巡察 when none does)."""
+    for text in texts:
+        for word, code in _GENRE_WORDS:
+            if text and word in text:
+                return code
+    return "xuncha"
+
+
 EXTENSION_STATUS_LABELS = {"pending": N_("待审批"), "granted": N_("已同意"), "denied": N_("未同意")}
 
 FEEDBACK_STATUS_LABELS = {"new": N_("待处理"), "reopened": N_("已转重新整改"), "dismissed": N_("已处理")}
@@ -89,7 +103,7 @@ TABLES = {
     "state": STATE_LABELS, "kind": KIND_LABELS, "light": LIGHT_LABELS, "level": LEVEL_LABELS,
     "reopen": REOPEN_LABELS, "role": ROLE_LABELS, "progress": PROGRESS_LABELS, "unit_kind": UNIT_KIND_LABELS,
     "inspection_kind": INSPECTION_KIND_LABELS, "extension_status": EXTENSION_STATUS_LABELS,
-    "feedback_status": FEEDBACK_STATUS_LABELS, "accountability": ACCOUNTABILITY_LABELS,
+    "feedback_status": FEEDBACK_STATUS_LABELS, "accountability": ACCOUNTABILITY_LABELS, "genre": GENRE_LABELS,
 }
 
 

@@ -103,8 +103,8 @@ def test_the_seed_notice_renders_its_16_problems_with_progress_in_order_under_th
     assert sequence_docx(data) == expected
     # the layout of the seed: heading, intro, 一 organisation, 二 problems, 三 next steps, contact, signature
     heads = re.findall(r"^## (.+)$", md, flags=re.M)
-    assert heads == ["一、扛起主体责任，抓好整改工作的安排部署", "二、坚持问题导向，从严从快抓好整改工作",
-                     "三、加大工作力度，抓好下步工作"]
+    # 一 is computed now (the imported organisation section is history); 二 and 三 are the plan's own headings
+    assert heads == ["一、整改工作总体情况", "二、坚持问题导向，从严从快抓好整改工作", "三、加大工作力度，抓好下步工作"]
     assert md.index("# 关于巡察整改情况的通报") < md.index("根据市委统一部署") < md.index("## 一、")
     assert "#### 1. 关于学习贯彻习近平总书记关于防灾减灾救灾工作的重要指示批示精神不及时" in md
     assert md.index("## 三、") < md.index("联系方式：电话 2959960") < md.rindex("2023年3月30日")
@@ -123,7 +123,7 @@ def test_progress_is_derived_from_the_measures_never_typed_in(seeded, sqlite_eng
     assert all(g == "已完成，长期坚持" for n, g in progress.items() if n != 5)
     early = dt.datetime(2023, 1, 5, 2, 0)
     progress = {n: g for _p, n, g in sequence_md(report.render(report.notice_doc(seeded, early), "md").decode())}
-    assert progress[5] == "正在整改"
+    assert progress[5] == "正在整改，预计2023年1月底前完成"  # the open measure's deadline is 2023-01-11
 
 
 def test_an_account_falls_back_to_the_accounts_of_closed_measures(sqlite_engine, tmp_path):
@@ -133,7 +133,7 @@ def test_an_account_falls_back_to_the_accounts_of_closed_measures(sqlite_engine,
     accounts = [ln[len("**落实情况：**"):] for ln in lines if ln.startswith("**落实情况：**")]
     assert accounts == ["已组织专题学习4次。已纳入2023年学习计划。", "已召开专项会议。", "整改工作正在推进。"]
     progress = [ln[len("**整改进度：**"):] for ln in lines if ln.startswith("**整改进度：**")]
-    assert progress == ["正在整改。", "已完成。", "正在整改。"]
+    assert progress == ["正在整改。", "已完成。", "正在整改，预计2023年6月底前完成。"]  # 1: no deadline given
 
 
 def sql_stats(engine, plan_id: int, today: dt.date) -> dict:
@@ -226,20 +226,23 @@ def test_the_statistics_paragraph_states_exactly_the_ledger_numbers(sqlite_engin
     want = sql_stats(sqlite_engine, plan_id, dt.date(2023, 3, 20))
     md = report.render(report.notice_doc(plan_id, when), "md").decode()
     para = next(ln for ln in md.splitlines() if ln.startswith("截至"))
-    m = re.search(r"截至(\d+)年(\d+)月(\d+)日，巡察反馈的(\d+)个方面(\d+)个问题，细化整改措施(\d+)项。"
-                  r"已完成(\d+)项，正在整改(\d+)项，逾期未完成(\d+)项，完成率([\d.]+)%；其中长期坚持事项(\d+)项。", para)
+    m = re.search(r"截至(\d+)年(\d+)月(\d+)日，巡察反馈的(\d+)个方面(\d+)个问题，已整改完成(\d+)个，"
+                  r"整改完成率([\d.]+)%.*?；细化整改措施(\d+)项，已完成(\d+)项，完成率([\d.]+)%，"
+                  r"正在整改(\d+)项，逾期未完成(\d+)项；其中长期坚持事项(\d+)项。", para)
     assert m, para
-    got = [int(x) for x in m.groups()[:9]] + [Decimal(m.group(10)), int(m.group(11))]
-    assert got == [2023, 3, 20, want["parts"], want["problems"], want["measures"], want["completed"],
-                   want["in_progress"], want["not_completed"], want["completion_rate"], want["long_term"]]
+    done = sum(n for k, n in want["progress"].items() if k.startswith("done"))
+    got = [int(x) for x in m.groups()[:6]] + [Decimal(m.group(7)), int(m.group(8)), int(m.group(9)),
+                                              Decimal(m.group(10))] + [int(x) for x in m.groups()[10:]]
+    problem_rate = (Decimal(done * 100) / want["problems"]).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    assert got == [2023, 3, 20, want["parts"], want["problems"], done, problem_rate, want["measures"],
+                   want["completed"], want["completion_rate"], want["in_progress"], want["not_completed"],
+                   want["long_term"]]
     money = re.search(r"涉及金额([\d.]+)万元，已退还或追缴([\d.]+)万元", para)
     assert Decimal(money.group(1)) * 10000 == want["amount_involved"]
     assert Decimal(money.group(2)) * 10000 == want["amount_recovered"]
     assert f"谈话提醒{want['accountability']['reminder_talk']}次" in para
     assert f"一票否决{want['accountability']['veto']}次" in para
     assert f"建立完善制度{want['rules_made']}项" in para
-    done = sum(n for k, n in want["progress"].items() if k.startswith("done"))
-    assert f"{want['problems']}个问题中，已完成{done}个" in para
 
 
 def test_the_seed_statistics_match_the_ledger(seeded, sqlite_engine):

@@ -21,7 +21,7 @@ import click
 from sqlalchemy import insert, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from .. import audit, commands, db, evidence as ev, readmodels, spec, workdays
+from .. import audit, commands, db, evidence as ev, publication, readmodels, spec, workdays
 from ..clock import utcnow
 from ..errors import Conflict, NotFound
 from ..models import ApiToken, User
@@ -236,7 +236,7 @@ def audit_group():
 @audit_group.command("verify")
 def audit_verify_cmd():
     """Exit 0 if every chain and checkpoint holds; else name the first broken event."""
-    broken = audit.verify() or audit.check_checkpoints()
+    broken = audit.verify() or audit.check_checkpoints() or publication.verify()
     if broken:
         raise CliError(f"audit chain broken: {broken}", 1)
     click.echo("audit chain verified", err=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .. import audit
+from .. import audit, publication
 from ..backup import BackupError, backup, restore
 from . import CliError
 
@@ -28,7 +28,7 @@ def restore_cmd(file):
         m = restore(file)
     except BackupError as e:
         raise CliError(str(e)) from None
-    broken = audit.verify() or audit.check_checkpoints()
+    broken = audit.verify() or audit.check_checkpoints() or publication.verify()
     if broken:
         raise CliError(f"restored, but the audit chain is broken: {broken}")
     click.echo(f"restored {file}: {m['chains']} chains, {m['events']} events; audit chain verified", err=True)
