@@ -52,6 +52,8 @@ class Store(Protocol):
 
     def decide_extension(self, granted: bool) -> dt.date: ...
 
+    def latest_order(self) -> str | None: ...
+
 
 @dataclass
 class Change:
@@ -123,3 +125,10 @@ def decide_extension(granted: bool) -> Effect:
 
 def urge(ctx: Ctx, now: dt.datetime, store: Store, ch: Change) -> None:
     ch.body["deadline"] = ctx.measure.deadline.isoformat() if ctx.measure.deadline else None
+
+
+def reply_order(ctx: Ctx, now: dt.datetime, store: Store, ch: Change) -> None:
+    order_no = store.latest_order()
+    if order_no is None:
+        raise Refused("no_order", "the measure has no supervision order (督办单) to answer")
+    ch.body["order_no"] = order_no

@@ -75,5 +75,5 @@ def view_of(row) -> spec.MeasureView:
         kind=row.kind, submitter_id=row.submitter_id, evidence_count=row.evidence_count,
         evidence_waived=bool(row.evidence_waived), pending_extension=bool(row.pending_extension),
         approver_id=row.approver_id, account=row.account, reopen_count=row.reopen_count, deadline=row.deadline,
-        deadline_original=row.deadline_original,
+        deadline_original=row.deadline_original, level=row.level,
     )

@@ -86,6 +86,7 @@ class MeasureView:
     reopen_count: int = 0
     deadline: dt.date | None = None
     deadline_original: dt.date | None = None
+    level: int = -1  # the escalation level in force: -1 none, 0 yellow, 1-3 red (3: a supervision order)
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,11 @@ def is_leader(ctx: Ctx) -> bool:
     if "leader" not in a.roles:
         return False
     return a.id == m.leader_id or m.leader_id in a.delegate_for
+
+
+def is_responsible(ctx: Ctx) -> bool:
+    """The owner, a member of the owning unit, or the responsible leader."""
+    return is_owner_or_unit_member(ctx) or is_leader(ctx)
 
 
 def is_office(ctx: Ctx) -> bool:
@@ -160,6 +166,12 @@ def four_eyes(ctx: Ctx):
 def long_term_only(ctx: Ctx):
     if ctx.measure.kind != "long_term":
         return ("long_term_only", "only long-term measures are re-checked")
+    return None
+
+
+def under_order(ctx: Ctx):
+    if ctx.measure.level < 3:
+        return ("no_order", "the measure has no supervision order (督办单) to answer")
     return None
 
 
@@ -259,8 +271,8 @@ class Param:
 @dataclass(frozen=True)
 class Notice:
     """Whom a trigger tells, and what. ``audience``: owner, leader, office, unit_heads (of the measure,
-    as it is after the trigger). ``subject``/``text`` are templates over id, actor, reason, comment,
-    deadline, new_deadline."""
+    as it is after the trigger), supervisors. ``subject``/``text`` are templates over id, actor, reason,
+    comment, deadline, new_deadline, order_no."""
 
     kind: str
     subject: str
@@ -388,6 +400,13 @@ TRIGGERS: dict[str, Trigger] = {t.name: t for t in (
             input_guards=(need_reason,), params=(REASON,), effect=effects.decide_extension(False), tone="danger",
             notice=Notice("extension_denied", N_("不同意延期：整改措施 {id}"),
                           N_("整改措施 {id} 的延期申请未获同意，原因：{reason}"), ("owner",))),
+    Trigger("reply_order", N_("回复督办"), OPEN_STATES, None, is_responsible,
+            "the owner, the owning unit or the responsible leader", state_guards=(under_order,),
+            input_guards=(need_comment,),
+            params=(Param("comment", "text", N_("回复内容"), required=True, max_length=20000),), evidence=True,
+            effect=effects.reply_order,
+            notice=Notice("order_replied", N_("督办回复：整改措施 {id}"),
+                          N_("{actor} 回复了督办单 {order_no}：{comment}"), ("office", "supervisors"))),
     Trigger("escalate", N_("督办"), OPEN_STATES, None, is_system, "the scheduler", public=False),
 )}
 

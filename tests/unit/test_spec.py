@@ -59,6 +59,7 @@ MAY_FIRE = {
     "request_extension": {"owner"},
     "grant_extension": {"leader", "delegate"},
     "deny_extension": {"leader", "delegate"},
+    "reply_order": {"owner", "unit_member", "leader", "delegate"},
     "escalate": {"system"},
 }
 
@@ -74,7 +75,7 @@ def satisfied_ctx(trigger: str, actor: Actor, state: str | None = None) -> Ctx:
     """A context in which every guard of ``trigger`` passes, so only state and role decide."""
     t = spec.TRIGGERS[trigger]
     state = state or t.sources[0]
-    m = measure(state, kind="long_term", submitter_id=OWNER_ID, evidence_count=1,
+    m = measure(state, kind="long_term", submitter_id=OWNER_ID, evidence_count=1, level=3,
                 pending_extension=trigger in ("grant_extension", "deny_extension"))
     return Ctx(actor, m, comment="已按要求完成整改", reason="理由充分",
                params={"category": "rebound", "new_deadline": "2027-01-31", "owner": "owner2"})
@@ -351,7 +352,7 @@ def test_every_public_trigger_declares_a_label_its_parameters_and_how_it_shows()
             assert p.kind in ("text", "choice", "date", "user", "unit") and p.label
             assert p.kind != "choice" or p.choices
         if t.notice is not None:
-            assert set(t.notice.audience) <= {"owner", "leader", "office", "unit_heads"}
+            assert set(t.notice.audience) <= {"owner", "leader", "office", "unit_heads", "supervisors"}
 
 
 def test_a_required_input_has_its_input_guard():
@@ -403,3 +404,11 @@ def test_the_approver_is_refused_at_sign_off_and_evidence_after_approval():
 def test_the_hot_path_destination_table_is_what_the_machine_says():
     for source, trigger, dest in DESIGN_EDGES:
         assert spec._machine_destination(trigger, source) == dest == spec.destination(trigger, source)
+
+
+def test_a_supervision_order_is_answered_only_while_the_measure_is_under_it():
+    under = measure("in_progress", level=3)
+    assert "reply_order" in spec.allowed_triggers(lambda _n: Ctx(ACTORS["owner"], under))
+    assert "reply_order" not in spec.allowed_triggers(lambda _n: Ctx(ACTORS["owner"], measure("in_progress", level=2)))
+    assert refusal("reply_order", Ctx(ACTORS["owner"], measure("in_progress", level=1), comment="已整改")) == "no_order"
+    assert refusal("reply_order", Ctx(ACTORS["owner"], under)) == "comment_required"

@@ -22,7 +22,7 @@ from ..effects import Change
 from ..errors import Conflict
 from ..evidence import Stored
 from ..loading import LOCK_MEASURE, load_actor, load_measure, view_of
-from ..models import Evidence, Extension, LightChange, Measure, MeasureEvidence, Membership, OrgUnit, User, UserRole
+from ..models import Escalation, Evidence, Extension, LightChange, Measure, MeasureEvidence, Membership, OrgUnit, User, UserRole
 from ..spec import Refused
 
 M = Measure.__table__
@@ -126,6 +126,11 @@ class _Store:
             status="granted" if granted else "denied", decided_by=self.actor.id, decided_at=self.now))
         return ext.new_deadline
 
+    def latest_order(self) -> str | None:
+        return self.conn.execute(select(Escalation.order_no).where(
+            Escalation.measure_id == self.row.id, Escalation.order_no.is_not(None))
+            .order_by(Escalation.id.desc()).limit(1)).scalar()
+
 
 def _apply(conn: Connection, t: spec.Trigger, row, dest: str, ctx: spec.Ctx, evidence: list[Stored],
            now: dt.datetime) -> Result:
@@ -168,8 +173,8 @@ def _audience(conn: Connection, who: str, row, values: dict) -> list[int | None]
         return [owner]
     if who == "leader":
         return [leader]
-    if who == "office":
-        return list(notify.users_with_role(conn, "office"))
+    if who in ("office", "supervisors"):
+        return list(notify.users_with_role(conn, "office" if who == "office" else "supervisor"))
     if who == "unit_heads":
         return [r[0] for r in conn.execute(_HEADS, {"unit_id": unit})] if unit is not None else []
     raise ValueError(f"unknown audience {who!r}")
@@ -179,7 +184,8 @@ def _notify(conn: Connection, t: spec.Trigger, row, ctx: spec.Ctx, change: Chang
     n = t.notice
     recipients = [uid for who in n.audience for uid in _audience(conn, who, row, change.values)]
     fmt = {"id": row.id, "actor": ctx.actor.display, "reason": ctx.reason, "comment": ctx.comment,
-           "deadline": row.deadline, "new_deadline": change.body.get("new_deadline", "")}
+           "deadline": row.deadline, "new_deadline": change.body.get("new_deadline", ""),
+           "order_no": change.body.get("order_no", "")}
     return notify.enqueue(conn, recipients, n.kind, n.subject.format(**fmt), n.text.format(**fmt), now,
                           measure_id=row.id)
 
