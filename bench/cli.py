@@ -11,7 +11,7 @@ import importlib
 
 import click
 
-NAMES = ("transitions", "sweep", "all", "web")
+NAMES = ("transitions", "sweep", "all", "web", "recurrence")
 
 LABELS = {
     "engine_per_s": "引擎 engine (次/秒 triggers/s)",
@@ -49,7 +49,7 @@ def _print_human(name: str, result: dict) -> None:
 
 
 @click.command("bench")
-@click.argument("name", required=False, default="all", metavar="[transitions|sweep|all|web]")
+@click.argument("name", required=False, default="all", metavar="[transitions|sweep|all|web|recurrence]")
 @click.option("--json", "as_json", is_flag=True, help="one JSON document on stdout")
 @click.option("--n", "n", type=int, default=None,
               help="size: engine triggers for transitions (default 100000); passed on to sweep as n")
