@@ -20,7 +20,8 @@ from collections import Counter
 
 from sqlalchemy import select, update
 
-from . import commands, db, evidence, notice as notice_mod, passwords, planwriter, readmodels, workdays
+from . import commands, db, evidence, passwords, planwriter, readmodels, workdays
+from .importing import notice as notice_mod, notice_units
 from .models import Inspection, Measure, OrgUnit, Plan, Problem, User
 
 PASSWORD = "rectify-demo"
@@ -146,7 +147,7 @@ def _people(conn, units: list[str]) -> dict[str, tuple[str, str]]:
             leader_of[u] = username
     owner_map = {}
     for name in units:
-        d = notice_mod.UNIT_BY_NAME.get(name)
+        d = notice_units.UNIT_BY_NAME.get(name)
         slug = d.slug if d else f"unit{len(owner_map) + 1}"
         kind = d.kind if d else "department"
         planwriter.unit(conn, name, kind)

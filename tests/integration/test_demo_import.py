@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from workflow import audit, db, notice as N, planwriter
+from workflow import audit, db, planwriter
+from workflow.importing import notice as N
 from workflow.models import (
     Accountability, Category, Event, Inspection, Measure, OrgUnit, Part, Plan, Problem, RuleMade, User,
 )

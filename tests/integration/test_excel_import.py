@@ -364,7 +364,7 @@ def test_cli_import_dry_run_then_import_as_json(sqlite_engine, tmp_path, capfd):
 
 
 def test_cli_import_of_a_notice_goes_to_the_notice_importer(sqlite_engine, tmp_path, capfd):
-    from workflow import notice
+    from workflow.importing import notice
     from workflow.cli import main
 
     assert main(["import", str(notice.SEED_PATH), "--json"]) == 0

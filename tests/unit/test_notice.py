@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from workflow import notice as N
+from workflow.importing import notice as N
 
 SEED = N.SEED_PATH.read_text(encoding="utf-8")
 MEASURES_PER_PROBLEM = {1: 2, 2: 2, 3: 3, 4: 4, 5: 2, 6: 2, 7: 1, 8: 1, 9: 3, 10: 8, 11: 2, 12: 2, 13: 1, 14: 5,

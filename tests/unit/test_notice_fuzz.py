@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from workflow import notice as N
+from workflow.importing import notice as N
 
 SEED_LINES = N.SEED_PATH.read_text(encoding="utf-8").split("\n")
 

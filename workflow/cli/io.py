@@ -82,7 +82,7 @@ def import_cmd(file, plan_id, title, dry_run, as_user, now_, as_json):
     if _kind_of(path) == "notice":
         if plan_id or title or dry_run:
             raise CliError("--plan, --title and --dry-run apply to .xlsx ledgers", EXIT_REFUSED)
-        from .. import notice
+        from ..importing import notice
 
         try:
             summary = notice.import_notice(notice.read(path), now)
