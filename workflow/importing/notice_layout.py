@@ -1,66 +1,83 @@
-"""The structure of a notice: header (issuer, title), intro, sections, parts → categories → problems
-with their accounts and progress, next steps, closing, contact lines and the signature.
+"""The structure of a notice: header (issuer, title), intro, sections, the problem region, next
+steps, closing, contact lines and the signature.
 
-:func:`structure` turns the cleaned lines of :mod:`.notice_text` into a :class:`Notice` tree; the
-facts inside the paragraphs are left to :mod:`.notice_extract` and :mod:`.notice_measures`.
-Headings are stored without their numbering; paragraphs keep theirs.
+Published rectification notices share a genre, not one layout. Each paragraph is first given a
+*shape* by its marker: ``cn`` (``一、``), ``pcn`` (``（一）``), ``num`` (``1.`` ``1、`` ``1．``),
+``pnum`` (``（1）`` ``(1)``), ``wenti`` (``问题1：`` ``问题一：``), ``guanyu`` (``关于…的问题``),
+``account`` (``落实情况：`` ``整改情况：`` ``整改落实情况：`` ``整改措施及成效：`` ``整改成效：``),
+``progress`` (``整改进度：``), ``contact`` or ``plain``. Then :func:`find_layout` decides what the
+shapes mean in this notice:
+
+* the *problem* shape: ``wenti`` when the notice numbers its problems so; else the shape of the
+  heading an account label follows most often; else ``guanyu``; else the most frequent shape;
+* the *part* and *category* shapes: the headings above the first problem, nearest first, up to a
+  ``一、`` heading. That ``一、`` heading is the section the problems sit in (``二、巡察反馈问题整改
+  落实情况``), unless ``一、`` headings also separate problems: then they are the parts
+  (a university's ``一、…方面`` → ``（一）`` problems);
+* the region ends after the last problem's block, at a ``一、`` heading, a ``下一步…`` paragraph,
+  the closing (``欢迎…监督``) or the contact lines.
+
+Headings are stored without their numbering; paragraphs keep theirs. :mod:`.notice_problems` reads
+the region into parts, categories and problems.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import Counter
 
 from ..vocabulary import cn_int
-from .notice_text import INNER_STOP, TERMINAL, NoticeError, ends_sentence, merge
 from .notice_extract import parse_full_date
-from .notice_tree import Category, Notice, Part, Problem, progress_status
+from .notice_problems import RANK, Layout, Para, opens, read_region
+from .notice_text import INNER_STOP, TERMINAL, NoticeError, ends_sentence, merge
+from .notice_tree import Notice
 
 _CN = "一二三四五六七八九十"
+_ACCOUNT_LABELS = "整改落实情况|落实情况|整改情况|整改措施及成效|整改措施及成果|整改措施和成效|整改成效|整改措施"
 
-_RE_SECTION = re.compile(rf"^([{_CN}]{{1,3}})\s*[、.．]\s*(.*)$")
-_RE_PART = re.compile(rf"^[（(]\s*([{_CN}]{{1,3}})\s*[)）]\s*[、.．]?\s*(.*)$")
-_RE_CAT = re.compile(r"^(\d{1,2})\s*(?:[.．](?!\d)|、)\s*(.*)$")
-_RE_PROBLEM = re.compile(r"^问题\s*(\d{1,3})\s*[:：.．、]\s*(.*)$")
-_RE_ACCOUNT = re.compile(r"^(?:整改落实情况|落实情况|整改情况)\s*[:：]\s*(.*)$")
-_RE_PROGRESS = re.compile(r"^(?:整改进度|整改进展)\s*[:：]\s*(.*)$")
+_RE_CN = re.compile(rf"^([{_CN}]{{1,3}})\s*[、.．]\s*(.*)$")
+_RE_PCN = re.compile(rf"^[（(]\s*([{_CN}]{{1,3}})\s*[)）]\s*[、.．]?\s*(.*)$")
+_RE_NUM = re.compile(r"^(\d{1,2})\s*(?:[.．](?!\d)|、)\s*(.*)$")
+_RE_PNUM = re.compile(r"^[（(]\s*(\d{1,2})\s*[)）]\s*[、.．]?\s*(.*)$")
+_RE_WENTI = re.compile(rf"^问题\s*(\d{{1,3}}|[{_CN}]{{1,3}})\s*[:：.．、]\s*(.*)$")
+_RE_GUANYU = re.compile(r"^关于[^。；;！？]{2,80}?问题")
+_RE_ACCOUNT = re.compile(rf"^[【\[]?(?:{_ACCOUNT_LABELS})[】\]]?\s*(?:[:：]\s*(.*)|)$")
+_RE_PROGRESS = re.compile(r"^[【\[]?(?:整改进度|整改进展|整改状态|整改结果)[】\]]?\s*[:：]\s*(.*)$")
 _RE_CONTACT = re.compile(
     r"^(?:联系方式|联系电话|举报电话|监督电话|电话|邮政信箱|通信地址|通讯地址|来信地址|地址|电子邮箱|电子信箱|邮箱|传真|"
     r"邮编|邮政编码)\s*[:：]")
-_RE_CLOSING = re.compile(r"^(?:欢迎|诚恳欢迎|热忱欢迎|真诚欢迎|如有|如对|若有|对巡察整改)")
+_RE_CLOSING = re.compile(r"^(?:欢迎|诚恳欢迎|热忱欢迎|真诚欢迎|如有|如对|若有|对巡[察视]整改)")
+_RE_NEXT = re.compile(r"^(?:下一步|下步|今后|接下来)")
 _RE_DATE_LINE = re.compile(r"^(.*?)\s*((?:\d{4}|[〇零○一二三四五六七八九]{4})\s*年\s*[\d一二三四五六七八九十]{1,3}\s*月\s*"
                            r"[\d一二三四五六七八九十]{1,3}\s*日)$")
 _RE_DOCNO_LINE = re.compile(r"^[\u4e00-\u9fff]{1,12}[〔\[【(（]\s*\d{4}\s*[〕\]】)）]\s*\d{1,4}\s*号$")
+_MARKERS = (("pcn", _RE_PCN, True), ("cn", _RE_CN, True), ("num", _RE_NUM, False), ("pnum", _RE_PNUM, False))
 
 
-@dataclass
-class _Para:
-    line: int
-    text: str
-    kind: str = "plain"  # section part cat problem account progress contact plain
-    num: int | None = None
-    rest: str = ""
-    heading: bool = False
-
-
-def _classify(text: str) -> tuple[str, int | None, str]:
-    for kind, rx in (("problem", _RE_PROBLEM), ("account", _RE_ACCOUNT), ("progress", _RE_PROGRESS)):
-        m = rx.match(text)
-        if m:
-            if kind == "problem":
-                return kind, int(m.group(1)), m.group(2).strip()
-            return kind, None, m.group(1).strip()
+def classify(text: str) -> tuple[str, int | None, str]:
+    """(shape, number, text without the marker) of one paragraph."""
+    m = _RE_WENTI.match(text)
+    if m:
+        try:
+            return "wenti", cn_int(m.group(1)), m.group(2).strip()
+        except ValueError:
+            pass
+    m = _RE_ACCOUNT.match(text)
+    if m:
+        return "account", None, (m.group(1) or "").strip()
+    m = _RE_PROGRESS.match(text)
+    if m:
+        return "progress", None, m.group(1).strip()
     if _RE_CONTACT.match(text):
         return "contact", None, text
-    for kind, rx in (("part", _RE_PART), ("section", _RE_SECTION)):
+    for shape, rx, chinese in _MARKERS:
         m = rx.match(text)
         if m:
             try:
-                return kind, cn_int(m.group(1)), m.group(2).strip()
+                return shape, cn_int(m.group(1)) if chinese else int(m.group(1)), m.group(2).strip()
             except ValueError:
-                break
-    m = _RE_CAT.match(text)
-    if m:
-        return "cat", int(m.group(1)), m.group(2).strip()
+                return "plain", None, text
+    if _RE_GUANYU.match(text):
+        return "guanyu", None, text
     return "plain", None, text
 
 
@@ -70,22 +87,29 @@ def _heading_like(rest: str) -> bool:
     return len(rest) <= 100 and not INNER_STOP.search(body)
 
 
-def _make_para(line: int, text: str) -> _Para:
-    kind, num, rest = _classify(text)
-    heading = kind in ("section", "part", "cat") and _heading_like(rest)
-    return _Para(line, text, kind, num, rest, heading)
-
+def make_para(line: int, text: str) -> Para:
+    kind, num, rest = classify(text)
+    heading = kind in RANK and kind != "wenti" and _heading_like(rest)
+    return Para(line, text, kind, num, rest, heading)
 
 
 def structure(lines: list[tuple[int, str]], repairs: list[str]) -> Notice:
     """The notice's tree from its cleaned, numbered lines (see :func:`.notice_text.clean_lines`)."""
     signature, signed_on, lines = _take_footer(lines)
-    issuer, title, lines = _take_header(lines)
-    paras = _paragraphs(lines, repairs)
-    notice = Notice(title=title, issuer=issuer, signature=signature, signed_on=signed_on, repairs=repairs)
-    _structure(notice, paras)
+    issuer, title, lines = _take_header(lines, repairs)
+    paras = _join_headings(_paragraphs(lines, repairs), repairs)
+    notice = Notice(title=title, issuer=issuer or signature or None, signature=signature, signed_on=signed_on,
+                    repairs=repairs)
+    layout = find_layout(paras)
+    notice.layout = {"problem": layout.problem, "part": layout.part, "category": layout.category}
+    _frame(notice, paras, layout)
+    read_region(notice, paras[layout.start:layout.end], layout)
+    if not notice.intro:
+        notice.warnings.append("no intro paragraph before the first section")
     return notice
 
+
+# --- header, footer, paragraphs --------------------------------------------------------
 
 def _take_footer(lines):
     """Signature and date at the end: ``中共…工委`` / ``2023 年 3 月 30 日``."""
@@ -101,7 +125,7 @@ def _take_footer(lines):
                 signature = prefix
             elif lines:
                 pno, prev = lines[-1]
-                kind, _, _ = _classify(prev)
+                kind, _, _ = classify(prev)
                 if kind == "plain" and len(prev) <= 40 and not ends_sentence(prev):
                     signature = prev
                     lines = lines[:-1]
@@ -110,18 +134,27 @@ def _take_footer(lines):
     return signature, signed_on, lines
 
 
-def _take_header(lines):
-    """Issuer and title: the short lines before the first paragraph."""
+def _take_header(lines, repairs: list[str]):
+    """Issuer and title: the short lines before the first paragraph.
+
+    The title is the line from ``关于`` on; lines before it are the issuer. A single line such as
+    ``中共某大学委员会关于巡视整改进展情况的通报`` is the title, and its part before ``关于`` the issuer.
+    A document number line (``某办〔2023〕5号``) and a repeated title line are dropped (and listed).
+    """
     head: list[tuple[int, str]] = []
     i = 0
     while i < len(lines) and len(head) < 6:
         no, text = lines[i]
-        kind, _, _ = _classify(text)
+        kind, _, _ = classify(text)
         if kind != "plain" or INNER_STOP.search(text) or len(text) > 60:
             break
-        head.append((no, text))
         i += 1
-    head = [(no, t) for no, t in head if not _RE_DOCNO_LINE.match(t)]
+        if _RE_DOCNO_LINE.match(text):
+            repairs.append(f"line {no}: set aside the document number {text!r}")
+        elif head and head[-1][1] == text:
+            repairs.append(f"line {no}: dropped the repeated title line {text!r}")
+        else:
+            head.append((no, text))
     if not head:
         raise NoticeError("expected the title (e.g. 关于巡察整改情况的通报) before the first paragraph", lines[0][0])
     if i >= len(lines):
@@ -132,17 +165,19 @@ def _take_header(lines):
         at = 1 if len(texts) > 1 else 0
     issuer = "".join(texts[:at]) or None
     title = "".join(texts[at:])
-    if not title:
-        raise NoticeError("expected a title line", head[0][0])
+    if issuer is None and "关于" in title[2:]:
+        issuer = title[:title.index("关于", 2)]
     return issuer, title, lines[i:]
 
 
-def _paragraphs(lines, repairs: list[str]) -> list[_Para]:
-    paras: list[_Para] = []
+def _paragraphs(lines, repairs: list[str]) -> list[Para]:
+    """Lines joined into paragraphs: a line that does not end a sentence is continued by the next
+    unless that one starts a new element (any marked shape)."""
+    paras: list[Para] = []
     prev_no = None
     for no, text in lines:
         cur = paras[-1] if paras else None
-        new = _make_para(no, text)
+        new = make_para(no, text)
         gap = prev_no is not None and no > prev_no + 1
         prev_no = no
         if cur is None or new.kind != "plain" or ends_sentence(cur.text):
@@ -157,146 +192,129 @@ def _paragraphs(lines, repairs: list[str]) -> list[_Para]:
             repairs.append(f"line {no}: joined a paragraph broken across a page break (from line {cur.line})")
         if dropped:
             repairs.append(f"line {no}: dropped the fragment {dropped!r} repeated across the break")
-        joined = _make_para(cur.line, merged)
-        paras[-1] = joined
+        paras[-1] = make_para(cur.line, merged)
     return paras
 
 
-def _structure(notice: Notice, paras: list[_Para]) -> None:
-    # heading continued on the next line (a title broken in two)
-    fixed: list[_Para] = []
+def _join_headings(paras: list[Para], repairs: list[str]) -> list[Para]:
+    """A heading continued on the next line (a title broken in two) is joined."""
+    fixed: list[Para] = []
     for p in paras:
         prev = fixed[-1] if fixed else None
         if (prev is not None and prev.heading and p.kind == "plain" and len(p.text) <= 40
                 and not ends_sentence(p.text) and len(prev.rest) + len(p.text) <= 100):
             text, dropped = merge(prev.text, p.text)
-            merged = _make_para(prev.line, text)
+            merged = make_para(prev.line, text)
             if merged.heading:
                 fixed[-1] = merged
-                notice.repairs.append(f"line {p.line}: joined a heading broken across lines (line {prev.line})")
+                repairs.append(f"line {p.line}: joined a heading broken across lines (line {prev.line})")
                 if dropped:
-                    notice.repairs.append(f"line {p.line}: dropped the fragment {dropped!r} repeated across the break")
+                    repairs.append(f"line {p.line}: dropped the fragment {dropped!r} repeated across the break")
                 continue
         fixed.append(p)
-    paras = fixed
+    return fixed
 
-    first_problem = next((i for i, p in enumerate(paras) if p.kind == "problem"), None)
-    if first_problem is None:
-        raise NoticeError("no problems found: expected lines like 问题 1：… under a part （一）…",
-                          paras[0].line if paras else None)
-    # indexes of the section headings (一、… 二、… 三、…)
-    sections = [i for i, p in enumerate(paras) if p.kind == "section" and p.heading]
-    prob_sec = max((i for i in sections if i < first_problem), default=None)
-    intro_end = sections[0] if sections and sections[0] < first_problem else None
 
-    # closing and contact: after the last problem's block
-    last_struct = max(i for i, p in enumerate(paras) if p.kind in ("problem", "account", "progress"))
-    after_sections = [i for i in sections if i > last_struct]
-    tail_from = (after_sections[-1] + 1) if after_sections else last_struct + 1
+# --- the layout ------------------------------------------------------------------------
+
+def _problem_shape(paras: list[Para]) -> str:
+    if any(p.kind == "wenti" for p in paras):
+        return "wenti"
+    before_account: Counter = Counter()
+    for i, p in enumerate(paras):
+        if p.kind != "account":
+            continue
+        j = i - 1
+        while j >= 0 and paras[j].kind == "plain":
+            j -= 1
+        if j >= 0 and paras[j].kind in RANK:
+            before_account[paras[j].kind] += 1
+    if before_account:
+        return max(before_account, key=lambda k: (before_account[k], RANK[k]))
+    if any(p.kind == "guanyu" for p in paras):
+        return "guanyu"
+    shapes = Counter(p.kind for p in paras if p.kind in ("pcn", "num", "pnum"))
+    if not shapes:
+        raise NoticeError("no problems found: expected lines like 问题 1：…, 1.关于…的问题 or （一）… "
+                          "followed by 整改情况：", paras[0].line if paras else None)
+    return max(shapes, key=lambda k: (shapes[k], RANK[k]))
+
+
+def find_layout(paras: list[Para]) -> Layout:
+    """What the shapes mean in this notice, and where its problem region starts and ends."""
+    shape = _problem_shape(paras)
+    firsts = [i for i, p in enumerate(paras) if p.kind == shape]
+    first, last = firsts[0], firsts[-1]
+    chain: list[int] = []  # the headings above the first problem, nearest first
+    section = None
+    j = first - 1
+    while j >= 0:
+        p = paras[j]
+        if p.heading and RANK[p.kind] < RANK[shape]:
+            if p.kind == "cn":
+                section = j
+                break
+            if any(paras[k].kind == p.kind for k in chain):
+                break
+            chain.append(j)
+        j -= 1
+    kinds = {paras[k].kind for k in chain} | {
+        p.kind for k, p in enumerate(paras[first:last + 1], first)
+        if p.heading and p.kind != "cn" and RANK[p.kind] < RANK[shape] and opens(paras, k, shape)}
+    shapes = sorted(kinds, key=RANK.__getitem__)
+    cn_between = any(p.kind == "cn" and p.heading for p in paras[first:last + 1])
+    start = min(chain) if chain else first
+    if shape != "cn" and section is not None and (
+            cn_between or (not shapes and re.search(r"方面$|问题$", paras[section].rest))):
+        shapes.insert(0, "cn")  # the 一、 headings are the parts
+        start, section = section, None
+    part = shapes[0] if shapes else None
+    category = shapes[1] if len(shapes) > 1 else None
+    return Layout(shape, part, category, section, start, _region_end(paras, last))
+
+
+def _region_end(paras: list[Para], last: int) -> int:
+    for i in range(last + 1, len(paras)):
+        p = paras[i]
+        if (p.kind == "cn" and p.heading) or p.kind == "contact":
+            return i
+        if p.kind == "plain" and (_RE_NEXT.match(p.text) or _RE_CLOSING.match(p.text)):
+            return i
+    return len(paras)
+
+
+def _frame(notice: Notice, paras: list[Para], layout: Layout) -> None:
+    """Intro, organisation section, problems heading and intro, next steps, closing and contact."""
+    start, end = layout.start, layout.end
+    before = [i for i, p in enumerate(paras[:start]) if p.kind == "cn" and p.heading]
+    if layout.section is not None:
+        notice.problems_heading = paras[layout.section].rest
+        before = [i for i in before if i < layout.section]
+        notice.problems_intro = [p.text for p in paras[layout.section + 1:start]]
+    org_end = layout.section if layout.section is not None else start
+    notice.intro = [p.text for p in paras[:before[0] if before else org_end]]
+    for k, s in enumerate(before):
+        stop = before[k + 1] if k + 1 < len(before) else org_end
+        if k == 0:
+            notice.org_heading = paras[s].rest
+        else:
+            notice.org_paragraphs.append(paras[s].text)
+        notice.org_paragraphs.extend(p.text for p in paras[s + 1:stop])
+    after = [i for i in range(end, len(paras)) if paras[i].kind == "cn" and paras[i].heading]
+    tail_from = after[-1] + 1 if after else end
     contact_at = next((i for i in range(tail_from, len(paras)) if paras[i].kind == "contact"), len(paras))
     closing_at = next((i for i in range(tail_from, contact_at) if _RE_CLOSING.match(paras[i].text)), contact_at)
     notice.closing = [p.text for p in paras[closing_at:contact_at]]
     notice.contact = [p.text for p in paras[contact_at:]]
-    body = paras[:closing_at]
-
-    if intro_end is None:
-        # no section headings before the problems: intro runs to the first part heading
-        first_part = next((i for i, p in enumerate(body) if p.kind == "part" and p.heading), first_problem)
-        notice.intro = [p.text for p in body[:first_part]]
-        prob_body_start = first_part
-    else:
-        notice.intro = [p.text for p in body[:intro_end]]
-        before = [i for i in sections if i < prob_sec]
-        for k, s in enumerate(before):
-            end = before[k + 1] if k + 1 < len(before) else prob_sec
-            if k == 0:
-                notice.org_heading = body[s].rest
-            else:
-                notice.org_paragraphs.append(body[s].text)
-            notice.org_paragraphs.extend(p.text for p in body[s + 1:end])
-        notice.problems_heading = body[prob_sec].rest
-        prob_body_start = prob_sec + 1
-    after = [i for i in sections if i > last_struct and i < closing_at]
-    prob_end = after[0] if after else closing_at
+    after = [i for i in after if i < closing_at]
+    notice.next_paragraphs = [p.text for p in paras[end:after[0] if after else closing_at]]
     for k, s in enumerate(after):
-        end = after[k + 1] if k + 1 < len(after) else closing_at
-        if k == 0:
-            notice.next_heading = body[s].rest
+        stop = after[k + 1] if k + 1 < len(after) else closing_at
+        if k == 0 and not notice.next_paragraphs:
+            notice.next_heading = paras[s].rest
         else:
-            notice.next_paragraphs.append(body[s].text)
-        notice.next_paragraphs.extend(p.text for p in body[s + 1:end])
-    _problems(notice, body[prob_body_start:prob_end])
-    if not notice.intro:
-        notice.warnings.append("no intro paragraph before the first section")
+            notice.next_paragraphs.append(paras[s].text)
+        notice.next_paragraphs.extend(p.text for p in paras[s + 1:stop])
 
 
-def _problems(notice: Notice, paras: list[_Para]) -> None:
-    part: Part | None = None
-    cat: Category | None = None
-    prob: Problem | None = None
-    field_ = "text"
-    seen: dict[int, int] = {}
-    extra: dict[int, list[str]] = {}
-    for p in paras:
-        if p.kind == "part" and p.heading:
-            if any(x.no == p.num for x in notice.parts):
-                raise NoticeError(f"part （{p.num}） appears twice", p.line)
-            part = Part(p.num, p.rest, p.line)
-            notice.parts.append(part)
-            cat, prob = None, None
-        elif p.kind == "section" and p.heading:
-            raise NoticeError(f"a section heading ({p.text[:20]}) between problems: expected the problems "
-                              "to sit in one section, under parts （一）…", p.line)
-        elif p.kind == "cat" and p.heading:
-            if part is None:
-                raise NoticeError(f"category {p.num}. is not under a part heading （一）…", p.line)
-            if any(c.no == p.num for c in part.categories):
-                raise NoticeError(f"category {p.num}. appears twice in part （{part.no}）", p.line)
-            cat = Category(p.num, p.rest, p.line)
-            part.categories.append(cat)
-            prob = None
-        elif p.kind == "problem":
-            if part is None:
-                raise NoticeError(f"问题 {p.num} is not under a part heading （一）…", p.line)
-            if p.num in seen:
-                raise NoticeError(f"问题 {p.num} appears twice (first at line {seen[p.num]})", p.line)
-            seen[p.num] = p.line
-            prob = Problem(p.num, p.rest, p.line)
-            (cat.problems if cat is not None else part.problems).append(prob)
-            field_ = "text"
-        elif p.kind in ("account", "progress"):
-            label = "落实情况" if p.kind == "account" else "整改进度"
-            if prob is None:
-                raise NoticeError(f"{label} is not under a 问题 N：", p.line)
-            if p.kind == "account":
-                prob.account = _join(prob.account, p.rest)
-                field_ = "account"
-            else:
-                if prob.progress:
-                    raise NoticeError(f"问题 {prob.no} has two 整改进度 lines", p.line)
-                prob.progress = TERMINAL.sub("", p.rest).strip()
-                progress_status(prob.progress, p.line)
-                field_ = "progress"
-        else:
-            if prob is None:
-                if part is None:
-                    notice.problems_intro.append(p.text)
-                else:
-                    part.intro.append(p.text)
-            elif field_ == "text":
-                prob.text = _join(prob.text, p.text)
-            elif field_ == "account":
-                prob.account = _join(prob.account, p.text)
-            else:
-                extra.setdefault(prob.no, []).append(p.text)
-                prob.account = _join(prob.account, p.text)
-    for no, texts in extra.items():
-        notice.warnings.append(f"问题 {no}: text after 整改进度 kept with the account ({len(texts)} paragraph(s))")
-    for pr in notice.problems:
-        if not pr.text:
-            raise NoticeError(f"问题 {pr.no} has no text", pr.line)
-
-
-def _join(a: str, b: str) -> str:
-    return f"{a}\n{b}" if a and b else (a or b)
-
+__all__ = ["classify", "find_layout", "make_para", "structure"]

@@ -232,7 +232,7 @@ def plan_measures(notice: Notice) -> None:
             notice.warnings.append(f"the notice speaks of {notice.measure_target} measures; {got} could be made")
     cat_title = {id(p): c.title for part in notice.parts for c in part.categories for p in c.problems}
     for p, texts in zip(problems, groups):
-        long_term = p.status == "done_long_term"
+        long_term = p.long_term or p.status == "done_long_term"
         p.measures = []
         previous = None
         for k, t in enumerate(texts):

@@ -37,7 +37,7 @@ class MeasureDraft:
     seq: int
     text: str
     kind: str  # immediate time_bound long_term
-    unit: str
+    unit: str  # the responsible unit's name; "" when the notice names none
 
 
 @dataclass
@@ -51,11 +51,8 @@ class Problem:
     money: Money = field(default_factory=Money)
     accountability: list[AccountabilityRecord] = field(default_factory=list)
     rules: list[RuleRecord] = field(default_factory=list)
-
-    @property
-    def status(self) -> str:
-        """The published progress as a code: done, done_long_term, in_progress, not_done or ''."""
-        return progress_status(self.progress, self.line)
+    status: str = ""  # the published progress as a code: done, done_long_term, in_progress, not_done or ''
+    long_term: bool = False  # the progress says the work goes on (长期坚持, 持续推进)
 
 
 @dataclass
@@ -114,6 +111,10 @@ class Notice:
     inspection: InspectionInfo = field(default_factory=InspectionInfo)
     measure_target: int | None = None  # 整改措施N项, when the notice states it
     stated_problems: int | None = None  # N个问题, when the notice states it
+    stated_parts: int | None = None  # N个方面 / N部分
+    stated_done: int | None = None  # 已整改完成N个
+    layout: dict = field(default_factory=dict)  # the shapes found: problem, part, category markers
+    units: object = None  # the UnitDirectory measures were given units from
     repairs: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -144,15 +145,28 @@ class Notice:
         }
 
 
+_RE_LONG_PROGRESS = re.compile(r"长期坚持|持续|常态化|长效")
+
+
 def progress_status(progress: str, line: int | None = None) -> str:
-    """Map a published 整改进度 to done, done_long_term, in_progress, not_done or '' (blank)."""
+    """Map a published 整改进度 to done, done_long_term, in_progress, not_done or '' (blank).
+
+    已完成 / 已整改(完成|到位) / 整改完成 → done (done_long_term with 长期坚持 or 持续…);
+    正在整改 / 正在推进 / 整改中 / 推进中 / 基本完成 / 持续推进 / 长期坚持 (alone) → in_progress;
+    未完成 → not_done. Anything else is a :class:`NoticeError` naming the line.
+    """
     s = re.sub(r"[\s。，,；;、]", "", progress or "")
     if not s:
         return ""
     if s.startswith("未完成"):
         return "not_done"
-    if s.startswith("已完成") or s.startswith("已整改完成") or s.startswith("已整改到位") or s == "完成":
-        return "done_long_term" if "长期坚持" in s or "持续" in s else "done"
-    if s.startswith(("正在整改", "整改中", "持续整改", "正在推进", "基本完成", "推进中")):
+    if s.startswith(("已完成", "已整改", "整改完成", "已办结", "已销号")) or s == "完成":
+        return "done_long_term" if _RE_LONG_PROGRESS.search(s) else "done"
+    if s.startswith(("正在整改", "整改中", "持续整改", "持续推进", "正在推进", "基本完成", "推进中", "长期坚持")):
         return "in_progress"
     raise NoticeError(f"unknown 整改进度 {progress!r}: expected 已完成, 已完成，长期坚持, 正在整改 or 未完成", line)
+
+
+def is_long_term(progress: str) -> bool:
+    """Whether a progress says the work goes on after the problem is dealt with."""
+    return bool(_RE_LONG_PROGRESS.search(progress or ""))
