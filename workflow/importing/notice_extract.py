@@ -9,7 +9,7 @@ from decimal import Decimal
 from ..vocabulary import cn_int
 from .notice_text import sentences
 from .notice_tree import AccountabilityRecord, InspectionInfo, Money, Notice, RuleRecord
-from .notice_units import UNIT_BY_NAME, units_in
+from .notice_units import UnitDirectory, last_unit_phrase, shares_unit, unit_cores
 
 _RE_DATE = re.compile(r"(?:(\d{4})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _RE_RANGE_SEP = re.compile(r"^\s*(?:至|到|—|－|-|~|～)\s*$")
@@ -95,17 +95,41 @@ def inspection_info(intro: list[str], signed_on: dt.date | None) -> InspectionIn
     return info
 
 
+_N = r"(\d{1,4}|[零〇一二两三四五六七八九十百]{1,5})"
+_RE_STATED_MEASURES = (re.compile(rf"(?:整改)?措施\s*{_N}\s*[项条个]"), re.compile(rf"{_N}\s*[项条]\s*整改措施"))
+_RE_STATED_PROBLEMS = re.compile(rf"{_N}\s*(?:个|项|条)(?:具体)?问题")
+_RE_STATED_PARTS = re.compile(rf"{_N}\s*(?:个方面|个部分|部分|方面|大类)")
+_DONE_WORDS = r"已(?:经)?(?:全部)?(?:整改完成|完成整改|整改到位|整改完毕|办结|完成|整改)"
+_RE_STATED_DONE = (re.compile(rf"{_DONE_WORDS}\s*(?:问题)?\s*{_N}\s*(?:个|项|条)"),
+                   re.compile(rf"{_N}\s*(?:个|项|条)(?:问题)?\s*{_DONE_WORDS}"))
+
+
+def _stated(rxs, text: str) -> int | None:
+    for rx in rxs if isinstance(rxs, tuple) else (rxs,):
+        m = rx.search(text)
+        if m:
+            try:
+                return cn_int(m.group(1))
+            except (ValueError, KeyError):
+                continue
+    return None
+
+
 def stated_counts(notice: Notice) -> None:
+    """The totals the notice states about itself (``反馈的4个方面18个问题…已整改完成16个``, ``整改措施45项``),
+    each compared with what was read: a mismatch is a warning, never silence."""
     text = "".join(notice.org_paragraphs + notice.intro + notice.problems_intro)
-    m = re.search(r"(?:整改)?措施\s*(\d{1,4})\s*[项条个]", text) or re.search(r"(\d{1,4})\s*[项条]\s*整改措施", text)
-    if m:
-        notice.measure_target = int(m.group(1))
-    m = re.search(r"(\d{1,4})\s*个问题", text)
-    if m:
-        notice.stated_problems = int(m.group(1))
-        if notice.stated_problems != len(notice.problems):
-            notice.warnings.append(
-                f"the notice speaks of {notice.stated_problems} problems; {len(notice.problems)} were found")
+    notice.measure_target = _stated(_RE_STATED_MEASURES, text)
+    notice.stated_problems = _stated(_RE_STATED_PROBLEMS, text)
+    notice.stated_parts = _stated(_RE_STATED_PARTS, text)
+    notice.stated_done = _stated(_RE_STATED_DONE, text)
+    found = {"problems": len(notice.problems), "parts": len(notice.parts),
+             "done": sum(p.status in ("done", "done_long_term") for p in notice.problems)}
+    for key, stated in (("problems", notice.stated_problems), ("parts", notice.stated_parts),
+                        ("done", notice.stated_done)):
+        if stated is not None and stated != found[key]:
+            what = {"problems": "problems", "parts": "parts (方面)", "done": "problems rectified (已整改完成)"}[key]
+            notice.warnings.append(f"the notice speaks of {stated} {what}; {found[key]} were found")
 
 
 # --- money, accountability, rules -----------------------------------------------------
@@ -124,13 +148,14 @@ def _yuan(num: str, unit: str) -> Decimal:
     return (Decimal(num.replace("．", ".")) * _UNIT_YUAN[unit]).quantize(_CENT)
 
 
-def extract_money(problem_text: str, account: str) -> Money:
+def extract_money(problem_text: str, account: str, units: UnitDirectory | None = None) -> Money:
     """Amounts involved (from the problem) and returned (from the account), in yuan.
 
     In a sentence that describes misuse (用于, 超标准, 涉及金额 …) the amount over the standard or
     the amount "involved" is the one that counts, else every amount in it. A return (退还/退回 …)
     in the account gives ``recovered_on``; its amount is the one named in that sentence, else the
-    problem amounts of the units the sentence names (``水利局所涉及资金`` → the 水利局's amount).
+    problem amounts of the units the sentence names (``水利局所涉及资金`` → the 水利局's amount):
+    known units of ``units`` by their aliases, others by the core of their name.
     """
     money = Money()
     sentence_amounts: list[tuple[str, list[Decimal]]] = []
@@ -167,9 +192,7 @@ def extract_money(problem_text: str, account: str) -> Money:
             recovered += sum(_yuan(a.group(1), a.group(3)) for a in own)
             any_amount = True
             continue
-        names = units_in(s)
-        hits = [k for k, (ps, _) in enumerate(sentence_amounts)
-                if any(alias in ps for n in names for alias in UNIT_BY_NAME[n].aliases)]
+        hits = _sentences_naming(s, [ps for ps, _ in sentence_amounts], units or UnitDirectory())
         if not hits and len(sentence_amounts) == 1:
             hits = [0]
         for k in hits:
@@ -182,6 +205,16 @@ def extract_money(problem_text: str, account: str) -> Money:
     return money
 
 
+def _sentences_naming(s: str, candidates: list[str], units: UnitDirectory) -> list[int]:
+    """Indexes of the candidate sentences that name a unit ``s`` names."""
+    names = units.names_in(s)
+    hits = [k for k, ps in enumerate(candidates) if any(a in ps for n in names for a in units.aliases_of(n))]
+    if not hits:
+        cores = unit_cores(s)
+        hits = [k for k, ps in enumerate(candidates) if shares_unit(cores, ps)]
+    return hits
+
+
 _ACCOUNTABILITY_KINDS = (
     ("谈话提醒", "reminder_talk"), ("提醒谈话", "reminder_talk"), ("诫勉谈话", "admonition"), ("约谈", "admonition"),
     ("一票否决", "veto"), ("通报批评", "sanction"), ("批评教育", "sanction"), ("警告处分", "sanction"),
@@ -192,15 +225,17 @@ _RE_ACCOUNTABLE = re.compile(
 _GENERIC_SUBJECT = re.compile(r"^(?:其?相关|有关)?(?:人员|责任人|责任人员|负责人|干部)$")
 
 
-def extract_accountability(account: str) -> list[AccountabilityRecord]:
-    """Talks and sanctions the account reports (``对…相关人员进行谈话提醒``)."""
+def extract_accountability(account: str, units: UnitDirectory | None = None) -> list[AccountabilityRecord]:
+    """Talks and sanctions the account reports (``对…相关人员进行谈话提醒``); a subject such as
+    ``相关人员`` takes the unit named last before it."""
     kinds = dict(_ACCOUNTABILITY_KINDS)
+    units = units or UnitDirectory()
     out = []
     for s in sentences(account):
         for m in _RE_ACCOUNTABLE.finditer(s):
             subject = m.group(1).strip()
             if _GENERIC_SUBJECT.match(subject):
-                names = units_in(s[:m.start()])
+                names = units.names_in(s[:m.start()]) or last_unit_phrase(s[:m.start()])
                 if names:
                     subject = names[-1] + subject
             out.append(AccountabilityRecord(kinds[m.group(2)], subject, s))

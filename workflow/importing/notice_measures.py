@@ -7,7 +7,7 @@ import re
 from ..vocabulary import cn_int
 from .notice_text import ends_sentence, sentences
 from .notice_tree import MeasureDraft, Notice
-from .notice_units import _ALIAS_RE, _ALIAS_UNIT, DEFAULT_UNIT, TOPICS, UNIT_BY_NAME
+from .notice_units import UnitDirectory, leading_phrase
 
 _CN = "一二三四五六七八九十"
 
@@ -159,69 +159,44 @@ def measure_kind(text: str, last: bool, long_term_problem: bool) -> str:
     return "time_bound"
 
 
-_RE_LEAD_BEFORE = re.compile(r"(?:由区?|设在区?)$")
-_RE_LEAD_AFTER = re.compile(r"^(?:牵头|负责|针对)")
-
-
-def _named_units(text: str) -> tuple[str | None, str | None, str | None]:
-    """(leading, first department, first place) named in text.
-
-    Leading: a unit that ``牵头``/``负责``, or that things are done ``由``/``设在``. Places
-    (sub-districts) often appear as where something happens rather than who does it, so they
-    rank after the subject keywords in :func:`measure_unit`.
-    """
-    clean = re.sub(r"《[^》]*》", lambda m: " " * len(m.group()), text)
-    dept = place = None
-    for m in _ALIAS_RE.finditer(clean):
-        if m.start() > 0 and clean[m.start() - 1] in "市省":
-            continue
-        name = _ALIAS_UNIT[m.group()]
-        if _RE_LEAD_BEFORE.search(clean[max(0, m.start() - 3):m.start()]) or _RE_LEAD_AFTER.match(clean[m.end():]):
-            return name, None, None
-        if UNIT_BY_NAME[name].kind == "subdistrict":
-            place = place or name
-        else:
-            dept = dept or name
-    return None, dept, place
-
-
-def _topic_unit(text: str) -> str | None:
-    for name, words in TOPICS:
-        if any(w in text for w in words):
-            return name
-    return None
-
-
-def _unit_of(text: str) -> str | None:
-    lead, dept, place = _named_units(text)
-    return lead or dept or _topic_unit(text) or place
+def _unit_of(text: str, units: UnitDirectory) -> str | None:
+    lead, dept, place = units.named(text)
+    if lead:
+        return lead
+    phrase = leading_phrase(text)
+    if phrase:
+        return units.resolve(phrase)
+    return dept or units.topic(text) or place
 
 
 def measure_unit(text: str, category: str = "", account: str = "", problem: str = "",
-                 previous: str | None = None) -> str:
-    """The responsible unit of a measure, from the keyword table :data:`UNITS` and :data:`TOPICS`.
+                 previous: str | None = None, units: UnitDirectory | None = None) -> str:
+    """The responsible unit of a measure: a known unit of ``units`` or one the text leads with.
 
-    Looked for in the measure's own text (a leading unit beats a named department, which beats a
-    subject keyword, which beats a named place); else a unit named in the category title; else the
-    unit of the ``previous`` measure of the same problem; else the whole account, then the problem
-    text. Default: the rectification office (整改办).
+    Looked for in the measure's own text (a leading known unit beats the subject of ``由X牵头``,
+    which beats a named department, then a topic hint, then a named place); else a unit named in
+    the category title; else the unit of the ``previous`` measure of the same problem; else the
+    whole account, then the problem text. Default: the rectification office when the directory
+    knows it, else "" (no unit).
     """
-    unit = _unit_of(text)
+    units = units or UnitDirectory()
+    unit = _unit_of(text, units)
     if unit:
         return unit
-    lead, dept, place = _named_units(category)
+    lead, dept, place = units.named(category)
     if lead or dept or place:
         return lead or dept or place
     if previous:
         return previous
     for source in (account, problem):
-        unit = _unit_of(source) if source else None
+        unit = _unit_of(source, units) if source else None
         if unit:
             return unit
-    return DEFAULT_UNIT
+    return units.default or ""
 
 
-def plan_measures(notice: Notice) -> None:
+def plan_measures(notice: Notice, units: UnitDirectory | None = None) -> None:
+    """Split every problem's account into measures with kinds, then give them units."""
     problems = notice.problems
     splits = [_base_split(p.account) for p in problems]
     groups = [pieces or [p.text] for (pieces, _), p in zip(splits, problems)]
@@ -230,11 +205,24 @@ def plan_measures(notice: Notice) -> None:
         got = sum(len(g) for g in groups)
         if got != notice.measure_target:
             notice.warnings.append(f"the notice speaks of {notice.measure_target} measures; {got} could be made")
-    cat_title = {id(p): c.title for part in notice.parts for c in part.categories for p in c.problems}
     for p, texts in zip(problems, groups):
         long_term = p.long_term or p.status == "done_long_term"
-        p.measures = []
+        p.measures = [MeasureDraft(k + 1, t, measure_kind(t, k == len(texts) - 1, long_term), "")
+                      for k, t in enumerate(texts)]
+    assign_units(notice, units)
+
+
+def assign_units(notice: Notice, units: UnitDirectory | None = None) -> list[str]:
+    """Give every measure its unit from ``units`` (see :func:`measure_unit`); returns the places
+    (``问题N.k``) of measures no rule could give a unit."""
+    units = units or UnitDirectory()
+    notice.units = units
+    cat_title = {id(p): c.title for part in notice.parts for c in part.categories for p in c.problems}
+    missing = []
+    for p in notice.problems:
         previous = None
-        for k, t in enumerate(texts):
-            previous = measure_unit(t, cat_title.get(id(p), ""), p.account, p.text, previous)
-            p.measures.append(MeasureDraft(k + 1, t, measure_kind(t, k == len(texts) - 1, long_term), previous))
+        for m in p.measures:
+            m.unit = previous = measure_unit(m.text, cat_title.get(id(p), ""), p.account, p.text, previous, units)
+            if not m.unit:
+                missing.append(f"问题{p.no}.{m.seq}")
+    return missing

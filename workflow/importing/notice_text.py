@@ -3,6 +3,11 @@
 * line-end variants, byte-order marks, zero-width and non-breaking spaces, full-width digits and
   letters (``问题１：`` reads as ``问题1：``), runs of spaces;
 * page-number lines (``— 3 —``, ``- 3 -``, ``第 3 页``) are dropped;
+* the furniture of a web page the notice was copied from is dropped: breadcrumbs (``首页 > 信息公开``),
+  ``字号：大 中 小``, ``打印本页``, ``关闭窗口``, ``发布时间：… 来源：… 浏览次数：…``, ``信息索引号``,
+  ``朗读``, ``分享``, ``上一篇``/``下一篇`` …;
+* traditional characters are converted to simplified (OpenCC's ``t2s`` tables), so a notice from
+  a traditional-script source reads like any other;
 * :func:`merge` joins two fragments of one paragraph and keeps a fragment repeated across the
   break once (``…民主生活会，认真`` + ``生活会，认真讨论…``) when the text after the break begins
   with the last :data:`MIN_OVERLAP` or more characters before it.
@@ -39,6 +44,38 @@ _INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad\x00-\x08\x0e-\x1f\x7f
 _PAGE_NO = re.compile(
     r"^(?:[-—–－~～·\s]*\d{1,3}[-—–－~～·\s]*|第\s*\d{1,3}\s*页(?:\s*[,，/]?\s*共\s*\d{1,3}\s*页)?|\d{1,3}\s*/\s*\d{1,3})$")
 
+_CHROME_LINE = re.compile(
+    r"^(?:当前位置|您的位置|你的位置|您现在的位置|位置)\s*[:：]"
+    r"|^首页\s*(?:>|＞|›|»|/|→|-)"
+    r"|(?:^|\s|[【\[])(?:字号|字体)\s*[:：]?\s*[【\[]?\s*大\s*[】\]]?\s*[【\[]?\s*中\s*[】\]]?\s*[【\[]?\s*小"
+    r"|^(?:发布时间|发布日期|发文日期|成文日期|更新时间|来源|信息来源|文章来源|作者|责任编辑|编辑|审核|浏览次数|阅读次数|点击数|"
+    r"访问次数|浏览量|信息索引号|索引号|主题分类|发布机构|发文机关|体裁分类|组配分类|有效性)\s*[:：]"
+    r"|^(?:上一篇|下一篇|相关链接|相关文章|扫一扫|分享到)\s*[:：]?")
+_CHROME_WORDS = {"朗读", "分享", "打印", "打印本页", "关闭", "关闭窗口", "关闭本页", "收藏", "返回", "返回顶部", "顶部",
+                 "我要纠错", "纠错", "微信", "微博", "QQ空间", "字号", "大", "中", "小", "默认", "【", "】", "|", "/"}
+
+
+def is_chrome(line: str) -> bool:
+    """Whether a line is the furniture of the web page a notice was copied from."""
+    if _CHROME_LINE.search(line):
+        return True
+    words = [w for w in re.split(r"[\s【】\[\]|｜]+", line) if w]
+    return bool(words) and all(w in _CHROME_WORDS for w in words) and any(len(w) > 1 for w in words)
+
+
+_T2S = None
+
+
+def to_simplified(text: str) -> str:
+    """The text with traditional characters converted to simplified ones."""
+    global _T2S
+    if _T2S is None:
+        from opencc_purepy import OpenCC
+
+        _T2S = OpenCC("t2s")
+    return _T2S.convert(text)
+
+
 TERMINAL = re.compile(r"[。！？；!?;][”’」』）)】\"']*$")
 INNER_STOP = re.compile(r"[。！？；!?;]")
 
@@ -72,6 +109,11 @@ def clean_lines(text: str, repairs: list[str]) -> list[tuple[int, str]]:
     """The non-blank lines of ``text`` as (line number, cleaned text); page numbers dropped."""
     if "\ufeff" in text or "\r" in text:
         repairs.append("normalised line ends and byte-order marks")
+    simplified = to_simplified(text)
+    if simplified != text:
+        changed = sum(a != b for a, b in zip(text, simplified))
+        repairs.append(f"converted {changed} traditional character(s) to simplified")
+        text = simplified
     raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     lines: list[tuple[int, str]] = []
     width_fixed = False
@@ -83,6 +125,9 @@ def clean_lines(text: str, repairs: list[str]) -> list[tuple[int, str]]:
             continue
         if _PAGE_NO.match(cleaned):
             repairs.append(f"line {no}: dropped page number {cleaned!r}")
+            continue
+        if is_chrome(cleaned):
+            repairs.append(f"line {no}: dropped web page text {cleaned!r}")
             continue
         lines.append((no, cleaned))
     if width_fixed:
