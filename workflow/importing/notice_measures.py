@@ -56,6 +56,10 @@ def _base_split(account: str) -> tuple[list[str], bool]:
     enum = _enumeration(account)
     if enum:
         return enum, True
+    for rx in _ENUM_PATTERNS:  # an enumeration of one: 一是…, (1)…, 1.… with no second item
+        m = rx.match(account)
+        if m and m.group(1) in ("一", "1") and account[m.end():].strip():
+            return [account[m.end():].strip()], True
     return sentences(account, clauses=False) or [account], False
 
 

@@ -237,6 +237,8 @@ def _progress(prob: Problem) -> None:
             if m:
                 words = [w for w in m.groups() if w]
                 prob.progress = "，".join(words)
+                if len(last[-1]) <= 16 and len(last) > 1:  # a sentence that only says the progress
+                    prob.account = prob.account[:prob.account.rindex(last[-1])].rstrip()
     if prob.progress:
         try:
             prob.status = progress_status(prob.progress, prob.line)

@@ -20,7 +20,7 @@ from ..planwriter import normalize_name
 # the generic names of the rectification office every inspected organisation sets up
 OFFICE_NAMES = ("整改办", "巡察整改办", "整改工作领导小组办公室", "巡察整改工作领导小组办公室", "巡视整改工作领导小组办公室")
 SUFFIXES = ("街道办事处", "办事处", "街道", "社区", "中心", "公司", "学院", "办公室", "局", "办", "委", "处", "部", "院",
-            "所", "站", "队")
+            "所", "站", "队", "组")
 _SUFFIX = "|".join(SUFFIXES)
 _PRONOUN = "我本全各该此其每他内外总"
 _PHRASE = rf"[\u4e00-\u9fff（）()]{{1,18}}?(?:{_SUFFIX})"
