@@ -201,7 +201,10 @@ def write_org_chart(conn, rows: list[dict], where=None) -> dict:
             parent_id = _find(w, r["parent"])
             if parent_id is None:
                 raise _bad(where(i, "parent"), f"no such unit: {r['parent']}")
-            _check_parent(conn, ids[i], parent_id)
+            try:
+                _check_parent(conn, ids[i], parent_id)
+            except spec.Refused as e:
+                raise _bad(where(i, "parent"), e.message.split(": ", 1)[-1]) from None
             conn.execute(update(OrgUnit.__table__).where(OrgUnit.id == ids[i]).values(parent_id=parent_id))
         for alias in r.get("aliases") or ():
             try:
