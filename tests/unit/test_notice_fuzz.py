@@ -12,6 +12,10 @@ SEED_LINES = N.SEED_PATH.read_text(encoding="utf-8").split("\n")
 PIECES = list("问题落实情况整改进度：:（）()一二三四五六七八九十、.．1234567890１２。，；\n \u3000万元年月日退还谈话提醒《》〔〕号是") + [
     "\n\n", "问题 1：", "落实情况：", "整改进度：已完成。", "（一）", "1. ", "一、", "二、", "联系方式：", "欢迎",
     "2023 年 3 月 30 日", "关于巡察整改情况的通报\n",
+    # the genre's other shapes: labels, markers, progress words, page furniture, traditional characters
+    "整改情况：", "整改落实情况：\n", "(1)", "（2）", "1、关于学习的问题。", "问题一：", "二、巡察反馈问题整改落实情况\n",
+    "目前已整改完成。", "正在推进。", "下一步，", "首页 > 信息公开\n", "字号：大 中 小\n", "問題", "由县住建局牵头",
+    "反馈的2个方面3个问题，已整改完成2个。",
 ]
 
 DEMO_UNITS = demo.unit_directory()  # with the rectification office, every measure gets a unit
