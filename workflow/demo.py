@@ -14,15 +14,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import struct
 import zlib
 from collections import Counter
+from pathlib import Path
 
 from sqlalchemy import select, update
 
-from . import commands, db, evidence, notice as notice_mod, passwords, planwriter, readmodels, workdays
+from . import commands, db, evidence, passwords, planwriter, readmodels, workdays
+from .commands import units as unit_commands
+from .importing import notice as notice_mod
 from .models import Inspection, Measure, OrgUnit, Plan, Problem, User
 
+UNITS_PATH = Path(__file__).resolve().parent / "data" / "demo_units.json"
 PASSWORD = "rectify-demo"
 EMAIL_DOMAIN = "demo.invalid"
 
@@ -119,6 +124,25 @@ def _deadlines(today: dt.date, default: dt.date) -> dict[str, dt.date]:
     }
 
 
+def demo_units() -> dict:
+    """The demo's org chart (``workflow/data/demo_units.json``): units with kind, aliases, a username
+    slug and the head's title, and topic hints."""
+    return json.loads(UNITS_PATH.read_text(encoding="utf-8"))
+
+
+def unit_directory() -> notice_mod.UnitDirectory:
+    """The demo's units as the notice reader's directory (with the topic hints)."""
+    data = demo_units()
+    return notice_mod.UnitDirectory.of(((u["name"], u["kind"], u["aliases"]) for u in data["units"]),
+                                       topics=[(t["unit"], t["keywords"]) for t in data["topics"]])
+
+
+def load_units(conn) -> None:
+    """Write the demo's org chart (units and aliases) into ``org_units`` and ``unit_aliases``."""
+    unit_commands.write_org_chart(conn, [{"name": u["name"], "kind": u["kind"], "parent": None,
+                                          "aliases": u["aliases"]} for u in demo_units()["units"]])
+
+
 def _find_plan(conn, parsed: notice_mod.Notice) -> int | None:
     info = parsed.inspection
     return conn.execute(
@@ -145,14 +169,14 @@ def _people(conn, units: list[str]) -> dict[str, tuple[str, str]]:
         for u in unit_names:
             leader_of[u] = username
     owner_map = {}
+    known = {u["name"]: u for u in demo_units()["units"]}
     for name in units:
-        d = notice_mod.UNIT_BY_NAME.get(name)
-        slug = d.slug if d else f"unit{len(owner_map) + 1}"
-        kind = d.kind if d else "department"
-        planwriter.unit(conn, name, kind)
+        d = known.get(name, {})
+        slug = d.get("slug") or f"unit{len(owner_map) + 1}"
+        planwriter.unit(conn, name, d.get("kind", "department"))
         head = f"{slug}_head"
         owner = f"{slug}_owner"
-        person(head, f"{name}{d.head_title if d else '负责人'}", ("owner",), name, head=True)
+        person(head, f"{name}{d.get('head_title', '负责人')}", ("owner",), name, head=True)
         person(owner, f"{name}责任人", ("owner",), name)
         planwriter.set_superior(conn, owner, head)
         leader = leader_of.get(name, LEADERS[-1][0])
@@ -167,7 +191,7 @@ def load(now: dt.datetime, engine=None) -> str:
     """Load the demo as of ``now`` (naive UTC); if it is already there, say so and do nothing."""
     now = now.replace(tzinfo=None)
     engine = engine or db.get_engine()
-    parsed = notice_mod.read(notice_mod.SEED_PATH)
+    parsed = notice_mod.read(notice_mod.SEED_PATH, units=unit_directory())
     with db.read_tx(engine) as conn:
         existing = _find_plan(conn, parsed)
     if existing is not None:
@@ -184,8 +208,9 @@ def load(now: dt.datetime, engine=None) -> str:
         if p.money.recovered_on is not None:
             p.money.recovered_on += shift
     start = now - dt.timedelta(days=(today - parsed.inspection.rect_start).days)
-    units = sorted({m.unit for p in parsed.problems for m in p.measures})
+    units = sorted({m.unit for p in parsed.problems for m in p.measures if m.unit})
     with db.write_tx(engine) as conn:
+        load_units(conn)
         if conn.execute(select(User.id).where(User.username == "system")).first() is None:
             planwriter.user(conn, "system", "系统")
         owner_map = _people(conn, units)

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from tests.data import ledgers
-from workflow import audit, db, excel, notice
+from workflow import audit, db, excel
+from workflow.importing import notice
 
 NOW = dt.datetime(2023, 1, 20, 2, 0)
 

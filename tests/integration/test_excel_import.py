@@ -364,7 +364,7 @@ def test_cli_import_dry_run_then_import_as_json(sqlite_engine, tmp_path, capfd):
 
 
 def test_cli_import_of_a_notice_goes_to_the_notice_importer(sqlite_engine, tmp_path, capfd):
-    from workflow import notice
+    from workflow.importing import notice
     from workflow.cli import main
 
     assert main(["import", str(notice.SEED_PATH), "--json"]) == 0
@@ -376,8 +376,11 @@ def test_cli_import_of_a_notice_goes_to_the_notice_importer(sqlite_engine, tmp_p
     odd.write_text("a,b\n")
     assert main(["import", str(odd)]) == 3
     assert "unsupported_file" in capfd.readouterr().err
-    # --dry-run previews ledgers only
-    assert main(["import", str(notice.SEED_PATH), "--dry-run"]) == 3
+    # --dry-run previews notices too, and writes nothing
+    assert main(["import", str(notice.SEED_PATH), "--dry-run", "--json"]) == 0
+    preview = json.loads(capfd.readouterr().out)
+    assert preview["dry_run"] and preview["problems"] == 16 and preview["kind"] == "notice"
+    assert counts(sqlite_engine)["problems"] == 16
     # a workbook is recognised by its content under another name
     renamed = tmp_path / "ledger.bin"
     renamed.write_bytes(ledgers.english(tmp_path / "e.xlsx").read_bytes())

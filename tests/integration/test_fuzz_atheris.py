@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # --- targets (run in the fuzzing process) ---------------------------------------------
 
 def notice_target(data: bytes) -> None:
-    from workflow import notice as N
+    from workflow.importing import notice as N
 
     try:
         N.parse(data.decode("utf-8", errors="replace"))
@@ -37,7 +37,7 @@ def notice_target(data: bytes) -> None:
 def notice_docx_target(data: bytes) -> None:
     import tempfile
 
-    from workflow import notice as N
+    from workflow.importing import notice as N
 
     with tempfile.NamedTemporaryFile(suffix=".docx") as fh:
         fh.write(data)
@@ -64,14 +64,15 @@ def excel_target(data: bytes) -> None:
 
 TARGETS = {"notice": notice_target, "notice_docx": notice_docx_target, "excel": excel_target}
 # what each target imports under instrumentation: our module and the parser library beneath it
-MODULES = {"notice": ["workflow.notice"], "notice_docx": ["workflow.notice", "docx"],
+NOTICE_MODULES = [f"workflow.importing.notice_{m}" for m in ("text", "layout", "extract", "measures")]
+MODULES = {"notice": NOTICE_MODULES, "notice_docx": [*NOTICE_MODULES, "docx"],
            "excel": ["workflow.excel", "openpyxl", "openpyxl.reader.excel"]}
 
 
 def seed_corpus(target: str, folder: Path) -> None:
     """A few valid inputs to start from."""
     folder.mkdir(parents=True, exist_ok=True)
-    from workflow import notice as N
+    from workflow.importing import notice as N
 
     text = N.SEED_PATH.read_text(encoding="utf-8")
     if target == "notice":

@@ -20,7 +20,8 @@ import pytest
 from hypothesis import HealthCheck, currently_in_test_context, event, example, given, settings, strategies as st
 from sqlalchemy import func, select
 
-from workflow import audit, db, notice as N, planwriter
+from workflow import audit, db, planwriter
+from workflow.importing import notice as N
 from workflow.models import Event, Inspection, Measure, OrgUnit, Plan, Problem
 
 SEED_TEXT = N.SEED_PATH.read_text(encoding="utf-8")

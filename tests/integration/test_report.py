@@ -15,7 +15,8 @@ from docx.oxml.ns import qn
 from sqlalchemy import Date, bindparam, text
 
 from tests.data import ledgers
-from workflow import commands, db, excel, notice, planwriter, report, stats
+from workflow import commands, db, excel, planwriter, report, stats
+from workflow.importing import notice
 
 SIGNED = dt.datetime(2023, 3, 30, 2, 0)  # the seed's date, 10:00 in China
 

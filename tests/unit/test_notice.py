@@ -7,16 +7,18 @@ from decimal import Decimal
 
 import pytest
 
-from workflow import notice as N
+from workflow import demo
+from workflow.importing import notice as N
 
 SEED = N.SEED_PATH.read_text(encoding="utf-8")
+DEMO_UNITS = demo.unit_directory()  # the demo's org chart: the units the seed names, as data
 MEASURES_PER_PROBLEM = {1: 2, 2: 2, 3: 3, 4: 4, 5: 2, 6: 2, 7: 1, 8: 1, 9: 3, 10: 8, 11: 2, 12: 2, 13: 1, 14: 5,
                         15: 4, 16: 3}
 
 
 @pytest.fixture(scope="module")
 def seed() -> N.Notice:
-    return N.parse(SEED)
+    return N.parse(SEED, units=DEMO_UNITS)
 
 
 def problem(notice: N.Notice, no: int) -> N.Problem:

@@ -1,11 +1,15 @@
 """Administration of people, units and roles (the admin role only)."""
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from web.auth import roles_required
 from workflow import readmodels, spec
+from workflow.commands import units as unit_commands
 
 from . import labels, people
 from .common import bp, engine, refusal_text
@@ -74,11 +78,21 @@ def admin_person_update(username: str):
     return redirect(url_for("pages.admin_person", username=username))
 
 
+def _units_page(**extra):
+    kinds = [k for k in unit_commands.UNIT_KINDS if k in labels.UNIT_KINDS]
+    return render_template("pages/admin/units.html", units=readmodels.units(engine()),
+                           people=readmodels.people(engine()), kinds=kinds, L=labels, **extra)
+
+
+def _back_to_units(message: str, category: str = "success"):
+    flash(message, category)
+    return redirect(url_for("pages.admin_units"))
+
+
 @bp.get("/admin/units")
 @roles_required("admin")
 def admin_units():
-    return render_template("pages/admin/units.html", units=readmodels.units(engine()), people=readmodels.people(engine()),
-                           kinds=people.UNIT_KINDS, L=labels)
+    return _units_page()
 
 
 @bp.post("/admin/units")
@@ -86,12 +100,11 @@ def admin_units():
 def admin_units_create():
     f = request.form
     try:
-        people.create_unit(f.get("name", ""), f.get("kind", "department"), f.get("parent") or None, engine=engine())
+        unit_commands.create_unit(f.get("name", ""), f.get("kind", "department"), f.get("parent") or None,
+                                  engine=engine())
     except spec.Refused as e:
-        flash(_refused(e), "error")
-        return redirect(url_for("pages.admin_units"))
-    flash(gettext("已创建单位 %(u)s", u=f.get("name", "").strip()), "success")
-    return redirect(url_for("pages.admin_units"))
+        return _back_to_units(_refused(e), "error")
+    return _back_to_units(gettext("已创建单位 %(u)s", u=f.get("name", "").strip()))
 
 
 @bp.post("/admin/units/head")
@@ -99,9 +112,43 @@ def admin_units_create():
 def admin_units_head():
     f = request.form
     try:
-        people.set_unit_head(f.get("unit", ""), f.get("username", ""), engine=engine())
+        unit_commands.set_unit_head(f.get("unit", ""), f.get("username", ""), engine=engine())
     except spec.Refused as e:
-        flash(_refused(e), "error")
-        return redirect(url_for("pages.admin_units"))
-    flash(gettext("已设置 %(u)s 的负责人", u=f.get("unit", "")), "success")
-    return redirect(url_for("pages.admin_units"))
+        return _back_to_units(_refused(e), "error")
+    return _back_to_units(gettext("已设置 %(u)s 的负责人", u=f.get("unit", "")))
+
+
+@bp.post("/admin/units/alias")
+@roles_required("admin")
+def admin_units_alias():
+    f = request.form
+    unit, alias = f.get("unit", ""), f.get("alias", "").strip()
+    try:
+        if f.get("remove"):
+            unit_commands.remove_alias(unit, alias, engine=engine())
+        else:
+            unit_commands.add_alias(unit, alias, engine=engine())
+    except spec.Refused as e:
+        return _back_to_units(_refused(e), "error")
+    if f.get("remove"):
+        return _back_to_units(gettext("已删除 %(u)s 的别名 %(a)s", u=unit, a=alias))
+    return _back_to_units(gettext("已为 %(u)s 添加别名 %(a)s", u=unit, a=alias))
+
+
+@bp.post("/admin/units/import")
+@roles_required("admin")
+def admin_units_import():
+    upload = request.files.get("file")
+    suffix = Path(upload.filename or "").suffix.lower() if upload else ""
+    if not upload or suffix not in (".xlsx", ".csv"):
+        return _back_to_units(gettext("请上传 .xlsx 或 .csv 文件"), "error")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"org-chart{suffix}"
+        upload.save(path)
+        try:
+            result = unit_commands.import_org_chart(path, engine=engine())
+        except spec.Refused as e:
+            return _back_to_units(_refused(e).replace(path.name, upload.filename or path.name), "error")
+    return _back_to_units(gettext("已导入组织架构：新建 %(c)s 个单位，更新 %(u)s 个，新增别名 %(a)s 个",
+                                  c=len(result["units_created"]), u=len(result["units_updated"]),
+                                  a=result["aliases_added"]))

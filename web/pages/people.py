@@ -1,4 +1,4 @@
-"""People, units and roles: the administration services behind the admin pages.
+"""People and roles: the administration services behind the admin pages (units: workflow.commands.units).
 
 Each function is one write transaction and raises :class:`workflow.spec.Refused` with rule
 ``invalid_input`` and a message naming the field when the input is bad, writing nothing.
@@ -14,7 +14,6 @@ from workflow.models import Membership, OrgUnit, User, UserRole
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,80}$")
 MIN_PASSWORD = 8
-UNIT_KINDS = ("district", "subdistrict", "community", "department")
 
 
 def _bad(field: str, message: str):
@@ -102,31 +101,3 @@ def update_user(username: str, *, name: str, roles, unit: str | None, email: str
             _set_head(conn, uid, unit_id, head)
         else:
             conn.execute(delete(Membership.__table__).where(Membership.user_id == uid))
-
-
-def create_unit(name: str, kind: str = "department", parent: str | None = None, engine=None) -> int:
-    name = (name or "").strip()
-    if not name:
-        raise _bad("name", "must not be empty")
-    if kind not in UNIT_KINDS:
-        raise _bad("kind", "one of " + ", ".join(UNIT_KINDS))
-    with db.write_tx(engine) as conn:
-        if conn.execute(select(OrgUnit.id).where(OrgUnit.name == name)).first() is not None:
-            raise _bad("name", f"{name} already exists")
-        _unit_id(conn, parent)
-        return planwriter.unit(conn, name, kind, parent or None)
-
-
-def set_unit_head(unit: str, username: str, engine=None) -> None:
-    """Make ``username`` the head of ``unit`` (joining it if need be); the previous head steps down."""
-    with db.write_tx(engine) as conn:
-        unit_id = _unit_id(conn, unit)
-        if unit_id is None:
-            raise _bad("unit", "must not be empty")
-        uid = conn.execute(select(User.id).where(User.username == username, User.active.is_(True))).scalar()
-        if uid is None:
-            raise _bad("username", f"no such active user: {username}")
-        if conn.execute(select(Membership.user_id).where(Membership.user_id == uid,
-                                                         Membership.unit_id == unit_id)).first() is None:
-            conn.execute(insert(Membership.__table__), {"user_id": uid, "unit_id": unit_id, "is_head": False})
-        _set_head(conn, uid, unit_id, True)

@@ -61,6 +61,27 @@ def _print_summary(s: dict) -> None:
                        f"{r['state']:<11} {r['deadline'] or '':<10} {r['unit'] or '':<10} {r['measure'][:30]}")
 
 
+def _import_notice(path: Path, now, dry_run: bool, actor: str, as_json: bool, ledger_only) -> None:
+    from ..importing import notice
+
+    if ledger_only:
+        raise CliError("--plan and --title apply to .xlsx ledgers", EXIT_REFUSED)
+    try:
+        report = notice.import_notice(path, now, dry_run=dry_run, actor=actor)
+    except notice.NoticeError as e:
+        raise CliError(f"refused (notice): {e}", EXIT_REFUSED) from None
+    if as_json:
+        emit_json(report)
+        return
+    head = "预览（未写入）" if dry_run else "已导入"
+    plan = f"plan {report['plan_id']}" if report["plan_id"] else "new plan"
+    click.echo(f"{head}: {path.name} → {plan}: {report['parts']} parts, {report['problems']} problems, {report['measures']} measures")
+    if report["units_created"]:
+        click.echo(f"  新建单位 units created: {'、'.join(report['units_created'])}")
+    for w in report["warnings"][:20]:
+        click.echo(f"  注意 warning: {w}")
+
+
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--plan", "plan_id", type=int, help="import into this plan (ledgers)")
@@ -79,20 +100,6 @@ def import_cmd(file, plan_id, title, dry_run, as_user, now_, as_json):
     if plan_id is not None and title:
         raise CliError("give --plan or --title, not both", EXIT_REFUSED)
     now = parse_now(now_)
-    if _kind_of(path) == "notice":
-        if plan_id or title or dry_run:
-            raise CliError("--plan, --title and --dry-run apply to .xlsx ledgers", EXIT_REFUSED)
-        from .. import notice
-
-        try:
-            summary = notice.import_notice(notice.read(path), now)
-        except notice.NoticeError as e:
-            raise CliError(f"refused (notice): {e}", EXIT_REFUSED) from None
-        if as_json:
-            emit_json(summary)
-        else:
-            click.echo(f"notice imported: {summary}")
-        return
     from sqlalchemy import select
 
     from .. import db, excel
@@ -102,6 +109,9 @@ def import_cmd(file, plan_id, title, dry_run, as_user, now_, as_json):
         with db.read_tx() as conn:
             if conn.execute(select(User.id).where(User.username == as_user)).first() is None:
                 raise NotFound(f"no such user: {as_user}")
+    if _kind_of(path) == "notice":
+        _import_notice(path, now, dry_run, as_user, as_json, plan_id or title)
+        return
     try:
         summary = excel.import_ledger(path, plan_id=plan_id, title=title, dry_run=dry_run, actor=as_user, now=now)
     except excel.LedgerImportError as e:

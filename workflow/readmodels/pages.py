@@ -15,8 +15,8 @@ from sqlalchemy.orm import aliased
 from .. import db, spec, workdays
 from ..errors import NotFound
 from ..models import (
-    Category, Escalation, Event, Feedback, Inspection, Measure, Membership, OrgUnit, Part, Plan, Problem, User,
-    UserRole,
+    Category, Escalation, Event, Feedback, Inspection, Measure, Membership, OrgUnit, Part, Plan, Problem, UnitAlias,
+    User, UserRole,
 )
 from . import measures as scoped
 
@@ -278,7 +278,7 @@ def people(engine=None) -> list[dict]:
 
 
 def units(engine=None) -> list[dict]:
-    """Org units with their heads and member counts."""
+    """Org units with their heads, member counts and aliases."""
     with db.read_tx(engine) as conn:
         parent = aliased(OrgUnit)
         rows = conn.execute(select(OrgUnit.id, OrgUnit.name, OrgUnit.kind, OrgUnit.webhook_url,
@@ -291,7 +291,11 @@ def units(engine=None) -> list[dict]:
             members[m.unit_id] += 1
             if m.is_head:
                 heads[m.unit_id].append(m.name)
-    return [{**dict(r._mapping), "heads": heads.get(r.id, []), "members": members[r.id]} for r in rows]
+        aliases: dict[int, list[str]] = defaultdict(list)
+        for a in conn.execute(select(UnitAlias.unit_id, UnitAlias.alias).order_by(UnitAlias.alias)):
+            aliases[a.unit_id].append(a.alias)
+    return [{**dict(r._mapping), "heads": heads.get(r.id, []), "members": members[r.id],
+             "aliases": aliases.get(r.id, [])} for r in rows]
 
 
 # --- the public notice and feedback ---------------------------------------------

@@ -1,0 +1,1 @@
+"""Importers: files in, a plan's tree out, written through :class:`workflow.planwriter.PlanWriter`."""
