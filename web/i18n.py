@@ -100,6 +100,8 @@ MESSAGES = {
     "extension_pending": _l("已有一份延期申请等待审批"),
     "invalid_input": _l("输入有误"),
     "evidence_not_accepted": _l("此操作不能附带佐证材料（审核通过后不能再补充佐证）"),
+    "no_order": _l("该整改措施没有需要回复的督办单"),
+    "plan_required": _l("请先选择一个整改方案"),
     # the engine
     "conflict": _l("该整改措施刚被其他人修改，请刷新后重试"),
     "precondition_failed": _l("该整改措施已被修改，您看到的不是最新版本，请刷新后重试"),

@@ -8,7 +8,8 @@ from decimal import Decimal
 from sqlalchemy import text
 
 from tests.data import ledgers
-from workflow import commands, db, excel, notice, planwriter, report, stats
+from workflow import commands, db, excel, planwriter, report, stats
+from workflow.importing import notice
 
 SIGNED = dt.datetime(2023, 3, 30, 2, 0)
 LATER = dt.datetime(2023, 4, 20, 2, 0)

@@ -9,7 +9,8 @@ import sys
 import pytest
 from sqlalchemy import text, update
 
-from workflow import audit, db, notice, planwriter, publication, render, report, spec
+from workflow import audit, db, planwriter, publication, render, report, spec
+from workflow.importing import notice
 from workflow.models import NoticeVersion
 
 SIGNED = dt.datetime(2023, 3, 30, 2, 0)
