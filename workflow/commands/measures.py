@@ -105,18 +105,19 @@ def _recipients(conn: Connection, trigger: str, row, actor: spec.Actor, new_owne
 
 def fire(measure_id: int, trigger: str, actor: str, *, comment: str = "", reason: str = "",
          evidence: Iterable[Stored] = (), params: dict | None = None, expected_version: int | None = None,
-         now: dt.datetime | None = None, engine: Engine | None = None) -> Result:
+         now: dt.datetime | None = None, engine: Engine | None = None, conn: Connection | None = None) -> Result:
     """Fire ``trigger`` on a measure as ``actor`` (a username), all in one transaction.
 
     ``evidence`` are files already checked and stored by :func:`workflow.evidence.store`.
     ``expected_version`` (the caller's If-Match) makes a stale caller a :class:`Conflict`.
+    ``conn``: run inside the caller's write transaction (see :func:`workflow.db.write_tx`).
     """
     now = (now or utcnow()).replace(tzinfo=None)
     params = dict(params or {})
     evidence = list(evidence)
     if trigger not in spec.TRIGGERS or trigger == "escalate" and actor != "system":
         raise Refused("unknown_trigger", f"unknown trigger {trigger!r}")
-    with db.write_tx(engine) as conn:
+    with db.write_tx(engine, within=conn) as conn:
         who = load_actor(conn, actor)
         if conn.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE already made us the only writer
             conn.execute(LOCK_MEASURE, {"measure_id": measure_id})  # PostgreSQL: one writer per measure
