@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from tests import factory
@@ -215,3 +217,36 @@ def test_dismissing_feedback_marks_it_handled_without_touching_any_measure(engin
     feedback.dismiss(fid, engine=engine)
     assert (feedback_row(engine, fid).status, feedback_row(engine, fid).measure_id) == ("dismissed", None)
     assert measure_row(engine, mid) == before
+
+
+def test_two_submissions_at_once_on_postgresql_cannot_both_pass_the_limit(pg_engine):
+    """A submission in flight (counted, inserted, not yet committed) is invisible to a second
+    one under READ COMMITTED; the per-sender lock makes the second wait for it and then count it."""
+    world = factory.build(pg_engine, measures=1)
+    outcome: list = []
+    with pg_engine.connect() as first:
+        with first.begin():
+            first.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": "feedback:" + SENDER})
+            first.execute(Feedback.__table__.insert(), {"problem_id": world["problem"], "text": "第一条",
+                                                       "status": "new", "created_at": NOW, "source_hash": SENDER})
+
+            def second():
+                try:
+                    outcome.append(submit(pg_engine, world, "第二条", minute=1, limit=1))
+                except feedback.RateLimited as e:
+                    outcome.append(e)
+
+            worker = threading.Thread(target=second)
+            worker.start()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not _waiting_for_an_advisory_lock(pg_engine):
+                time.sleep(0.05)
+        worker.join(timeout=30)
+    assert len(outcome) == 1 and isinstance(outcome[0], feedback.RateLimited)
+    assert [r.text for r in feedback_rows(pg_engine)] == ["第一条"]
+
+
+def _waiting_for_an_advisory_lock(engine) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                      "AND NOT granted")).scalar())
