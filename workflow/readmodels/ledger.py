@@ -6,10 +6,9 @@ import datetime as dt
 from collections.abc import Iterator
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
 
 from .. import db, spec, stats, workdays
-from ..models import Measure, OrgUnit, Part, Plan, Problem, User
+from ..models import Measure, OrgUnit, Part, Plan, Problem
 from ..paging import Page, paginate
 from .measures import light_condition, plan_ladders, row_dict, selectable
 
@@ -49,6 +48,13 @@ def ledger_ids(actor: spec.Actor, *, now: dt.datetime, plan=None, part=None, uni
 
 def _filtered(conn, q, today, plan, part, unit, state, light):
     """``q`` narrowed by the ledger's filters (they combine with AND)."""
+    q = _narrowed(q, plan=plan, part=part, unit=unit, state=state)
+    if light:
+        q = q.where(light_condition(light, today, plan_ladders(conn)))
+    return q
+
+
+def _narrowed(q, *, plan=None, part=None, unit=None, state=None):
     if plan:
         q = q.where(Plan.id == plan)
     if part:
@@ -57,8 +63,6 @@ def _filtered(conn, q, today, plan, part, unit, state, light):
         q = q.where(OrgUnit.name == unit)
     if state:
         q = q.where(M.c.state == state)
-    if light:
-        q = q.where(light_condition(light, today, plan_ladders(conn)))
     return q
 
 
@@ -90,28 +94,11 @@ def export_size(plan_id: int | None, engine=None) -> tuple[int, int]:
 
 def items_query(state=None, unit=None, plan_id=None, part_no=None, measure_ids=None):
     """Every measure (no scope: the command line acts for the whole database) in id order."""
-    owner, leader = aliased(User), aliased(User)
-    q = (
-        select(M.c.id, Problem.no.label("problem_no"), Part.no.label("part"), M.c.state, M.c.deadline,
-               M.c.deadline_original, M.c.version, M.c.kind, M.c.seq, M.c.text,
-               owner.username.label("owner"), leader.username.label("leader"), OrgUnit.name.label("unit"),
-               Plan.ladder, Plan.id.label("plan_id"))
-        .join(Problem, Problem.id == M.c.problem_id)
-        .join(Part, Part.id == Problem.part_id)
-        .join(Plan, Plan.id == Problem.plan_id)
-        .outerjoin(owner, owner.id == M.c.owner_id)
-        .outerjoin(leader, leader.id == M.c.leader_id)
-        .outerjoin(OrgUnit, OrgUnit.id == M.c.unit_id)
-        .order_by(M.c.id)
-    )
-    if state:
-        q = q.where(M.c.state == state)
-    if unit:
-        q = q.where(OrgUnit.name == unit)
-    if plan_id:
-        q = q.where(Plan.id == plan_id)
-    if part_no:
-        q = q.where(Part.no == part_no)
+    base = selectable()
+    c = base.selected_columns
+    q = base.with_only_columns(c.id, c.problem_no, c.part, c.state, c.deadline, c.deadline_original, c.version,
+                               c.kind, c.seq, c.text, c.owner, c.leader, c.unit, c.ladder, c.plan_id)
+    q = _narrowed(q, plan=plan_id, part=part_no, unit=unit, state=state).order_by(M.c.id)
     if measure_ids is not None:
         q = q.where(M.c.id.in_(list(measure_ids)))
     return q
