@@ -2,7 +2,7 @@
 
 Each function is one write transaction and raises :class:`workflow.spec.Refused` with rule
 ``invalid_input`` and a message naming the field when the input is bad, writing nothing.
-(Units and their heads: :mod:`web.pages.people` until they join the unit commands.)
+:func:`unit_id` and :func:`set_head` are shared with the commands on units.
 """
 from __future__ import annotations
 
