@@ -40,9 +40,10 @@ a small fallback home page is added.
   (with ``next``); ``@roles_required("office", "admin")`` answers 403 to the others.
 - **Data**: call ``workflow.readmodels`` with ``current_user.actor``, ``now=web.now()`` and
   ``engine=web.db()`` (``list_measures``, ``measure_detail``, ``measure_events``,
-  ``evidence_file``, ``list_problems``, ``stats``, ``notifications``, ``mark_read``,
-  ``preflight``); they apply the same visibility rule as the API. Writes go through
-  ``workflow.commands.fire(..., now=web.now(), engine=web.db())``. A domain error left uncaught
+  ``evidence_file``, ``list_problems``, ``stats``, ``notifications``, ``preflight``); they
+  apply the same visibility rule as the API; lists answer a ``workflow.paging.Page``. Writes go
+  through ``workflow.commands`` (``fire(..., now=web.now(), engine=web.db())``, and the modules
+  ``people``, ``feedback``, ``sessions``, ``tokens``, ``inbox``). A domain error left uncaught
   renders ``errors/error.html`` with the right status (422 refused, 404, 409, 413/415);
   catch ``workflow.spec.Refused`` yourself to flash it instead: ``web.errors.describe(exc)``
   gives ``(status, code, localised message)``; ``web.i18n.message(rule)`` the text alone.
@@ -169,11 +170,10 @@ def _register_pages(app: Flask) -> None:
 
 
 def _healthz():
-    from sqlalchemy import text
+    from workflow import db as wdb
 
     try:
-        with db().connect() as conn:
-            conn.execute(text("SELECT 1"))
+        wdb.ping(db())
     except Exception as e:  # the probe reports, it never raises
         log.warning("health check failed: %s", e)
         return {"status": "error", "database": "unreachable"}, 503

@@ -11,7 +11,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 SQLITE_PRAGMAS = (
@@ -87,13 +87,28 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def ping(engine: Engine | None = None) -> None:
+    """Raise unless the database answers ``SELECT 1`` (the health check)."""
+    with (engine or get_engine()).connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
 @contextmanager
-def write_tx(engine: Engine | None = None):
-    """One write transaction: commit on success, roll back on any error."""
+def write_tx(engine: Engine | None = None, within: Connection | None = None):
+    """One write transaction: commit on success, roll back on any error.
+
+    ``within``: a connection whose write transaction the caller already holds (opened by this
+    function); the work joins it, and the caller commits or rolls back everything at once.
+    """
+    if within is not None:
+        if not within.in_transaction():
+            raise RuntimeError("write_tx(within=...) needs a connection inside a transaction")
+        yield within
+        return
     engine = engine or get_engine()
     with engine.connect() as conn:
         conn = conn.execution_options(rectify_write=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from workflow import readmodels
+from workflow.commands import inbox
 
 from .. import db, now
 from ..auth import current_user
@@ -37,11 +38,11 @@ def notifications(unread: bool, page: int, per_page: int):
 @blp.response(200, schemas.Marked)
 def mark_one_read(notification_id: int):
     """Mark one of the caller's messages read (404 if it is not theirs)."""
-    return {"marked": readmodels.mark_read(current_user.id, [notification_id], now=now(), engine=db())}
+    return {"marked": inbox.mark_read(current_user.id, [notification_id], now=now(), engine=db())}
 
 
 @blp.route("/notifications/read-all", methods=["POST"])
 @blp.response(200, schemas.Marked)
 def mark_all_read():
     """Mark every message in the caller's inbox read."""
-    return {"marked": readmodels.mark_read(current_user.id, None, now=now(), engine=db())}
+    return {"marked": inbox.mark_read(current_user.id, None, now=now(), engine=db())}

@@ -6,7 +6,7 @@ import datetime as dt
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from workflow import readmodels, spec
+from workflow import paging, readmodels, spec
 
 
 class Text(fields.String):
@@ -39,11 +39,24 @@ class Error(ma.Schema):
     errors = fields.Dict(metadata={"description": "per-field validation messages"})
 
 
-# --- queries -------------------------------------------------------------------------
+# --- pages -----------------------------------------------------------------------------
 
 class PageArgs(ma.Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 100000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(1, readmodels.MAX_PER_PAGE))
+    page = fields.Integer(load_default=1, validate=validate.Range(1, paging.MAX_PAGE))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(1, paging.MAX_PER_PAGE))
+
+
+def page_schema(name: str, item: type[ma.Schema], **extra: fields.Field) -> type[ma.Schema]:
+    """The schema of a :class:`workflow.paging.Page` of ``item``, named ``name`` in the OpenAPI
+    document, with ``extra`` fields (such as an inbox's ``unread``)."""
+    return ma.Schema.from_dict({
+        "items": fields.List(fields.Nested(item), required=True),
+        "page": fields.Integer(required=True),
+        "per_page": fields.Integer(required=True),
+        "total": fields.Integer(required=True),
+        "pages": fields.Integer(required=True),
+        **extra,
+    }, name=name)
 
 
 class MeasureArgs(PageArgs):
@@ -84,12 +97,7 @@ class MeasureSummary(ma.Schema):
     pending_extension = fields.Boolean(required=True)
 
 
-class MeasurePage(ma.Schema):
-    items = fields.List(fields.Nested(MeasureSummary), required=True)
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
-    total = fields.Integer(required=True)
-    pages = fields.Integer(required=True)
+MeasurePage = page_schema("MeasurePage", MeasureSummary)
 
 
 class EvidenceRef(ma.Schema):
@@ -201,13 +209,7 @@ class NotificationOut(ma.Schema):
     read_at = UtcDateTime(allow_none=True)
 
 
-class NotificationPage(ma.Schema):
-    items = fields.List(fields.Nested(NotificationOut), required=True)
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
-    total = fields.Integer(required=True)
-    pages = fields.Integer(required=True)
-    unread = fields.Integer(required=True)
+NotificationPage = page_schema("NotificationPage", NotificationOut, unread=fields.Integer(required=True))
 
 
 class Marked(ma.Schema):
@@ -231,12 +233,7 @@ class ProblemOut(ma.Schema):
     measure_ids = fields.List(fields.Integer(), required=True, metadata={"description": "those the caller may see"})
 
 
-class ProblemPage(ma.Schema):
-    items = fields.List(fields.Nested(ProblemOut), required=True)
-    page = fields.Integer(required=True)
-    per_page = fields.Integer(required=True)
-    total = fields.Integer(required=True)
-    pages = fields.Integer(required=True)
+ProblemPage = page_schema("ProblemPage", ProblemOut)
 
 
 class ByState(ma.Schema):

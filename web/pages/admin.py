@@ -9,9 +9,9 @@ from flask_babel import gettext
 
 from web.auth import roles_required
 from workflow import readmodels, spec
-from workflow.commands import units as unit_commands
+from workflow.commands import people as persons, units as unit_commands
 
-from . import labels, people
+from . import labels
 from .common import bp, engine, refusal_text
 
 
@@ -35,9 +35,9 @@ def admin_people():
 def admin_people_create():
     f = request.form
     try:
-        people.create_user(f.get("username", ""), f.get("name", ""), f.get("password", ""), _roles(f),
-                           unit=f.get("unit") or None, email=f.get("email") or None, head=bool(f.get("head")),
-                           engine=engine())
+        persons.create_user(f.get("username", ""), f.get("name", ""), f.get("password", ""), _roles(f),
+                            unit=f.get("unit") or None, email=f.get("email") or None, head=bool(f.get("head")),
+                            engine=engine())
     except spec.Refused as e:
         values = {k: f.get(k, "") for k in ("username", "name", "unit", "email")}
         values["roles"] = _roles(f)
@@ -68,9 +68,9 @@ def admin_person_update(username: str):
     f = request.form
     p = _person(username)
     try:
-        people.update_user(username, name=f.get("name", ""), roles=_roles(f), unit=f.get("unit") or None,
-                           email=f.get("email"), active=bool(f.get("active")), head=bool(f.get("head")),
-                           password=f.get("password") or None, engine=engine())
+        persons.update_user(username, name=f.get("name", ""), roles=_roles(f), unit=f.get("unit") or None,
+                            email=f.get("email"), active=bool(f.get("active")), head=bool(f.get("head")),
+                            password=f.get("password") or None, engine=engine())
     except spec.Refused as e:
         return render_template("pages/admin/person.html", p=p, units=readmodels.units(engine()), roles=spec.ROLES,
                                error=_refused(e)), 422

@@ -6,6 +6,7 @@ from flask_babel import gettext
 
 from web.auth import current_user, login_required
 from workflow import readmodels
+from workflow.commands import inbox as inbox_commands
 from workflow.errors import NotFound
 
 from .common import arg_int, bp, engine, next_url, now
@@ -25,7 +26,7 @@ def inbox_read():
     """Mark one message (``id``) or all (no ``id``) read; opening a message's measure marks it too."""
     ids = request.form.getlist("id", type=int)
     try:
-        n = readmodels.mark_read(current_user.id, ids or None, now=now(), engine=engine())
+        n = inbox_commands.mark_read(current_user.id, ids or None, now=now(), engine=engine())
     except NotFound:
         abort(404)
     if request.form.get("open"):

@@ -3,12 +3,10 @@ from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext
-from sqlalchemy import func, select
 
 from web.auth import current_user, login_required
 from workflow import readmodels, spec, workdays
 from workflow.errors import NotFound
-from workflow.models import Measure, Problem
 
 from . import exports
 from .common import actor, arg_choice, arg_int, bp, engine, now, refusal_text
@@ -47,23 +45,18 @@ def ledger_export():
     The exporter writes every measure of the plan (with a summary sheet), so only those who see
     every measure may export.
     """
-    from workflow import db as wdb, excel, stats
+    from workflow import excel
 
     if not current_user.sees_everything:
         abort(403)
     at, eng_ = now(), engine()
     try:
-        with wdb.read_tx(eng_) as conn:
-            plan = stats.resolve_plan(conn, arg_int("plan", source=request.form))
-            total = conn.execute(select(func.count()).select_from(Measure)
-                                 .join(Problem, Problem.id == Measure.problem_id)
-                                 .where(Problem.plan_id == plan.id)).scalar_one()
+        plan_id, total = readmodels.export_size(arg_int("plan", source=request.form), engine=eng_)
     except NotFound:
         abort(404)
     except spec.Refused as e:
         flash(refusal_text(e.rule) + " — " + gettext("请先在筛选中选择一个整改方案"), "error")
         return redirect(url_for("pages.ledger"))
-    plan_id = plan.id
 
     def work(path, progress):
         excel.export_ledger(path, plan_id=plan_id, now=at, engine=eng_, batch=EXPORT_BATCH,

@@ -8,12 +8,10 @@ the engine imports nothing from them). Errors are one line on stderr and a non-z
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import importlib
 import json
 import os
 import pkgutil
-import secrets
 import sys
 from pathlib import Path
 
@@ -24,7 +22,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from .. import audit, commands, db, evidence as ev, publication, readmodels, spec, workdays
 from ..clock import utcnow
 from ..errors import Conflict, NotFound
-from ..models import ApiToken, User
+from ..models import User
 
 EXIT_REFUSED, EXIT_CONFLICT, EXIT_NOT_FOUND = 3, 4, 5
 
@@ -290,15 +288,10 @@ def token_create_cmd(username):
 
 
 def create_token(username: str, engine=None) -> str:
-    token = secrets.token_urlsafe(32)
-    with db.write_tx(engine) as conn:
-        uid = conn.execute(select(User.id).where(User.username == username, User.active.is_(True))).scalar()
-        if uid is None or username == "system":
-            raise NotFound(f"no such user: {username}")
-        conn.execute(insert(ApiToken.__table__), {
-            "user_id": uid, "token_hash": hashlib.sha256(token.encode()).hexdigest(),
-            "created_at": utcnow(), "revoked": False})
-    return token
+    """A new API bearer token for ``username`` (see :func:`workflow.commands.tokens.create`)."""
+    from ..commands import tokens
+
+    return tokens.create(username, engine=engine)
 
 
 @main_group.command("notifications")

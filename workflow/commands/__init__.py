@@ -1,6 +1,9 @@
 """Write commands: each one database transaction, all or nothing.
 
 :func:`fire` (in :mod:`workflow.commands.measures`) is the lifecycle's command and the hot path.
+The others, imported by module: :mod:`.people` (people and roles), :mod:`.feedback` (public
+feedback; reopen from feedback), :mod:`.sessions` (web sessions, failed sign-ins, credentials),
+:mod:`.tokens` (API tokens), :mod:`.inbox` (marking notifications read).
 """
 from __future__ import annotations
 

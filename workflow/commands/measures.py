@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, bindparam, insert, select, update
@@ -49,25 +48,24 @@ def fire(measure_id: int, trigger: str, actor: str, *, comment: str = "", reason
 
     ``evidence`` are files already checked and stored by :func:`workflow.evidence.store`.
     ``expected_version`` (the caller's If-Match) makes a stale caller a :class:`Conflict`.
-    ``conn``: run inside the caller's open write transaction instead of a new one (a command that
-    changes more than the measure, such as closing the feedback that asked for a reopen).
+    ``conn``: run inside the caller's write transaction (see :func:`workflow.db.write_tx`).
     """
     now = (now or utcnow()).replace(tzinfo=None)
     evidence = list(evidence)
     t = spec.TRIGGERS.get(trigger)
     if t is None or (not t.public and actor != "system"):
         raise Refused("unknown_trigger", f"unknown trigger {trigger!r}")
-    with (nullcontext(conn) if conn is not None else db.write_tx(engine)) as tx:
-        who = load_actor(tx, actor)
-        if tx.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE already made us the only writer
-            tx.execute(LOCK_MEASURE, {"measure_id": measure_id})  # PostgreSQL: one writer per measure
-        row = load_measure(tx, measure_id)
+    with db.write_tx(engine, within=conn) as conn:
+        who = load_actor(conn, actor)
+        if conn.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE already made us the only writer
+            conn.execute(LOCK_MEASURE, {"measure_id": measure_id})  # PostgreSQL: one writer per measure
+        row = load_measure(conn, measure_id)
         if expected_version is not None and row.version != expected_version:
             raise Conflict(measure_id, expected_version, row.version)
         ctx = spec.Ctx(who, view_of(row), comment=comment or "", reason=reason or "",
                        new_evidence=len(evidence), params=dict(params or {}), today=workdays.local_today(now))
         dest = spec.check(trigger, ctx)
-        return _apply(tx, t, row, dest, ctx, evidence, now)
+        return _apply(conn, t, row, dest, ctx, evidence, now)
 
 
 _EVIDENCE_SEEN = select(MeasureEvidence.sha256).where(MeasureEvidence.measure_id == bindparam("measure_id"))

@@ -1,26 +1,37 @@
 """Read models: what each page, the API and the command line show, scoped by who asks.
 
 Every function that returns measures takes the asking :class:`workflow.spec.Actor` and goes
-through :func:`scope`, the one rule of who sees what. Nothing here writes.
+through :func:`scope`, the one rule of who sees what. Nothing here writes (writes are
+:mod:`workflow.commands`). Lists that page answer a :class:`workflow.paging.Page`.
+
+- :mod:`.scope` who sees what; :mod:`.measures` the one scoped measure selectable, lists, one
+  measure, its events and evidence; :mod:`.queues` to-do, waiting, review and sign-off;
+  :mod:`.ledger` the ledger page and the rows the CLI streams; :mod:`.supervision` escalations;
+  :mod:`.dashboard` counts, parts, timeline, problems; :mod:`.inbox` notifications;
+  :mod:`.people` people, units, profiles; :mod:`.public` the public notice and feedback.
 """
 from __future__ import annotations
 
+from ..paging import MAX_PER_PAGE, Page
+from .dashboard import by_part, list_problems, stats, timeline
+from .inbox import InboxPage, list_notifications, notifications, unread_count
+from .ledger import SORTS, export_size, filter_choices, items_query, iter_items, ledger, ledger_ids
 from .measures import (
-    GLOBAL_ROLES, LIGHTS, MAX_PER_PAGE, allowed_triggers, evidence_file, light_condition, list_measures, list_problems,
-    load_actor, mark_read, may_see, measure_detail, measure_events, notifications, page_of, preflight, scope, stats,
-    user_profile, visible_measure_ids,
+    LIGHTS, allowed_triggers, evidence_file, light_condition, list_measures, measure_detail, measure_events, preflight,
+    selectable, version_of, visible_measure_ids,
 )
-from .pages import (
-    SORTS, by_part, escalations, feedback_list, filter_choices, ledger, ledger_ids, people, public_notice, public_plans,
-    review_queue, signoff_queue, timeline, todo, units, unread_count, version_of, waiting,
-)
-from .rows import items_query, iter_items, list_notifications, list_users
+from .people import Identity, identity, list_users, people, units, user_profile
+from .public import feedback_list, public_notice, public_plans
+from .queues import review_queue, signoff_queue, todo, waiting
+from .scope import GLOBAL_ROLES, load_actor, may_see, scope
+from .supervision import EscalationPage, escalations
 
 __all__ = [
-    "GLOBAL_ROLES", "LIGHTS", "MAX_PER_PAGE", "SORTS", "allowed_triggers", "by_part", "escalations",
-    "evidence_file", "feedback_list", "filter_choices", "items_query", "iter_items", "ledger", "ledger_ids",
-    "light_condition", "list_measures", "list_notifications", "list_problems", "list_users", "load_actor",
-    "mark_read", "may_see", "measure_detail", "measure_events", "notifications", "page_of", "people",
-    "preflight", "public_notice", "public_plans", "review_queue", "scope", "signoff_queue", "stats", "timeline",
-    "todo", "units", "unread_count", "user_profile", "version_of", "visible_measure_ids", "waiting",
+    "GLOBAL_ROLES", "LIGHTS", "MAX_PER_PAGE", "SORTS", "EscalationPage", "Identity", "InboxPage", "Page",
+    "allowed_triggers", "by_part", "escalations", "evidence_file", "export_size", "feedback_list", "filter_choices",
+    "identity", "items_query", "iter_items", "ledger", "ledger_ids", "light_condition", "list_measures",
+    "list_notifications", "list_problems", "list_users", "load_actor", "may_see", "measure_detail",
+    "measure_events", "notifications", "people", "preflight", "public_notice", "public_plans", "review_queue",
+    "scope", "selectable", "signoff_queue", "stats", "timeline", "todo", "units", "unread_count", "user_profile",
+    "version_of", "visible_measure_ids", "waiting",
 ]

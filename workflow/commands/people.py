@@ -1,22 +1,25 @@
-"""People and roles: the administration services behind the admin pages (units: workflow.commands.units).
+"""People and their roles: the administration commands behind the admin pages.
 
 Each function is one write transaction and raises :class:`workflow.spec.Refused` with rule
 ``invalid_input`` and a message naming the field when the input is bad, writing nothing.
+:func:`unit_id` and :func:`set_head` are shared with the commands on units.
 """
 from __future__ import annotations
 
 import re
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection, Engine
 
-from workflow import db, passwords, planwriter, spec
-from workflow.models import Membership, OrgUnit, User, UserRole
+from .. import db, passwords, planwriter, spec
+from ..models import Membership, OrgUnit, User, UserRole
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,80}$")
 MIN_PASSWORD = 8
+MS = Membership.__table__
 
 
-def _bad(field: str, message: str):
+def _bad(field: str, message: str) -> spec.Refused:
     return spec.Refused("invalid_input", f"{field}: {message}")
 
 
@@ -28,12 +31,13 @@ def _check_roles(roles) -> list[str]:
     return roles
 
 
-def _check_password(password: str) -> None:
+def _check_password(password: str | None) -> None:
     if len(password or "") < MIN_PASSWORD:
         raise _bad("password", f"at least {MIN_PASSWORD} characters")
 
 
-def _unit_id(conn, name: str | None) -> int | None:
+def unit_id(conn: Connection, name: str | None) -> int | None:
+    """The id of the unit called ``name`` (None for no name); Refused naming ``unit`` if unknown."""
     if not name:
         return None
     uid = conn.execute(select(OrgUnit.id).where(OrgUnit.name == name)).scalar()
@@ -42,16 +46,15 @@ def _unit_id(conn, name: str | None) -> int | None:
     return uid
 
 
-def _set_head(conn, user_id: int, unit_id: int, head: bool) -> None:
+def set_head(conn: Connection, user_id: int, unit_id: int, head: bool) -> None:
+    """Make the member ``user_id`` the head of ``unit_id`` (the previous head steps down), or not."""
     if head:  # one head per unit
-        conn.execute(update(Membership.__table__).where(Membership.unit_id == unit_id, Membership.user_id != user_id)
-                     .values(is_head=False))
-    conn.execute(update(Membership.__table__).where(Membership.unit_id == unit_id, Membership.user_id == user_id)
-                 .values(is_head=head))
+        conn.execute(update(MS).where(MS.c.unit_id == unit_id, MS.c.user_id != user_id).values(is_head=False))
+    conn.execute(update(MS).where(MS.c.unit_id == unit_id, MS.c.user_id == user_id).values(is_head=head))
 
 
 def create_user(username: str, name: str, password: str, roles, unit: str | None = None,
-                email: str | None = None, head: bool = False, engine=None) -> int:
+                email: str | None = None, head: bool = False, engine: Engine | None = None) -> int:
     """A new person with a password, roles and (optionally) a unit they belong to or head."""
     username, name = (username or "").strip(), (name or "").strip()
     if not USERNAME.match(username) or username == "system":
@@ -63,16 +66,16 @@ def create_user(username: str, name: str, password: str, roles, unit: str | None
     with db.write_tx(engine) as conn:
         if conn.execute(select(User.id).where(User.username == username)).first() is not None:
             raise _bad("username", f"{username} already exists")
-        _unit_id(conn, unit)
+        unit_of = unit_id(conn, unit)
         uid = planwriter.user(conn, username, name, roles, unit or None, password=password, email=email or None,
-                          head=False)
-        if unit and head:
-            _set_head(conn, uid, _unit_id(conn, unit), True)
+                              head=False)
+        if unit_of is not None and head:
+            set_head(conn, uid, unit_of, True)
     return uid
 
 
 def update_user(username: str, *, name: str, roles, unit: str | None, email: str | None, active: bool,
-                head: bool, password: str | None = None, engine=None) -> None:
+                head: bool, password: str | None = None, engine: Engine | None = None) -> None:
     """Change a person's name, roles, unit (and whether they head it), address and active flag."""
     name = (name or "").strip()
     if not name:
@@ -84,20 +87,28 @@ def update_user(username: str, *, name: str, roles, unit: str | None, email: str
         uid = conn.execute(select(User.id).where(User.username == username, User.username != "system")).scalar()
         if uid is None:
             raise _bad("username", f"no such user: {username}")
-        unit_id = _unit_id(conn, unit)
-        values = {"name": name, "email": (email or "").strip() or None, "active": bool(active), "unit_id": unit_id}
+        unit_of = unit_id(conn, unit)
+        values = {"name": name, "email": (email or "").strip() or None, "active": bool(active), "unit_id": unit_of}
         if password:
             values["password_hash"] = passwords.hash_password(password)
         conn.execute(update(User.__table__).where(User.id == uid).values(**values))
-        conn.execute(delete(UserRole.__table__).where(UserRole.user_id == uid))
-        if roles:
-            conn.execute(insert(UserRole.__table__), [{"user_id": uid, "role": r} for r in roles])
-        if unit_id is not None:
-            # the person's unit is their membership; other memberships end
-            conn.execute(delete(Membership.__table__).where(Membership.user_id == uid, Membership.unit_id != unit_id))
-            if conn.execute(select(Membership.user_id).where(Membership.user_id == uid,
-                                                             Membership.unit_id == unit_id)).first() is None:
-                conn.execute(insert(Membership.__table__), {"user_id": uid, "unit_id": unit_id, "is_head": False})
-            _set_head(conn, uid, unit_id, head)
-        else:
-            conn.execute(delete(Membership.__table__).where(Membership.user_id == uid))
+        set_roles(conn, uid, roles)
+        _set_membership(conn, uid, unit_of, head)
+
+
+def set_roles(conn: Connection, user_id: int, roles) -> None:
+    """Replace the person's roles with ``roles`` (already checked)."""
+    conn.execute(delete(UserRole.__table__).where(UserRole.user_id == user_id))
+    if roles:
+        conn.execute(insert(UserRole.__table__), [{"user_id": user_id, "role": r} for r in roles])
+
+
+def _set_membership(conn: Connection, user_id: int, unit_of: int | None, head: bool) -> None:
+    """The person's unit is their one membership; other memberships end."""
+    if unit_of is None:
+        conn.execute(delete(MS).where(MS.c.user_id == user_id))
+        return
+    conn.execute(delete(MS).where(MS.c.user_id == user_id, MS.c.unit_id != unit_of))
+    if conn.execute(select(MS.c.user_id).where(MS.c.user_id == user_id, MS.c.unit_id == unit_of)).first() is None:
+        conn.execute(insert(MS), {"user_id": user_id, "unit_id": unit_of, "is_head": False})
+    set_head(conn, user_id, unit_of, head)

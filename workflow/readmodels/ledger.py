@@ -1,0 +1,124 @@
+"""整改台账: the ledger page (filtered, sorted, paged), its filter choices, and the rows the CLI
+and the Excel export stream."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+from sqlalchemy import func, select
+
+from .. import db, spec, stats, workdays
+from ..models import Measure, OrgUnit, Part, Plan, Problem
+from ..paging import Page, paginate
+from .measures import light_condition, plan_ladders, row_dict, selectable
+
+M = Measure.__table__
+
+SORTS = {
+    "id": (M.c.id,),
+    "deadline": (M.c.deadline,),
+    "problem": (Problem.no, M.c.seq),
+    "unit": (OrgUnit.name,),
+    "state": (M.c.state,),
+}
+
+
+def ledger(actor: spec.Actor, *, now: dt.datetime, plan: int | None = None, part: int | None = None,
+           unit: str | None = None, state: str | None = None, light: str | None = None, sort: str = "id",
+           desc: bool = False, page: int = 1, per_page: int = 25, engine=None) -> Page:
+    """One page of the ledger the actor may see; the order is stable (ties broken by id)."""
+    today = workdays.local_today(now)
+    cols = SORTS.get(sort, SORTS["id"])
+    order = [c.desc() if desc else c.asc() for c in cols]
+    order.append(M.c.id.desc() if desc else M.c.id.asc())
+    with db.read_tx(engine) as conn:
+        q = _filtered(conn, selectable(actor), today, plan, part, unit, state, light)
+        rows = paginate(conn, q, order, page, per_page, key=M.c.id, default_per_page=25)
+    return rows.map(lambda r: row_dict(r, today))
+
+
+def ledger_ids(actor: spec.Actor, *, now: dt.datetime, plan=None, part=None, unit=None, state=None,
+               light=None, engine=None) -> list[int]:
+    """Every measure id of the filtered ledger (for the export), in id order."""
+    today = workdays.local_today(now)
+    with db.read_tx(engine) as conn:
+        q = _filtered(conn, selectable(actor).with_only_columns(M.c.id), today, plan, part, unit, state, light)
+        return [r[0] for r in conn.execute(q.order_by(M.c.id))]
+
+
+def _filtered(conn, q, today, plan, part, unit, state, light):
+    """``q`` narrowed by the ledger's filters (they combine with AND)."""
+    q = _narrowed(q, plan=plan, part=part, unit=unit, state=state)
+    if light:
+        q = q.where(light_condition(light, today, plan_ladders(conn)))
+    return q
+
+
+def _narrowed(q, *, plan=None, part=None, unit=None, state=None):
+    if plan:
+        q = q.where(Plan.id == plan)
+    if part:
+        q = q.where(Part.no == part)
+    if unit:
+        q = q.where(OrgUnit.name == unit)
+    if state:
+        q = q.where(M.c.state == state)
+    return q
+
+
+def filter_choices(engine=None) -> dict:
+    """Plans, part numbers and units for the ledger's filters."""
+    with db.read_tx(engine) as conn:
+        plans = [dict(r._mapping) for r in conn.execute(select(Plan.id, Plan.title).order_by(Plan.id))]
+        parts = [dict(r._mapping) for r in conn.execute(
+            select(Part.no, func.min(Part.title).label("title")).group_by(Part.no).order_by(Part.no))]
+        units = [r[0] for r in conn.execute(
+            select(OrgUnit.name).where(OrgUnit.id.in_(select(M.c.unit_id).distinct())).order_by(OrgUnit.name))]
+    return {"plans": plans, "parts": parts, "units": units}
+
+
+def export_size(plan_id: int | None, engine=None) -> tuple[int, int]:
+    """``(plan id, number of measures)`` of the plan a whole-ledger export would write.
+
+    Without ``plan_id`` the only plan; NotFound or ``Refused("plan_required")`` as
+    :func:`workflow.stats.resolve_plan`.
+    """
+    with db.read_tx(engine) as conn:
+        plan = stats.resolve_plan(conn, plan_id)
+        total = conn.execute(select(func.count()).select_from(M).join(Problem, Problem.id == M.c.problem_id)
+                             .where(Problem.plan_id == plan.id)).scalar_one()
+    return plan.id, total
+
+
+# --- the rows the command line and the export stream -------------------------------
+
+def items_query(state=None, unit=None, plan_id=None, part_no=None, measure_ids=None):
+    """Every measure (no scope: the command line acts for the whole database) in id order."""
+    base = selectable()
+    c = base.selected_columns
+    q = base.with_only_columns(c.id, c.problem_no, c.part, c.state, c.deadline, c.deadline_original, c.version,
+                               c.kind, c.seq, c.text, c.owner, c.leader, c.unit, c.ladder, c.plan_id)
+    q = _narrowed(q, plan=plan_id, part=part_no, unit=unit, state=state).order_by(M.c.id)
+    if measure_ids is not None:
+        q = q.where(M.c.id.in_(list(measure_ids)))
+    return q
+
+
+def iter_items(state=None, unit=None, light=None, now: dt.datetime | None = None, engine=None,
+               **filters) -> Iterator[dict]:
+    """Ledger rows with the light in force at ``now``; streamed in batches."""
+    today = workdays.local_today(now or dt.datetime.utcnow())
+    with db.read_tx(engine) as conn:
+        result = conn.execution_options(stream_results=True, yield_per=1000).execute(
+            items_query(state=state, unit=unit, **filters))
+        for r in result:
+            lt, level = workdays.light(r.state, r.deadline, today, workdays.ladder(r.ladder))
+            if light and lt != light:
+                continue
+            yield {
+                "id": r.id, "problem_no": r.problem_no, "part": r.part, "state": r.state, "light": lt,
+                "level": level, "owner": r.owner, "leader": r.leader, "unit": r.unit,
+                "deadline": r.deadline.isoformat() if r.deadline else None,
+                "deadline_original": r.deadline_original.isoformat() if r.deadline_original else None,
+                "version": r.version, "kind": r.kind,
+            }

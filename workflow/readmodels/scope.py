@@ -1,0 +1,57 @@
+"""Who sees what: the one rule every read model applies to measures.
+
+- admin, office, supervisor and inspector see every measure;
+- an owner sees the measures they own and those of the units they belong to;
+- a leader sees the measures they lead, or lead as someone's delegate.
+
+:func:`scope` is the SQL twin of :func:`workflow.spec.can_see`; :func:`may_see` applies the
+spec's rule to one loaded row. A measure the actor may not see is reported exactly like one
+that does not exist (:class:`workflow.errors.NotFound`), so nothing leaks its existence.
+"""
+from __future__ import annotations
+
+from sqlalchemy import false, or_, true
+from sqlalchemy.engine import Connection, Engine
+
+from .. import db, loading, spec
+from ..errors import NotFound
+from ..models import Measure
+
+M = Measure.__table__
+GLOBAL_ROLES = frozenset({"admin", "office", "supervisor", "inspector", "inspection_office"})
+
+
+def load_actor(username: str, engine: Engine | None = None) -> spec.Actor:
+    """The actor for ``username`` (roles, units, delegations); NotFound if unknown or inactive."""
+    with db.read_tx(engine) as conn:
+        return loading.load_actor(conn, username)
+
+
+def scope(actor: spec.Actor):
+    """A SQL condition on ``measures`` selecting exactly what ``actor`` may see."""
+    if GLOBAL_ROLES & actor.roles:
+        return true()
+    conds = []
+    if "owner" in actor.roles:
+        conds.append(M.c.owner_id == actor.id)
+        if actor.unit_ids:
+            conds.append(M.c.unit_id.in_(sorted(actor.unit_ids)))
+    if "leader" in actor.roles:
+        conds.append(M.c.leader_id.in_(sorted({actor.id, *actor.delegate_for})))
+    return or_(*conds) if conds else false()
+
+
+def may_see(actor: spec.Actor, row) -> bool:
+    """The rule of :mod:`workflow.spec` for one loaded measure row."""
+    return spec.can_see(spec.Ctx(actor, loading.view_of(row)))
+
+
+def visible_row(conn: Connection, actor: spec.Actor, measure_id: int):
+    """The loaded measure (see :func:`workflow.loading.load_measure`) if ``actor`` may see it."""
+    try:
+        row = loading.load_measure(conn, measure_id)
+    except NotFound:
+        raise NotFound(f"no such measure: {measure_id}") from None
+    if not may_see(actor, row):
+        raise NotFound(f"no such measure: {measure_id}")
+    return row
