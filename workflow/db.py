@@ -1,18 +1,19 @@
 """Database engine, transactions and schema setup.
 
-``RECTIFY_DATABASE_URL`` picks the database (default: ``instance/rectify.db``, SQLite in WAL
+The setting ``RECTIFY_DATABASE_URL`` (:mod:`workflow.settings`) picks the database (default: ``instance/rectify.db``, SQLite in WAL
 mode). Commands run in :func:`write_tx`: on SQLite that is ``BEGIN IMMEDIATE`` so two processes
 never both read a row and then race to write it; on PostgreSQL the version check in each
 ``UPDATE`` does the same job.
 """
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine
+
+from . import settings
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -23,23 +24,22 @@ SQLITE_PRAGMAS = (
 
 
 def instance_dir() -> Path:
-    """The folder for the default database and evidence files."""
-    path = Path(os.environ.get("RECTIFY_INSTANCE") or Path.cwd() / "instance")
+    """The folder for the default database, evidence and generated files (created if missing)."""
+    path = settings.get().instance_dir
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def evidence_dir() -> Path:
-    path = Path(os.environ.get("RECTIFY_EVIDENCE_DIR") or instance_dir() / "evidence")
+    """Where evidence files are kept (created if missing)."""
+    path = settings.get().evidence_dir or instance_dir() / "evidence"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def database_url() -> str:
-    url = os.environ.get("RECTIFY_DATABASE_URL")
-    if url:
-        return url
-    return f"sqlite:///{instance_dir() / 'rectify.db'}"
+    """The configured database, or the SQLite file in the instance folder."""
+    return settings.get().database_url or f"sqlite:///{instance_dir() / 'rectify.db'}"
 
 
 _ENGINES: dict[str, Engine] = {}

@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import importlib
 import json
-import os
 import pkgutil
 import secrets
 import sys
@@ -21,7 +20,7 @@ import click
 from sqlalchemy import insert, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from .. import audit, commands, db, evidence as ev, spec, workdays
+from .. import audit, commands, db, evidence as ev, settings, spec, workdays
 from ..clock import utcnow
 from ..errors import Conflict, NotFound
 from ..models import ApiToken, User
@@ -323,6 +322,13 @@ def _load_plugins() -> None:
             main_group.add_command(cmd)
 
 
+def _debug() -> bool:
+    try:
+        return settings.get().debug
+    except settings.SettingsError:
+        return False
+
+
 def main(argv=None) -> int:
     """Console entry point: run the CLI, turn domain errors into one line and an exit code."""
     _load_plugins()
@@ -350,17 +356,20 @@ def main(argv=None) -> int:
         click.echo(f"rectify: not found: {e}", err=True)
         return EXIT_NOT_FOUND
     except (OperationalError, ProgrammingError) as e:
-        if os.environ.get("RECTIFY_DEBUG"):
+        if _debug():
             raise
         msg = str(e.orig).splitlines()[0] if e.orig else str(e).splitlines()[0]
         if "no such table" in msg or "does not exist" in msg:
             msg += " (run `rectify init-db` first)"
         click.echo(f"rectify: database error: {msg}", err=True)
         return 1
+    except settings.SettingsError as e:
+        click.echo(f"rectify: bad setting: {e}", err=True)
+        return 1
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # one line, never a traceback
-        if os.environ.get("RECTIFY_DEBUG"):
+        if _debug():
             raise
         click.echo(f"rectify: error: {type(e).__name__}: {e}", err=True)
         return 1
