@@ -91,6 +91,31 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+_ONCE: dict[tuple, object] = {}
+
+
+def _insert_once_stmt(dialect: str, table, keys: tuple[str, ...]):
+    stmt = _ONCE.get((dialect, table.name, keys))
+    if stmt is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+            base = pg_insert(table)
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+            base = sqlite_insert(table)
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            raise RuntimeError(f"unsupported database: {dialect}")
+        pk = list(table.primary_key.columns)[0]
+        stmt = _ONCE[(dialect, table.name, keys)] = base.on_conflict_do_nothing(index_elements=list(keys)).returning(pk)
+    return stmt
+
+
+def insert_once(conn: Connection, table, values: dict, keys: list[str]) -> bool:
+    """INSERT … ON CONFLICT (keys) DO NOTHING; True if this call inserted the row."""
+    stmt = _insert_once_stmt(conn.dialect.name, table, tuple(keys))
+    return conn.execute(stmt, values).first() is not None
+
+
 @contextmanager
 def write_tx(engine: Engine | None = None):
     """One write transaction: commit on success, roll back on any error."""

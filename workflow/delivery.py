@@ -153,7 +153,6 @@ def _mark_failed(engine: Engine, oid: int, error: str, now: dt.datetime, cap: in
 
 def _tell_office(conn: Connection, outbox_ids: list[int], now: dt.datetime) -> int:
     """An in-app notice to every office user for each dead letter (inbox only, once per row)."""
-    from .escalation import insert_once
 
     office = notify.users_with_role(conn, "office")
     n = 0
@@ -165,7 +164,7 @@ def _tell_office(conn: Connection, outbox_ids: list[int], now: dt.datetime) -> i
             body = (f"发给 {r.user_name}（{r.username}）的{_CHANNEL_ZH.get(r.channel, r.channel)}通知经 {r.attempts} 次"
                     f"尝试仍未送达，已转为死信。\n主题：{r.subject}\n最后错误：{r.last_error or '—'}\n"
                     f"请核实联系方式或服务器后在通知管理中重新投递。\n{notify.measure_link(r.measure_id)}")
-            n += insert_once(conn, O, {
+            n += db.insert_once(conn, O, {
                 "key": f"dead:{oid}:{uid}", "recipient_id": uid, "channel": "inbox", "kind": "delivery_failed",
                 "measure_id": r.measure_id, "level": None, "subject": f"通知投递失败：{r.subject}"[:300],
                 "body": body, "created_at": now, "sent_at": None, "attempts": 0, "next_attempt_at": now,
