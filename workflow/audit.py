@@ -176,12 +176,12 @@ def heads_digest(conn: Connection) -> tuple[str, int, int, dict]:
     """sha256 over every chain head, in measure order: (digest, chains, events, heads)."""
     digest = hashlib.sha256()
     heads, events = {}, 0
-    for mid, seq, h in conn.execute(
+    for r in conn.execute(
         select(MEASURES.c.id, MEASURES.c.head_seq, MEASURES.c.head_hash).order_by(MEASURES.c.id)
     ):
-        digest.update(f"{mid}:{seq}:{h}\n".encode())
-        heads[str(mid)] = [seq, h]
-        events += seq
+        digest.update(f"{r.id}:{r.head_seq}:{r.head_hash}\n".encode())
+        heads[str(r.id)] = [r.head_seq, r.head_hash]
+        events += r.head_seq
     return digest.hexdigest(), len(heads), events, heads
 
 

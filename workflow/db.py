@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine
@@ -81,6 +82,7 @@ def make_engine(url: str) -> Engine:
         def _on_begin(conn: Connection):
             # straight to the driver: this runs on every command
             driver = conn.connection.driver_connection
+            assert driver is not None  # a checked-out connection always has its driver's
             driver.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get("rectify_write") else "BEGIN")
 
         return engine
@@ -97,6 +99,7 @@ _ONCE: dict[tuple, object] = {}
 def _insert_once_stmt(dialect: str, table, keys: tuple[str, ...]):
     stmt = _ONCE.get((dialect, table.name, keys))
     if stmt is None:
+        base: Any
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
             base = pg_insert(table)

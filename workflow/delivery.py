@@ -310,6 +310,7 @@ def deliver_due(now: dt.datetime, engine: Engine | None = None, smtp=FROM_ENV, h
                     row = conn.execute(_ROW_Q.where(O.c.id == oid)).first()
                 try:
                     if row.channel == "email":
+                        assert mailer is not None  # email rows are claimed only with a mail server
                         if not row.email:
                             raise _Permanent("the recipient has no email address")
                         mailer.send(build_email(row, smtp, now))

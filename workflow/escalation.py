@@ -124,8 +124,10 @@ def candidates_query(t: Thresholds):
 def _plan_ladders(conn: Connection) -> list[dict]:
     """Each distinct ladder override among the plans (few rows; JSON has no equality on PostgreSQL)."""
     seen: dict[str, dict] = {}
-    for (value,) in conn.execute(select(Plan.ladder)):
-        seen.setdefault(repr(sorted((value or {}).items())), value or {})
+    value: dict | None
+    for value in conn.execute(select(Plan.ladder)).scalars():
+        ladder: dict = value or {}
+        seen.setdefault(repr(sorted(ladder.items())), ladder)
     return list(seen.values())
 
 
@@ -407,8 +409,8 @@ def _approvers(conn: Connection, row) -> list[int]:
 
 
 def _superiors(conn: Connection, approvers: list[int], state: str) -> list[int]:
-    sup = [r[0] for r in conn.execute(select(User.superior_id).where(
-        User.id.in_(approvers), User.superior_id.is_not(None)))] if approvers else []
+    sup = [s for s in conn.execute(select(User.superior_id).where(
+        User.id.in_(approvers), User.superior_id.is_not(None))).scalars() if s is not None] if approvers else []
     if sup:
         return sorted(set(sup))
     # nobody's superior is recorded: the leader's work goes to the office, the office's to supervisors

@@ -144,10 +144,10 @@ def problem_views(conn: Connection, plan_id: int, today: dt.date, rect_end: dt.d
     q = (select(M.c.problem_id, M.c.state, M.c.kind, M.c.account)
          .join(Problem, Problem.id == M.c.problem_id).where(Problem.plan_id == plan_id)
          .order_by(M.c.problem_id, M.c.seq))
-    for pid, state, kind, account in conn.execution_options(yield_per=2000).execute(q):
-        measures.setdefault(pid, []).append((state, kind))
-        if state == "closed" and account:
-            closed_accounts.setdefault(pid, []).append(account)
+    for r in conn.execution_options(yield_per=2000).execute(q):
+        measures.setdefault(r.problem_id, []).append((r.state, r.kind))
+        if r.state == "closed" and r.account:
+            closed_accounts.setdefault(r.problem_id, []).append(r.account)
     out = []
     q = (select(Problem.id, Problem.no, Problem.text, Problem.account, Part.no.label("part_no"),
                 Category.no.label("cat_no"))

@@ -18,10 +18,11 @@ ledgers. Definitions, for a plan (or every plan) at the China date of ``now``:
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from . import db, spec, workdays
@@ -30,6 +31,7 @@ from .errors import NotFound
 from .models import Accountability, Inspection, Measure, Part, Plan, Problem, RuleMade
 
 M = Measure.__table__
+_Sel = TypeVar("_Sel", bound=Select)
 
 ACCOUNTABILITY_LABELS = {
     "admonition": "约谈",
@@ -113,28 +115,29 @@ def compute(plan_id: int | None = None, now: dt.datetime | None = None, engine: 
     today = workdays.local_today(now)
     s = LedgerStats(plan_id, today)
 
-    def in_plan(q, col=Problem.plan_id):
+    def in_plan(q: _Sel, col=Problem.plan_id) -> _Sel:
         return q.where(col == plan_id) if plan_id is not None else q
 
     s.parts = conn.execute(in_plan(select(func.count()).select_from(Part), Part.plan_id)).scalar_one()
     # problem progress from per-problem aggregates, with the rectification period of each plan
     closed = func.sum(case((M.c.state == "closed", 1), else_=0))
     long_term = func.sum(case((M.c.kind == "long_term", 1), else_=0))
-    q = (select(Problem.id, func.count(M.c.id), closed, long_term, Inspection.rect_end)
+    q = (select(Problem.id, func.count(M.c.id).label("n"), closed.label("closed"), long_term.label("long_term"),
+                Inspection.rect_end)
          .select_from(Problem)
          .join(Plan, Plan.id == Problem.plan_id)
          .join(Inspection, Inspection.id == Plan.inspection_id)
          .outerjoin(M, M.c.problem_id == Problem.id)
          .group_by(Problem.id, Inspection.rect_end))
-    for _pid, n, n_closed, n_long, rect_end in conn.execute(in_plan(q)):
-        n_closed, n_long = int(n_closed or 0), int(n_long or 0)
+    for r in conn.execute(in_plan(q)):
+        n, n_closed, n_long = r.n, int(r.closed or 0), int(r.long_term or 0)
         if n and n_closed == n:
             sample = [("closed", "long_term" if n_long else "time_bound")]
         elif n:
             sample = [("in_progress", "time_bound")]
         else:
             sample = []
-        progress = spec.problem_progress(sample, rect_end, today)
+        progress = spec.problem_progress(sample, r.rect_end, today)
         s.problems += 1
         if progress == "done":
             s.problems_done += 1
@@ -145,22 +148,23 @@ def compute(plan_id: int | None = None, now: dt.datetime | None = None, engine: 
         else:
             s.problems_in_progress += 1
     # measures
-    mq = select(M.c.state, M.c.kind, func.count(), func.sum(M.c.reopen_count),
-                func.sum(case(((M.c.state != "closed") & (M.c.deadline < today), 1), else_=0))) \
+    mq = select(M.c.state, M.c.kind, func.count().label("n"), func.sum(M.c.reopen_count).label("reopened"),
+                func.sum(case(((M.c.state != "closed") & (M.c.deadline < today), 1), else_=0)).label("overdue")) \
         .select_from(M).join(Problem, Problem.id == M.c.problem_id).group_by(M.c.state, M.c.kind)
     by_state: dict[str, int] = {st: 0 for st in spec.STATES}
-    for state, kind, n, reopened, overdue in conn.execute(in_plan(mq)):
-        by_state[state] = by_state.get(state, 0) + n
+    for r in conn.execute(in_plan(mq)):
+        n, overdue = r.n, int(r.overdue or 0)
+        by_state[r.state] = by_state.get(r.state, 0) + n
         s.measures += n
-        s.reopened += int(reopened or 0)
-        if state == "closed":
+        s.reopened += int(r.reopened or 0)
+        if r.state == "closed":
             s.completed += n
         else:
-            s.not_completed += int(overdue or 0)
-            s.in_progress += n - int(overdue or 0)
-        if kind == "long_term":
+            s.not_completed += overdue
+            s.in_progress += n - overdue
+        if r.kind == "long_term":
             s.long_term += n
-        elif kind == "immediate":
+        elif r.kind == "immediate":
             s.immediate += n
         else:
             s.time_bound += n

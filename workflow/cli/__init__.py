@@ -31,7 +31,7 @@ EXIT_REFUSED, EXIT_CONFLICT, EXIT_NOT_FOUND = 3, 4, 5
 class CliError(click.ClickException):
     def __init__(self, message: str, code: int = 1):
         super().__init__(message)
-        self.exit_code = code
+        self.exit_code = code  # type: ignore[misc]  # click declares it on the class; each error has its own
 
     def show(self, file=None):
         click.echo(f"rectify: {self.format_message()}", err=True)
