@@ -50,11 +50,10 @@ from pathlib import Path
 from workflow import passwords
 from workflow.clock import utcnow
 
-from .common import MEASURE_COLUMNS as BASE_COLUMNS, bulk_connection, bulk_insert
+from .common import MEASURE_COLUMNS as BASE_COLUMNS, bulk_connection, bulk_insert, insert_org_and_plan, problem_of
 
 ROOT = Path(__file__).resolve().parent.parent
 UNITS = 20
-PER_PROBLEM = 50
 SUBMITTED_SHARE = 0.6
 THREADS = 4
 WORKERS = 2
@@ -92,8 +91,6 @@ def build(path: Path, total: int, seed: int = 11) -> int:
     rng = random.Random(seed)
 
     con = bulk_connection(path)
-    con.executemany("INSERT INTO org_units (id, name, kind, webhook_format) VALUES (?, ?, 'department', 'json')",
-                    [(u, f"基准责任单位{u:02d}") for u in range(1, UNITS + 1)])
     users, roles, members = [], [], []
     owners = {}
     uid = 0
@@ -116,16 +113,7 @@ def build(path: Path, total: int, seed: int = 11) -> int:
     roles.append((uid, "office"))
     uid += 1
     users.append((uid, "system", "系统", None, None))
-    con.executemany("INSERT INTO users (id, username, name, unit_id, password_hash, active, locale) "
-                    "VALUES (?, ?, ?, ?, ?, 1, 'zh')", users)
-    con.executemany("INSERT INTO user_roles (user_id, role) VALUES (?, ?)", roles)
-    con.executemany("INSERT INTO memberships (user_id, unit_id, is_head) VALUES (?, ?, ?)", members)
-    con.execute("INSERT INTO inspections (id, body, target, kind) VALUES (1, '市委巡察组', '某区', 'special')")
-    con.execute("INSERT INTO plans (id, inspection_id, title, evidence_waived) VALUES (1, 1, '基准整改方案', 1)")
-    con.execute("INSERT INTO parts (id, plan_id, no, title) VALUES (1, 1, 1, '基准')")
-    problems = (total + PER_PROBLEM - 1) // PER_PROBLEM
-    con.executemany("INSERT INTO problems (id, plan_id, part_id, no, text) VALUES (?, 1, 1, ?, ?)",
-                    [(p, p, f"问题{p}") for p in range(1, problems + 1)])
+    insert_org_and_plan(con, [f"基准责任单位{u:02d}" for u in range(1, UNITS + 1)], users, roles, members, total)
 
     submitted = 0
 
@@ -142,7 +130,7 @@ def build(path: Path, total: int, seed: int = 11) -> int:
                 leader = rng.choice((leader_id, other_leader))
             closed = state == "closed"
             deadline = today + dt.timedelta(days=rng.randrange(60, 400))
-            pid, seq = (mid - 1) // PER_PROBLEM + 1, (mid - 1) % PER_PROBLEM + 1
+            pid, seq = problem_of(mid)
             body = audit.canonical_json({"problem_id": pid, "seq": seq, "text": f"措施{mid}",
                                          "kind": "time_bound", "deadline": deadline.isoformat()})
             h = audit.event_hash(audit.GENESIS, mid, 1, "create", "system", None, state, created, body)

@@ -42,22 +42,12 @@ _ACCESS_FIELDS = {"h": "remote", "m": "method", "U": "path", "q": "query", "s": 
 
 def log_format(value: str | None = None) -> str:
     """``value`` checked, or the configured format (``RECTIFY_LOG_FORMAT``)."""
-    if not value:
-        return settings.get().log_format
-    try:
-        return settings.log_format(value)
-    except ValueError as e:
-        raise ValueError(f"RECTIFY_LOG_FORMAT must be {e}, not {value!r}") from None
+    return settings.check("log_format", value) if value else settings.get().log_format
 
 
 def log_level(value: str | None = None) -> str:
     """``value`` checked, or the configured level name (``RECTIFY_LOG_LEVEL``)."""
-    if not value:
-        return settings.get().log_level
-    try:
-        return settings.log_level(value)
-    except ValueError as e:
-        raise ValueError(f"RECTIFY_LOG_LEVEL must be {e}, not {value!r}") from None
+    return settings.check("log_level", value) if value else settings.get().log_level
 
 
 class JsonFormatter(logging.Formatter):

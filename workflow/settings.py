@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -170,20 +170,27 @@ class Settings:
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         for f in fields(cls):
-            name = f.metadata["env"]
-            raw = (env.get(name) or "").strip()
-            if not raw:
-                continue
-            try:
-                values[f.name] = f.metadata["parse"](raw)
-            except ValueError as e:
-                raise SettingsError(f"{name} must be {e}, not {raw!r}") from None
+            raw = (env.get(f.metadata["env"]) or "").strip()
+            if raw:
+                values[f.name] = _parse(f, raw)
         return cls(**values)
 
     @property
     def instance_dir(self) -> Path:
         """The instance folder (not created here)."""
         return self.instance or Path.cwd() / "instance"
+
+
+def _parse(f: Field, raw: str) -> Any:
+    try:
+        return f.metadata["parse"](raw)
+    except ValueError as e:
+        raise SettingsError(f"{f.metadata['env']} must be {e}, not {raw!r}") from None
+
+
+def check(name: str, raw: str) -> Any:
+    """``raw`` parsed as the setting ``name`` (a field of :class:`Settings`); SettingsError if it cannot be."""
+    return _parse(next(f for f in fields(Settings) if f.name == name), raw.strip())
 
 
 def documented() -> list[tuple[str, str, str]]:
