@@ -17,6 +17,8 @@ out; after :data:`MAX_ATTEMPTS` lost workers it fails instead of going round for
 Leases and clean-up count real time between processes, so they use the wall clock (``clock``);
 the instant an export is *about* (the lights, "today") is a parameter of the job, fixed when it
 was queued. Finished jobs and their files are removed a day after they finished (:func:`clean`).
+The web app serves the file from its own instance folder, so a worker on another machine must
+share that folder (as the evidence store is shared).
 """
 from __future__ import annotations
 

@@ -269,3 +269,24 @@ def test_the_schedulers_jobs_job_does_the_queue(ledger):
     with db.write_tx(engine) as conn:  # a leftover lease on a finished job changes nothing
         conn.execute(update(J).values(lease_expires=factory.NOW))
     assert scheduled.run_due(factory.NOW, engine, only={"jobs"})["jobs"]["done"] == 0
+
+
+def test_the_scheduler_process_does_queued_work_beside_the_web_app(ledger):
+    engine, ids = ledger
+    job = jobs.enqueue_ledger_export(ids["office"], ids["plan"], now=factory.NOW, engine=engine)
+    env = dict(os.environ, RECTIFY_JOBS_SECONDS="0.5", RECTIFY_LOG_FORMAT="text")
+    env.pop("RECTIFY_SMTP_HOST", None)
+    proc = subprocess.Popen([sys.executable, "-m", "workflow.cli", "scheduler", "--poll", "1"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while jobs.status(job, ids["office"], engine)["state"] != "done" and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        assert jobs.status(job, ids["office"], engine)["state"] == "done"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "jobs: done=1" in err
+    assert jobs.ready_file(job, ids["office"], engine)[0].read_bytes()[:2] == b"PK"
