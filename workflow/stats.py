@@ -105,6 +105,50 @@ def _rate(part: int, whole: int) -> Decimal:
     return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
+def _count_problems(s: LedgerStats, rows, today: dt.date) -> None:
+    """Problem progress from per-problem rows (n measures, closed, long_term, rect_end)."""
+    for r in rows:
+        n, n_closed, n_long = r.n, int(r.closed or 0), int(r.long_term or 0)
+        if n and n_closed == n:
+            sample = [("closed", "long_term" if n_long else "time_bound")]
+        elif n:
+            sample = [("in_progress", "time_bound")]
+        else:
+            sample = []
+        progress = spec.problem_progress(sample, r.rect_end, today)
+        s.problems += 1
+        if progress == "done":
+            s.problems_done += 1
+        elif progress == "done_long_term":
+            s.problems_done_long_term += 1
+        elif progress == "not_done":
+            s.problems_not_done += 1
+        else:
+            s.problems_in_progress += 1
+
+
+def _count_measures(s: LedgerStats, rows) -> None:
+    """Measure counts from rows per (state, kind): n, reopened, overdue."""
+    by_state: dict[str, int] = {st: 0 for st in spec.STATES}
+    for r in rows:
+        n, overdue = r.n, int(r.overdue or 0)
+        by_state[r.state] = by_state.get(r.state, 0) + n
+        s.measures += n
+        s.reopened += int(r.reopened or 0)
+        if r.state == "closed":
+            s.completed += n
+        else:
+            s.not_completed += overdue
+            s.in_progress += n - overdue
+        if r.kind == "long_term":
+            s.long_term += n
+        elif r.kind == "immediate":
+            s.immediate += n
+        else:
+            s.time_bound += n
+    s.by_state = by_state
+
+
 def compute(plan_id: int | None = None, now: dt.datetime | None = None, engine: Engine | None = None,
             conn: Connection | None = None) -> LedgerStats:
     """The statistics of one plan (or of every plan when ``plan_id`` is None) at ``now``."""
@@ -129,46 +173,12 @@ def compute(plan_id: int | None = None, now: dt.datetime | None = None, engine: 
          .join(Inspection, Inspection.id == Plan.inspection_id)
          .outerjoin(M, M.c.problem_id == Problem.id)
          .group_by(Problem.id, Inspection.rect_end))
-    for r in conn.execute(in_plan(q)):
-        n, n_closed, n_long = r.n, int(r.closed or 0), int(r.long_term or 0)
-        if n and n_closed == n:
-            sample = [("closed", "long_term" if n_long else "time_bound")]
-        elif n:
-            sample = [("in_progress", "time_bound")]
-        else:
-            sample = []
-        progress = spec.problem_progress(sample, r.rect_end, today)
-        s.problems += 1
-        if progress == "done":
-            s.problems_done += 1
-        elif progress == "done_long_term":
-            s.problems_done_long_term += 1
-        elif progress == "not_done":
-            s.problems_not_done += 1
-        else:
-            s.problems_in_progress += 1
+    _count_problems(s, conn.execute(in_plan(q)), today)
     # measures
     mq = select(M.c.state, M.c.kind, func.count().label("n"), func.sum(M.c.reopen_count).label("reopened"),
                 func.sum(case(((M.c.state != "closed") & (M.c.deadline < today), 1), else_=0)).label("overdue")) \
         .select_from(M).join(Problem, Problem.id == M.c.problem_id).group_by(M.c.state, M.c.kind)
-    by_state: dict[str, int] = {st: 0 for st in spec.STATES}
-    for r in conn.execute(in_plan(mq)):
-        n, overdue = r.n, int(r.overdue or 0)
-        by_state[r.state] = by_state.get(r.state, 0) + n
-        s.measures += n
-        s.reopened += int(r.reopened or 0)
-        if r.state == "closed":
-            s.completed += n
-        else:
-            s.not_completed += overdue
-            s.in_progress += n - overdue
-        if r.kind == "long_term":
-            s.long_term += n
-        elif r.kind == "immediate":
-            s.immediate += n
-        else:
-            s.time_bound += n
-    s.by_state = by_state
+    _count_measures(s, conn.execute(in_plan(mq)))
     s.completion_rate = _rate(s.completed, s.measures)
     # money
     inv, rec = conn.execute(in_plan(select(func.coalesce(func.sum(Problem.amount_involved), 0),
