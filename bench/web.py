@@ -380,11 +380,35 @@ def drive(client: Client, *, leader_token: str, office_token: str, cookie: str, 
 
 # --- the whole benchmark --------------------------------------------------------------------
 
+def _tokens(url: str) -> tuple[str, str]:
+    """Bearer tokens of the leader and the office."""
+    from workflow import db
+    from workflow.cli import create_token
+
+    engine = db.make_engine(url)
+    try:
+        return create_token(LEADER, engine=engine), create_token(OFFICE, engine=engine)
+    finally:
+        engine.dispose()
+
+
+def _last_pages(client: Client, office_token: str, cookie: str, total: int) -> tuple[int, int]:
+    """The last page of the HTML ledger (checked to show the last measure) and of the API list."""
+    html_last = max(1, math.ceil(total / HTML_PER_PAGE))
+    status, _, body = client.request("GET", "/api/v1/measures?page=1", {"Authorization": f"Bearer {office_token}"})
+    if status != 200:
+        raise RuntimeError(f"GET /api/v1/measures answered {status}")
+    api_last = jsonlib.loads(body)["pages"]
+    status, _, body = client.request("GET", f"/ledger?page={html_last}", {"Cookie": cookie})
+    if status != 200 or f"措施{total}".encode() not in body:
+        raise RuntimeError(f"the ledger's last page ({html_last}) does not show measure {total} (status {status})")
+    return html_last, api_last
+
+
 def run(json: bool = False, n: int | None = None, measures: int | None = None, seconds: float | None = None,
         threads: int = THREADS) -> dict:
     """Build the database, start gunicorn, drive it for ``seconds``, stop it; return the figures."""
     from workflow import audit, db
-    from workflow.cli import create_token
 
     started = time.perf_counter()
     total = measures or n or 100_000
@@ -399,12 +423,7 @@ def run(json: bool = False, n: int | None = None, measures: int | None = None, s
         build_s = time.perf_counter() - t
         ids = _submitted_ids(path)
         random.Random(3).shuffle(ids)
-        engine = db.make_engine(url)
-        try:
-            leader_token = create_token(LEADER, engine=engine)
-            office_token = create_token(OFFICE, engine=engine)
-        finally:
-            engine.dispose()
+        leader_token, office_token = _tokens(url)
         _say(f"built {total:,} measures ({submitted:,} submitted under {LEADER}) in {build_s:.1f}s")
 
         port = _free_port()
@@ -418,16 +437,7 @@ def run(json: bool = False, n: int | None = None, measures: int | None = None, s
         _say(f"gunicorn up on 127.0.0.1:{port} in {startup_s:.1f}s (pids {pids}); driving for {seconds:g}s "
              f"with {threads} threads")
         cookie = login(client, OFFICE, OFFICE_PASSWORD)
-        html_last = max(1, math.ceil(total / HTML_PER_PAGE))
-        status, _, body = client.request("GET", "/api/v1/measures?page=1",
-                                         {"Authorization": f"Bearer {office_token}"})
-        if status != 200:
-            raise RuntimeError(f"GET /api/v1/measures answered {status}")
-        api_last = jsonlib.loads(body)["pages"]
-        status, _, body = client.request("GET", f"/ledger?page={html_last}", {"Cookie": cookie})
-        if status != 200 or f"措施{total}".encode() not in body:
-            raise RuntimeError(f"the ledger's last page ({html_last}) does not show measure {total} "
-                               f"(status {status})")
+        html_last, api_last = _last_pages(client, office_token, cookie, total)
         out = drive(client, leader_token=leader_token, office_token=office_token, cookie=cookie, ids=ids,
                     seconds=seconds, threads=threads, html_last=html_last, api_last=api_last)
     finally:
