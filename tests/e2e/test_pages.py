@@ -371,6 +371,23 @@ def test_office_generates_the_notice_as_a_word_file_with_a_progress_page(site):
     assert post(signed_in(site, "leader1"), "/reports", {"plan": site.ids["plan"]}).status_code == 403
 
 
+def test_a_failed_export_shows_its_error_on_the_progress_page(site, monkeypatch):
+    from workflow import jobs
+
+    def broken(path, params, progress, engine):
+        raise OSError("磁盘空间不足")
+
+    monkeypatch.setitem(jobs.KINDS, "report", jobs.Kind(jobs.KINDS["report"].prepare, broken))
+    client = signed_in(site, "office1")
+    job = post(client, "/reports", {"plan": site.ids["plan"], "format": "md"}).headers["Location"].rsplit("/", 1)[1]
+    assert jobs.work(engine=site.engine).failed == 1
+    assert client.get(f"/ledger/export/{job}/status").get_json() == {
+        "id": job, "state": "failed", "done": 0, "total": 0, "error": "磁盘空间不足"}
+    page = client.get(f"/ledger/export/{job}").get_data(as_text=True)
+    assert "导出失败：磁盘空间不足" in page
+    assert client.get(f"/ledger/export/{job}/file").status_code == 404
+
+
 # --- evidence, inbox, supervision, dashboard ------------------------------------------
 
 def test_evidence_is_served_only_to_those_who_may_see_its_measure(site):
