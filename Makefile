@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export RECTIFY_INSTANCE ?= $(CURDIR)/instance
 
-.PHONY: demo test test-fast install dev clean
+.PHONY: demo lint test test-fast install dev clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,10 +24,15 @@ demo: $(VENV)/.installed
 	$(BIN)/rectify init-db
 	$(BIN)/rectify demo
 
-test: $(VENV)/.installed-dev
+# the linters first (a few seconds), then the tests
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast: $(VENV)/.installed-dev
+test-fast: lint
 	$(BIN)/python -m pytest -m 'not slow' $(PYTEST_ARGS)
 
 clean:

@@ -9,6 +9,31 @@ MEASURE_COLUMNS = ("id", "problem_id", "seq", "text", "kind", "leader_id", "unit
                    "pending_extension", "light", "level", "head_seq", "head_hash", "created_at", "closed_at",
                    "submitted_at")
 EVENT_COLUMNS = ("measure_id", "seq", "kind", "actor", "from_state", "to_state", "body", "at", "prev_hash", "hash")
+PER_PROBLEM = 50  # measures per problem in the benchmarks' plans
+
+
+def problem_of(measure_id: int) -> tuple[int, int]:
+    """(problem id, seq) of measure ``measure_id`` when every problem has :data:`PER_PROBLEM`."""
+    return (measure_id - 1) // PER_PROBLEM + 1, (measure_id - 1) % PER_PROBLEM + 1
+
+
+def insert_org_and_plan(con: sqlite3.Connection, unit_names: Sequence[str], users: Sequence[tuple],
+                        roles: Sequence[tuple], members: Sequence[tuple], total: int) -> None:
+    """Units ``1..n``; users ``(id, username, name, unit_id, password_hash)`` with their roles
+    ``(user_id, role)`` and memberships ``(user_id, unit_id, is_head)``; then one inspection, plan
+    and part with the problems ``total`` measures need."""
+    con.executemany("INSERT INTO org_units (id, name, kind, webhook_format) VALUES (?, ?, 'department', 'json')",
+                    list(enumerate(unit_names, 1)))
+    con.executemany("INSERT INTO users (id, username, name, unit_id, password_hash, active, locale) "
+                    "VALUES (?, ?, ?, ?, ?, 1, 'zh')", users)
+    con.executemany("INSERT INTO user_roles (user_id, role) VALUES (?, ?)", roles)
+    con.executemany("INSERT INTO memberships (user_id, unit_id, is_head) VALUES (?, ?, ?)", members)
+    con.execute("INSERT INTO inspections (id, body, target, kind) VALUES (1, '市委巡察组', '某区', 'special')")
+    con.execute("INSERT INTO plans (id, inspection_id, title, evidence_waived) VALUES (1, 1, '基准整改方案', 1)")
+    con.execute("INSERT INTO parts (id, plan_id, no, title) VALUES (1, 1, 1, '基准')")
+    problems = (total + PER_PROBLEM - 1) // PER_PROBLEM
+    con.executemany("INSERT INTO problems (id, plan_id, part_id, no, text) VALUES (?, 1, 1, ?, ?)",
+                    [(p, p, f"问题{p}") for p in range(1, problems + 1)])
 
 
 def bulk_connection(path) -> sqlite3.Connection:

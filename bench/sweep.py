@@ -25,11 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import MEASURE_COLUMNS, bulk_connection, bulk_insert
+from .common import MEASURE_COLUMNS, bulk_connection, bulk_insert, insert_org_and_plan, problem_of
 
 NOW = dt.datetime(2026, 12, 15, 2, 0)  # Tuesday 10:00 in China
 UNITS = 40
-PER_PROBLEM = 50
 
 
 
@@ -54,40 +53,29 @@ def build(path: Path, total: int, due: int, seed: int = 7) -> None:
     created = NOW - dt.timedelta(days=120)
 
     con = bulk_connection(path)
-    con.executemany("INSERT INTO org_units (id, name, kind, webhook_format) VALUES (?, ?, 'department', 'json')",
-                    [(u, f"责任单位{u:02d}") for u in range(1, UNITS + 1)])
     users, roles, members = [], [], []
     uid = 0
     owners, heads = {}, {}
     for u in range(1, UNITS + 1):
         for role, label in (("owner", "责任人"), ("owner", "负责人")):
             uid += 1
-            users.append((uid, f"u{u}_{uid}", f"单位{u:02d}{label}", u))
+            users.append((uid, f"u{u}_{uid}", f"单位{u:02d}{label}", u, None))
             roles.append((uid, role))
             members.append((uid, u, label == "负责人"))
             (heads if label == "负责人" else owners)[u] = uid
     leaders = []
     for k in range(5):
         uid += 1
-        users.append((uid, f"leader{k}", f"分管领导{k}", None))
+        users.append((uid, f"leader{k}", f"分管领导{k}", None, None))
         roles.append((uid, "leader"))
         leaders.append(uid)
     for name, role in (("office_a", "office"), ("office_b", "office"), ("super_a", "supervisor")):
         uid += 1
-        users.append((uid, name, name, None))
+        users.append((uid, name, name, None, None))
         roles.append((uid, role))
     uid += 1
-    users.append((uid, "system", "系统", None))
-    con.executemany("INSERT INTO users (id, username, name, unit_id, active, locale) VALUES (?, ?, ?, ?, 1, 'zh')",
-                    users)
-    con.executemany("INSERT INTO user_roles (user_id, role) VALUES (?, ?)", roles)
-    con.executemany("INSERT INTO memberships (user_id, unit_id, is_head) VALUES (?, ?, ?)", members)
-    con.execute("INSERT INTO inspections (id, body, target, kind) VALUES (1, '市委巡察组', '某区', 'special')")
-    con.execute("INSERT INTO plans (id, inspection_id, title, evidence_waived) VALUES (1, 1, '基准整改方案', 1)")
-    con.execute("INSERT INTO parts (id, plan_id, no, title) VALUES (1, 1, 1, '基准')")
-    problems = (total + PER_PROBLEM - 1) // PER_PROBLEM
-    con.executemany("INSERT INTO problems (id, plan_id, part_id, no, text) VALUES (?, 1, 1, ?, ?)",
-                    [(p, p, f"问题{p}") for p in range(1, problems + 1)])
+    users.append((uid, "system", "系统", None, None))
+    insert_org_and_plan(con, [f"责任单位{u:02d}" for u in range(1, UNITS + 1)], users, roles, members, total)
 
     due_ids = set(rng.sample(range(1, total + 1), due))
     # due deadlines: from 15 working days late to the edge of the yellow window
@@ -108,12 +96,12 @@ def build(path: Path, total: int, due: int, seed: int = 7) -> None:
                 state = rng.choice(("assigned", "in_progress", "submitted", "verified"))
                 deadline = bounds.horizon + dt.timedelta(days=rng.randrange(10, 400))
             closed = state == "closed"
-            body = audit.canonical_json({"problem_id": (mid - 1) // PER_PROBLEM + 1, "seq": (mid - 1) % PER_PROBLEM + 1,
-                                         "text": f"措施{mid}", "kind": "time_bound",
+            pid, seq = problem_of(mid)
+            body = audit.canonical_json({"problem_id": pid, "seq": seq, "text": f"措施{mid}", "kind": "time_bound",
                                          "deadline": deadline.isoformat()})
             h = audit.event_hash(audit.GENESIS, mid, 1, "create", "system", None, state, created, body)
             measures.append((
-                mid, (mid - 1) // PER_PROBLEM + 1, (mid - 1) % PER_PROBLEM + 1, f"措施{mid}", "time_bound",
+                mid, pid, seq, f"措施{mid}", "time_bound",
                 leaders[mid % len(leaders)], unit, owners[unit], deadline.isoformat(), deadline.isoformat(), state,
                 1, 0, 0, 0, "done" if closed else "green", -1, 1, h, _ts(created),
                 _ts(created + dt.timedelta(days=30)) if closed else None,

@@ -384,10 +384,7 @@ def run(n: int = 100_000, json: bool = False, spiff_n: int | None = None, workdi
     if log is None:
         talk = not json or sys.stderr.isatty()
         log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if talk else (lambda msg: None)
-    import SpiffWorkflow
-    import sqlalchemy
-
-    from workflow import audit, db
+    from workflow import db
 
     started = time.perf_counter()
     load_start = os.getloadavg()
@@ -401,19 +398,7 @@ def run(n: int = 100_000, json: bool = False, spiff_n: int | None = None, workdi
         t0 = time.perf_counter()
         ids = _build_engine_db(url, measures, log)
         engine = db.get_engine(url)
-        # the raw path starts from an identical copy of the same database
-        src = sqlite3.connect(str(tmp / "engine.db"))
-        dst = sqlite3.connect(str(tmp / "raw.db"))
-        src.backup(dst)
-        src.close()
-        dst.close()
-        raw = _connect(tmp / "raw.db")
-        spiff = _connect(tmp / "spiff.db")
-        spiff.execute("CREATE TABLE workflows (id INTEGER PRIMARY KEY, version INTEGER NOT NULL, "
-                      "state TEXT NOT NULL, updated_at TEXT NOT NULL)")
-        spiff_reload = _connect(tmp / "spiff_reload.db")
-        spiff_reload.execute("CREATE TABLE workflows (id INTEGER PRIMARY KEY, version INTEGER NOT NULL, "
-                             "state TEXT NOT NULL, updated_at TEXT NOT NULL)")
+        raw, spiff, spiff_reload = _side_databases(tmp)
         setup_s = time.perf_counter() - t0
 
         count = max(1, math.ceil(measures / SLICE_MEASURES))
@@ -428,75 +413,24 @@ def run(n: int = 100_000, json: bool = False, spiff_n: int | None = None, workdi
             spiff_runner(runs["spiff"], spiff, _slices(spiff_measures, count), rss, False, 1),
             spiff_runner(runs["spiff_reload"], spiff_reload, _slices(reload_measures, count), rss, True, 1),
         ]
-        for i in range(count):
-            for gen in gens:
-                next(gen, None)
-            if (i + 1) % max(1, count // 10) == 0 or i + 1 == count:
-                log(f"  {i + 1}/{count} slices: engine {runs['engine'].per_s:,.0f}/s, raw {runs['raw'].per_s:,.0f}/s, "
-                    f"spiff {runs['spiff'].per_s:,.0f}/s, rss {rss_engine.samples[-1]:.1f} MiB")
-        for gen in gens:
-            for _ in gen:
-                pass
+        _interleave(gens, count, runs, rss_engine, log)
         rss_end = rss.sample()
         all_samples = rss.samples + rss_engine.samples
 
-        # the raw path must have written what the engine wrote
-        counts = {}
-        with db.read_tx(engine) as conn:
-            counts["engine"] = tuple(conn.exec_driver_sql(
-                "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM outbox), "
-                "(SELECT count(*) FROM measures WHERE state='closed')").one())
-        counts["raw"] = raw.execute(
-            "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM outbox), "
-            "(SELECT count(*) FROM measures WHERE state='closed')").fetchone()
-        if counts["engine"] != counts["raw"]:
-            raise RuntimeError(f"raw path wrote {counts['raw']} (events, outbox, closed), engine {counts['engine']}")
-        per_trigger = {t: sorted(v) for t, v in notified.items()}
-        planned = {t: len(rows) for t, rows in _outbox_plan(ids).items()}
-        if any(per_trigger[t] != [planned[t]] for t in planned):
-            raise RuntimeError(f"engine outbox rows per trigger {per_trigger} differ from the raw plan {planned}")
+        written, planned = _same_writes(engine, raw, ids, notified)
         for con in (raw, spiff, spiff_reload):
             con.close()
         maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-        # both paths wrote hash chains that verify (outside the timed work)
-        t0 = time.perf_counter()
-        raw_url = f"sqlite:///{tmp / 'raw.db'}"
-        for label, u in (("engine", url), ("raw", raw_url)):
-            broken = audit.verify(db.get_engine(u), evidence_root=tmp)
-            if broken:
-                raise RuntimeError(f"{label} audit chain broken: {broken}")
-        verify_s = time.perf_counter() - t0
-        _release(url)
-        _release(raw_url)
-
-        engine_per_s = round(runs["engine"].per_s, 1)
-        raw_per_s = round(runs["raw"].per_s, 1)
-        spiff_per_s = round(runs["spiff"].per_s, 1)
+        verify_s = _verify_chains(tmp, url)
         return {
-            "engine_per_s": engine_per_s,
-            "raw_sqlite_per_s": raw_per_s,
-            "spiff_per_s": spiff_per_s,
-            "ratio_vs_raw": round(engine_per_s / raw_per_s, 4),
-            "ratio_vs_spiff": round(engine_per_s / spiff_per_s, 4),
+            **_rates(runs),
             "peak_rss_mb": round(max(all_samples), 1),
             "rss_start_mb": round(rss_start, 1),
             "rss_end_mb": round(rss_end, 1),
             "rss_engine_curve_mb": rss_engine.curve(),
             "maxrss_process_mb": round(maxrss, 1),
-            "spiff_reload_per_s": round(runs["spiff_reload"].per_s, 1),
-            "ratio_vs_spiff_reload": round(engine_per_s / runs["spiff_reload"].per_s, 4),
-            "cpu_per_s": {name: round(r.cpu_per_s, 1) for name, r in runs.items()},
-            "ratio_vs_raw_cpu": round(runs["engine"].cpu_per_s / runs["raw"].cpu_per_s, 4),
-            "n": runs["engine"].triggers,
             "measures": measures,
-            "raw_n": runs["raw"].triggers,
-            "spiff_n": runs["spiff"].triggers,
-            "spiff_reload_n": runs["spiff_reload"].triggers,
-            "engine_s": round(runs["engine"].seconds, 2),
-            "raw_s": round(runs["raw"].seconds, 2),
-            "spiff_s": round(runs["spiff"].seconds, 2),
-            "spiff_reload_s": round(runs["spiff_reload"].seconds, 2),
             "setup_s": round(setup_s, 2),
             "verify_s": round(verify_s, 2),
             "chains_verified": True,
@@ -504,26 +438,132 @@ def run(n: int = 100_000, json: bool = False, spiff_n: int | None = None, workdi
             "slices": count,
             "steps": [t for t, _ in STEPS],
             "outbox_rows_per_trigger": planned,
-            "events_written": counts["engine"][0],
-            "outbox_rows_written": counts["engine"][1],
+            "events_written": written[0],
+            "outbox_rows_written": written[1],
             "evidence_waived": True,
-            "note": ("plan with evidence_waived=True (no evidence files); engine = workflow.commands.fire per trigger; "
-                     "raw = the same writes per transaction without the engine's reads; spiff = BPMN user tasks, "
-                     "workflow serialised to JSON and saved after each step, kept in memory between steps "
-                     "(spiff_reload: reloaded from the database before each step); runs interleaved by slice"),
-            "pragmas": list(db.SQLITE_PRAGMAS),
-            "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version,
-            "sqlalchemy": sqlalchemy.__version__,
-            "spiffworkflow": getattr(SpiffWorkflow, "__version__", None) or _dist_version("SpiffWorkflow"),
-            "cpus": os.cpu_count(),
-            "load_avg_start": [round(x, 2) for x in load_start],
-            "load_avg_end": [round(x, 2) for x in os.getloadavg()],
+            "note": NOTE,
+            **_environment(load_start),
         }
     finally:
         _release(url)
         _release(f"sqlite:///{tmp / 'raw.db'}")
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+NOTE = ("plan with evidence_waived=True (no evidence files); engine = workflow.commands.fire per trigger; "
+        "raw = the same writes per transaction without the engine's reads; spiff = BPMN user tasks, "
+        "workflow serialised to JSON and saved after each step, kept in memory between steps "
+        "(spiff_reload: reloaded from the database before each step); runs interleaved by slice")
+
+
+def _environment(load_start) -> dict:
+    """What the figures were measured on: versions, pragmas, CPUs and the load before and after."""
+    import SpiffWorkflow
+    import sqlalchemy
+
+    from workflow import db
+
+    return {
+        "pragmas": list(db.SQLITE_PRAGMAS),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "sqlalchemy": sqlalchemy.__version__,
+        "spiffworkflow": getattr(SpiffWorkflow, "__version__", None) or _dist_version("SpiffWorkflow"),
+        "cpus": os.cpu_count(),
+        "load_avg_start": [round(x, 2) for x in load_start],
+        "load_avg_end": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _side_databases(tmp: Path) -> tuple[sqlite3.Connection, sqlite3.Connection, sqlite3.Connection]:
+    """The raw path's copy of the engine's database, and the two SpiffWorkflow stores."""
+    src = sqlite3.connect(str(tmp / "engine.db"))
+    dst = sqlite3.connect(str(tmp / "raw.db"))
+    src.backup(dst)  # the raw path starts from an identical copy of the same database
+    src.close()
+    dst.close()
+    raw = _connect(tmp / "raw.db")
+    spiffs = []
+    for name in ("spiff.db", "spiff_reload.db"):
+        con = _connect(tmp / name)
+        con.execute("CREATE TABLE workflows (id INTEGER PRIMARY KEY, version INTEGER NOT NULL, "
+                    "state TEXT NOT NULL, updated_at TEXT NOT NULL)")
+        spiffs.append(con)
+    return raw, spiffs[0], spiffs[1]
+
+
+def _interleave(gens: list, count: int, runs: dict, rss_engine: RssTrack, log) -> None:
+    """One slice of each implementation in turn, progress every tenth; then whatever is left."""
+    for i in range(count):
+        for gen in gens:
+            next(gen, None)
+        if (i + 1) % max(1, count // 10) == 0 or i + 1 == count:
+            log(f"  {i + 1}/{count} slices: engine {runs['engine'].per_s:,.0f}/s, raw {runs['raw'].per_s:,.0f}/s, "
+                f"spiff {runs['spiff'].per_s:,.0f}/s, rss {rss_engine.samples[-1]:.1f} MiB")
+    for gen in gens:
+        for _ in gen:
+            pass
+
+
+_WRITTEN = ("SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM outbox), "
+            "(SELECT count(*) FROM measures WHERE state='closed')")
+
+
+def _same_writes(engine, raw: sqlite3.Connection, ids, notified: dict) -> tuple[tuple, dict]:
+    """The raw path must have written what the engine wrote: (events, outbox, closed) and the outbox plan."""
+    from workflow import db
+
+    with db.read_tx(engine) as conn:
+        engine_counts = tuple(conn.exec_driver_sql(_WRITTEN).one())
+    raw_counts = raw.execute(_WRITTEN).fetchone()
+    if engine_counts != raw_counts:
+        raise RuntimeError(f"raw path wrote {raw_counts} (events, outbox, closed), engine {engine_counts}")
+    per_trigger = {t: sorted(v) for t, v in notified.items()}
+    planned = {t: len(rows) for t, rows in _outbox_plan(ids).items()}
+    if any(per_trigger[t] != [planned[t]] for t in planned):
+        raise RuntimeError(f"engine outbox rows per trigger {per_trigger} differ from the raw plan {planned}")
+    return engine_counts, planned
+
+
+def _verify_chains(tmp: Path, url: str) -> float:
+    """Both paths wrote hash chains that verify (outside the timed work); the seconds it took."""
+    from workflow import audit, db
+
+    t0 = time.perf_counter()
+    raw_url = f"sqlite:///{tmp / 'raw.db'}"
+    for label, u in (("engine", url), ("raw", raw_url)):
+        broken = audit.verify(db.get_engine(u), evidence_root=tmp)
+        if broken:
+            raise RuntimeError(f"{label} audit chain broken: {broken}")
+    _release(url)
+    _release(raw_url)
+    return time.perf_counter() - t0
+
+
+def _rates(runs: dict) -> dict:
+    """Triggers per second of each implementation, their ratios, counts and times."""
+    engine_per_s = round(runs["engine"].per_s, 1)
+    raw_per_s = round(runs["raw"].per_s, 1)
+    spiff_per_s = round(runs["spiff"].per_s, 1)
+    return {
+        "engine_per_s": engine_per_s,
+        "raw_sqlite_per_s": raw_per_s,
+        "spiff_per_s": spiff_per_s,
+        "ratio_vs_raw": round(engine_per_s / raw_per_s, 4),
+        "ratio_vs_spiff": round(engine_per_s / spiff_per_s, 4),
+        "spiff_reload_per_s": round(runs["spiff_reload"].per_s, 1),
+        "ratio_vs_spiff_reload": round(engine_per_s / runs["spiff_reload"].per_s, 4),
+        "cpu_per_s": {name: round(r.cpu_per_s, 1) for name, r in runs.items()},
+        "ratio_vs_raw_cpu": round(runs["engine"].cpu_per_s / runs["raw"].cpu_per_s, 4),
+        "n": runs["engine"].triggers,
+        "raw_n": runs["raw"].triggers,
+        "spiff_n": runs["spiff"].triggers,
+        "spiff_reload_n": runs["spiff_reload"].triggers,
+        "engine_s": round(runs["engine"].seconds, 2),
+        "raw_s": round(runs["raw"].seconds, 2),
+        "spiff_s": round(runs["spiff"].seconds, 2),
+        "spiff_reload_s": round(runs["spiff_reload"].seconds, 2),
+    }
 
 
 def _dist_version(name: str) -> str | None:

@@ -50,11 +50,10 @@ from pathlib import Path
 from workflow import passwords
 from workflow.clock import utcnow
 
-from .common import MEASURE_COLUMNS as BASE_COLUMNS, bulk_connection, bulk_insert
+from .common import MEASURE_COLUMNS as BASE_COLUMNS, bulk_connection, bulk_insert, insert_org_and_plan, problem_of
 
 ROOT = Path(__file__).resolve().parent.parent
 UNITS = 20
-PER_PROBLEM = 50
 SUBMITTED_SHARE = 0.6
 THREADS = 4
 WORKERS = 2
@@ -92,8 +91,6 @@ def build(path: Path, total: int, seed: int = 11) -> int:
     rng = random.Random(seed)
 
     con = bulk_connection(path)
-    con.executemany("INSERT INTO org_units (id, name, kind, webhook_format) VALUES (?, ?, 'department', 'json')",
-                    [(u, f"基准责任单位{u:02d}") for u in range(1, UNITS + 1)])
     users, roles, members = [], [], []
     owners = {}
     uid = 0
@@ -116,16 +113,7 @@ def build(path: Path, total: int, seed: int = 11) -> int:
     roles.append((uid, "office"))
     uid += 1
     users.append((uid, "system", "系统", None, None))
-    con.executemany("INSERT INTO users (id, username, name, unit_id, password_hash, active, locale) "
-                    "VALUES (?, ?, ?, ?, ?, 1, 'zh')", users)
-    con.executemany("INSERT INTO user_roles (user_id, role) VALUES (?, ?)", roles)
-    con.executemany("INSERT INTO memberships (user_id, unit_id, is_head) VALUES (?, ?, ?)", members)
-    con.execute("INSERT INTO inspections (id, body, target, kind) VALUES (1, '市委巡察组', '某区', 'special')")
-    con.execute("INSERT INTO plans (id, inspection_id, title, evidence_waived) VALUES (1, 1, '基准整改方案', 1)")
-    con.execute("INSERT INTO parts (id, plan_id, no, title) VALUES (1, 1, 1, '基准')")
-    problems = (total + PER_PROBLEM - 1) // PER_PROBLEM
-    con.executemany("INSERT INTO problems (id, plan_id, part_id, no, text) VALUES (?, 1, 1, ?, ?)",
-                    [(p, p, f"问题{p}") for p in range(1, problems + 1)])
+    insert_org_and_plan(con, [f"基准责任单位{u:02d}" for u in range(1, UNITS + 1)], users, roles, members, total)
 
     submitted = 0
 
@@ -142,7 +130,7 @@ def build(path: Path, total: int, seed: int = 11) -> int:
                 leader = rng.choice((leader_id, other_leader))
             closed = state == "closed"
             deadline = today + dt.timedelta(days=rng.randrange(60, 400))
-            pid, seq = (mid - 1) // PER_PROBLEM + 1, (mid - 1) % PER_PROBLEM + 1
+            pid, seq = problem_of(mid)
             body = audit.canonical_json({"problem_id": pid, "seq": seq, "text": f"措施{mid}",
                                          "kind": "time_bound", "deadline": deadline.isoformat()})
             h = audit.event_hash(audit.GENESIS, mid, 1, "create", "system", None, state, created, body)
@@ -392,11 +380,35 @@ def drive(client: Client, *, leader_token: str, office_token: str, cookie: str, 
 
 # --- the whole benchmark --------------------------------------------------------------------
 
+def _tokens(url: str) -> tuple[str, str]:
+    """Bearer tokens of the leader and the office."""
+    from workflow import db
+    from workflow.cli import create_token
+
+    engine = db.make_engine(url)
+    try:
+        return create_token(LEADER, engine=engine), create_token(OFFICE, engine=engine)
+    finally:
+        engine.dispose()
+
+
+def _last_pages(client: Client, office_token: str, cookie: str, total: int) -> tuple[int, int]:
+    """The last page of the HTML ledger (checked to show the last measure) and of the API list."""
+    html_last = max(1, math.ceil(total / HTML_PER_PAGE))
+    status, _, body = client.request("GET", "/api/v1/measures?page=1", {"Authorization": f"Bearer {office_token}"})
+    if status != 200:
+        raise RuntimeError(f"GET /api/v1/measures answered {status}")
+    api_last = jsonlib.loads(body)["pages"]
+    status, _, body = client.request("GET", f"/ledger?page={html_last}", {"Cookie": cookie})
+    if status != 200 or f"措施{total}".encode() not in body:
+        raise RuntimeError(f"the ledger's last page ({html_last}) does not show measure {total} (status {status})")
+    return html_last, api_last
+
+
 def run(json: bool = False, n: int | None = None, measures: int | None = None, seconds: float | None = None,
         threads: int = THREADS) -> dict:
     """Build the database, start gunicorn, drive it for ``seconds``, stop it; return the figures."""
     from workflow import audit, db
-    from workflow.cli import create_token
 
     started = time.perf_counter()
     total = measures or n or 100_000
@@ -411,12 +423,7 @@ def run(json: bool = False, n: int | None = None, measures: int | None = None, s
         build_s = time.perf_counter() - t
         ids = _submitted_ids(path)
         random.Random(3).shuffle(ids)
-        engine = db.make_engine(url)
-        try:
-            leader_token = create_token(LEADER, engine=engine)
-            office_token = create_token(OFFICE, engine=engine)
-        finally:
-            engine.dispose()
+        leader_token, office_token = _tokens(url)
         _say(f"built {total:,} measures ({submitted:,} submitted under {LEADER}) in {build_s:.1f}s")
 
         port = _free_port()
@@ -430,16 +437,7 @@ def run(json: bool = False, n: int | None = None, measures: int | None = None, s
         _say(f"gunicorn up on 127.0.0.1:{port} in {startup_s:.1f}s (pids {pids}); driving for {seconds:g}s "
              f"with {threads} threads")
         cookie = login(client, OFFICE, OFFICE_PASSWORD)
-        html_last = max(1, math.ceil(total / HTML_PER_PAGE))
-        status, _, body = client.request("GET", "/api/v1/measures?page=1",
-                                         {"Authorization": f"Bearer {office_token}"})
-        if status != 200:
-            raise RuntimeError(f"GET /api/v1/measures answered {status}")
-        api_last = jsonlib.loads(body)["pages"]
-        status, _, body = client.request("GET", f"/ledger?page={html_last}", {"Cookie": cookie})
-        if status != 200 or f"措施{total}".encode() not in body:
-            raise RuntimeError(f"the ledger's last page ({html_last}) does not show measure {total} "
-                               f"(status {status})")
+        html_last, api_last = _last_pages(client, office_token, cookie, total)
         out = drive(client, leader_token=leader_token, office_token=office_token, cookie=cookie, ids=ids,
                     seconds=seconds, threads=threads, html_last=html_last, api_last=api_last)
     finally:

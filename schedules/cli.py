@@ -1,8 +1,6 @@
 """``rectify scheduler`` and ``rectify tick`` (registered through the ``rectify.commands`` entry points)."""
 from __future__ import annotations
 
-import os
-
 import click
 
 from .jobs import JOB_IDS
@@ -57,7 +55,7 @@ def scheduler(poll):
     """The dedicated scheduler process (APScheduler, Asia/Shanghai); one leader at a time."""
     import logging
 
-    from workflow import db
+    from workflow import db, settings
     from workflow.cli import CliError
     from workflow.logging import configure
 
@@ -67,7 +65,7 @@ def scheduler(poll):
     if logging.getLogger().level > logging.DEBUG:
         # APScheduler logs every run at INFO; our own status lines say what each job did
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    poll = poll if poll is not None else float(os.environ.get("RECTIFY_LEADER_POLL", 15))
+    poll = poll if poll is not None else settings.get().leader_poll
     engine = db.get_engine()
     if not db.has_schema(engine):
         raise CliError("the database has no schema (run `rectify init-db` first)")

@@ -3,25 +3,19 @@
 Nothing here reads the clock or sleeps: the scheduler (or ``rectify tick --now``) passes the
 instant in. Every service is safe to call at any instant and any number of times: the sweeps act
 only on what is due and record each escalation once; the digests and the checkpoint do the period
-containing ``now`` once (``job_runs``); delivery claims rows so two deliverers never share one.
+containing ``now`` once (``job_runs``); delivery claims rows so two deliverers never share one;
+``jobs`` claims queued exports under a lease, so it may run beside any number of ``rectify worker``.
 """
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from workflow import delivery, digests, escalation
-
-
-def _env_int(name: str, default: int) -> int:
-    try:
-        return max(1, int(os.environ.get(name, default)))
-    except ValueError:
-        return default
+from workflow import delivery, digests, escalation, jobs, settings
+from workflow.clock import utcnow
 
 
 @dataclass(frozen=True)
@@ -30,55 +24,42 @@ class Job:
 
     id: str
     label: str
-    run: Callable[[dt.datetime, Engine], dict]
+    service: Callable[[dt.datetime, Engine], object]  # returns a result with ``as_dict()``
     trigger: str  # "interval" or "cron"
-    schedule: Callable[[], dict]  # trigger arguments (read at wiring time, so env overrides apply)
+    schedule: Callable[[], dict]  # trigger arguments (read at wiring time, so the settings apply)
+
+    def run(self, now: dt.datetime, engine: Engine) -> dict:
+        """Call the service at ``now``; its result as a dict."""
+        return self.service(now, engine).as_dict()  # type: ignore[attr-defined]
 
 
-def audit_checkpoint(now: dt.datetime, engine: Engine) -> dict:
-    return digests.run_checkpoint(now, engine).as_dict()
+def queued_work(now: dt.datetime, engine: Engine):
+    """Do the queued exports and notices. Their leases count real time between processes, so the
+    queue runs on the wall clock, not on a simulated ``now``; each file is about the instant it
+    was queued at."""
+    return jobs.work(clock=utcnow, engine=engine)
 
 
-def escalation_sweep(now: dt.datetime, engine: Engine) -> dict:
-    return escalation.sweep(now, engine).as_dict()
-
-
-def approval_sla(now: dt.datetime, engine: Engine) -> dict:
-    return escalation.approval_sla(now, engine).as_dict()
-
-
-def recheck_reminders(now: dt.datetime, engine: Engine) -> dict:
-    return escalation.recheck_reminders(now, engine).as_dict()
-
-
-def weekly_report(now: dt.datetime, engine: Engine) -> dict:
-    return digests.run_weekly(now, engine).as_dict()
-
-
-def monthly_summary(now: dt.datetime, engine: Engine) -> dict:
-    return digests.run_monthly(now, engine).as_dict()
-
-
-def deliver(now: dt.datetime, engine: Engine) -> dict:
-    return delivery.deliver_due(now, engine).as_dict()
+def _cron(**kw) -> Callable[[], dict]:
+    return lambda: kw
 
 
 # In the order ``tick`` runs them: what produces messages first, delivery last.
 JOBS: tuple[Job, ...] = (
-    Job("audit_checkpoint", "每日审计检查点 daily audit checkpoint", audit_checkpoint, "cron",
-        lambda: {"hour": 0, "minute": 30}),
-    Job("escalation_sweep", "逾期督办扫描 escalation sweep", escalation_sweep, "interval",
-        lambda: {"minutes": _env_int("RECTIFY_SWEEP_MINUTES", 10)}),
-    Job("approval_sla", "审核时限提醒 approval SLA", approval_sla, "interval",
-        lambda: {"minutes": _env_int("RECTIFY_SLA_MINUTES", 30)}),
-    Job("recheck_reminders", "巩固复查提醒 re-check reminders", recheck_reminders, "cron",
-        lambda: {"hour": 8, "minute": 0}),
-    Job("weekly_report", "周报告 weekly report", weekly_report, "cron",
-        lambda: {"day_of_week": "mon", "hour": 9, "minute": 0}),
-    Job("monthly_summary", "月总结 monthly summary", monthly_summary, "cron",
-        lambda: {"day": 1, "hour": 9, "minute": 0}),
-    Job("delivery", "通知投递 outbox delivery", deliver, "interval",
-        lambda: {"seconds": _env_int("RECTIFY_DELIVERY_SECONDS", 30)}),
+    Job("audit_checkpoint", "每日审计检查点 daily audit checkpoint", digests.run_checkpoint, "cron",
+        _cron(hour=0, minute=30)),
+    Job("escalation_sweep", "逾期督办扫描 escalation sweep", escalation.sweep, "interval",
+        lambda: {"minutes": settings.get().sweep_minutes}),
+    Job("approval_sla", "审核时限提醒 approval SLA", escalation.approval_sla, "interval",
+        lambda: {"minutes": settings.get().sla_minutes}),
+    Job("recheck_reminders", "巩固复查提醒 re-check reminders", escalation.recheck_reminders, "cron",
+        _cron(hour=8, minute=0)),
+    Job("weekly_report", "周报告 weekly report", digests.run_weekly, "cron", _cron(day_of_week="mon", hour=9, minute=0)),
+    Job("monthly_summary", "月总结 monthly summary", digests.run_monthly, "cron", _cron(day=1, hour=9, minute=0)),
+    Job("jobs", "导出与通报生成 queued exports and notices", queued_work, "interval",
+        lambda: {"seconds": settings.get().jobs_seconds}),
+    Job("delivery", "通知投递 outbox delivery", delivery.deliver_due, "interval",
+        lambda: {"seconds": settings.get().delivery_seconds}),
 )
 
 JOB_IDS = tuple(j.id for j in JOBS)

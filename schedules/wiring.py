@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import signal
 import threading
 import time
@@ -22,7 +21,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 
-from workflow import workdays
+from workflow import settings, workdays
 from workflow.clock import utcnow
 from workflow.leader_lock import LeaderLock
 
@@ -36,7 +35,7 @@ HEARTBEAT_ID = "leader_heartbeat"
 
 def _say(message: str) -> None:
     """A status line: plain text on stderr, or a log record when logs are JSON."""
-    if os.environ.get("RECTIFY_LOG_FORMAT", "text").lower() == "json":
+    if settings.get().log_format == "json":
         log.info("rectify scheduler: %s", message)
     else:
         click.echo(f"rectify scheduler: {message}", err=True)
@@ -49,14 +48,10 @@ def make_clock():
     ``RECTIFY_CLOCK_RATE`` (default 1) makes it run that many times faster than the wall clock.
     Jobs still fire on the wall-clock schedule; only the ``now`` they are given moves.
     """
-    start = os.environ.get("RECTIFY_CLOCK_START")
-    if not start:
+    s = settings.get()
+    if s.clock_start is None:
         return utcnow
-    begin = dt.datetime.fromisoformat(start)
-    if begin.tzinfo is None:
-        begin = begin.replace(tzinfo=workdays.TZ)
-    begin = begin.astimezone(dt.UTC).replace(tzinfo=None)
-    rate = float(os.environ.get("RECTIFY_CLOCK_RATE", "1"))
+    begin, rate = s.clock_start, s.clock_rate
     t0 = time.monotonic()
 
     def now() -> dt.datetime:

@@ -20,7 +20,7 @@ import zlib
 import pytest
 
 from tests import pg
-from workflow import db, passwords
+from workflow import db, passwords, settings
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -36,6 +36,35 @@ def _cheap_password_hashing():
     passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield
     passwords._HASHER = real
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _settings_follow_monkeypatched_environment():
+    """The process reads its settings once (:mod:`workflow.settings`); a test that changes the
+    environment through ``monkeypatch`` (the fixture or ``MonkeyPatch.context()``) gets them read
+    again after each change and after the change is undone."""
+    def resetting(method):
+        def call(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                settings.reset()
+        return call
+
+    saved = {name: getattr(pytest.MonkeyPatch, name) for name in ("setenv", "delenv", "undo")}
+    for name, method in saved.items():
+        setattr(pytest.MonkeyPatch, name, resetting(method))
+    yield
+    for name, method in saved.items():
+        setattr(pytest.MonkeyPatch, name, method)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings():
+    """Each test starts and ends with settings read from the environment as it then is."""
+    settings.reset()
+    yield
+    settings.reset()
 
 
 @pytest.fixture

@@ -69,7 +69,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
-import os
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -89,39 +88,26 @@ def now() -> dt.datetime:
     return current_app.config["RECTIFY_CLOCK"]()
 
 
-def _env_config() -> dict:
-    env = os.environ
-    out: dict = {}
-    if env.get("RECTIFY_DATABASE_URL"):
-        out["RECTIFY_DATABASE_URL"] = env["RECTIFY_DATABASE_URL"]
-    if env.get("RECTIFY_SECRET_KEY"):
-        out["SECRET_KEY"] = env["RECTIFY_SECRET_KEY"]
-    if env.get("RECTIFY_HTTPS", "").lower() in ("1", "true", "yes"):
-        out["RECTIFY_HTTPS"] = True
-    if env.get("RECTIFY_PROXY_FIX"):
-        out["RECTIFY_PROXY_FIX"] = int(env["RECTIFY_PROXY_FIX"])
-    if env.get("RECTIFY_IDLE_MINUTES"):
-        out["RECTIFY_IDLE_TIMEOUT"] = dt.timedelta(minutes=float(env["RECTIFY_IDLE_MINUTES"]))
-    if env.get("RECTIFY_ABSOLUTE_HOURS"):
-        out["RECTIFY_ABSOLUTE_TIMEOUT"] = dt.timedelta(hours=float(env["RECTIFY_ABSOLUTE_HOURS"]))
-    return out
-
-
 def create_app(config: dict | None = None) -> Flask:
-    """Build the web app: core (security, auth, i18n, errors, API) then the pages, if any."""
-    from workflow import db as wdb, evidence as ev
+    """Build the web app: core (security, auth, i18n, errors, API) then the pages, if any.
+
+    The settings (:mod:`workflow.settings`) give the defaults; ``config`` overrides them.
+    """
+    from workflow import db as wdb, evidence as ev, settings
 
     from . import api, auth, errors, i18n, security
 
+    s = settings.get()
     instance = wdb.instance_dir()
     app = Flask(__name__, instance_path=str(instance), instance_relative_config=False)
     app.config.update(
-        RECTIFY_DATABASE_URL=None,
+        RECTIFY_DATABASE_URL=s.database_url,
+        SECRET_KEY=s.secret_key,
         RECTIFY_CLOCK=utcnow,
-        RECTIFY_HTTPS=False,
-        RECTIFY_PROXY_FIX=0,
-        RECTIFY_IDLE_TIMEOUT=dt.timedelta(minutes=30),
-        RECTIFY_ABSOLUTE_TIMEOUT=dt.timedelta(hours=12),
+        RECTIFY_HTTPS=s.https,
+        RECTIFY_PROXY_FIX=s.proxy_fix,
+        RECTIFY_IDLE_TIMEOUT=dt.timedelta(minutes=s.idle_minutes),
+        RECTIFY_ABSOLUTE_TIMEOUT=dt.timedelta(hours=s.absolute_hours),
         RECTIFY_LOGIN_MAX_FAILURES=5,
         RECTIFY_LOGIN_WINDOW=dt.timedelta(minutes=5),
         # one evidence file at the limit plus the form fields around it
@@ -132,7 +118,6 @@ def create_app(config: dict | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (server-side) session
         JSON_AS_ASCII=False,
     )
-    app.config.update(_env_config())
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = security.instance_secret_key(Path(app.instance_path))

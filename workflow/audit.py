@@ -176,30 +176,38 @@ def heads_digest(conn: Connection) -> tuple[str, int, int, dict]:
     """sha256 over every chain head, in measure order: (digest, chains, events, heads)."""
     digest = hashlib.sha256()
     heads, events = {}, 0
-    for mid, seq, h in conn.execute(
+    for r in conn.execute(
         select(MEASURES.c.id, MEASURES.c.head_seq, MEASURES.c.head_hash).order_by(MEASURES.c.id)
     ):
-        digest.update(f"{mid}:{seq}:{h}\n".encode())
-        heads[str(mid)] = [seq, h]
-        events += seq
+        digest.update(f"{r.id}:{r.head_seq}:{r.head_hash}\n".encode())
+        heads[str(r.id)] = [r.head_seq, r.head_hash]
+        events += r.head_seq
     return digest.hexdigest(), len(heads), events, heads
+
+
+def checkpoint_in(conn: Connection, day: dt.date, now: dt.datetime) -> bool:
+    """Record the day's checkpoint in the caller's transaction; False if that day already has one.
+
+    On PostgreSQL another process may record the day between the check and the insert: the
+    insert then raises IntegrityError and the caller's transaction is lost.
+    """
+    if conn.execute(select(Checkpoint.id).where(Checkpoint.day == day)).first():
+        return False
+    digest, chains, events, heads = heads_digest(conn)
+    conn.execute(insert(Checkpoint.__table__), {
+        "day": day, "digest": digest, "chains": chains, "events": events,
+        "heads": canonical_json(heads), "created_at": now.replace(tzinfo=None),
+    })
+    return True
 
 
 def record_checkpoint(day: dt.date, now: dt.datetime, engine: Engine | None = None) -> bool:
     """Record the day's checkpoint once; False if that day already has one."""
-    engine = engine or db.get_engine()
     try:
-        with db.write_tx(engine) as conn:
-            if conn.execute(select(Checkpoint.id).where(Checkpoint.day == day)).first():
-                return False
-            digest, chains, events, heads = heads_digest(conn)
-            conn.execute(insert(Checkpoint.__table__), {
-                "day": day, "digest": digest, "chains": chains, "events": events,
-                "heads": canonical_json(heads), "created_at": now.replace(tzinfo=None),
-            })
+        with db.write_tx(engine or db.get_engine()) as conn:
+            return checkpoint_in(conn, day, now)
     except IntegrityError:  # PostgreSQL: another process recorded the day between our check and insert
         return False
-    return True
 
 
 def check_checkpoints(engine: Engine | None = None) -> Break | None:

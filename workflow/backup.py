@@ -62,17 +62,24 @@ def _pg_bin(name: str) -> str:
     raise BackupError(f"{name} not found: install the PostgreSQL client")
 
 
+def _sqlite_file(engine: Engine) -> str:
+    path = engine.url.database
+    if not path or path == ":memory:":
+        raise BackupError("an in-memory SQLite database has no file to back up or restore")
+    return path
+
+
 def backup(target: str | Path, engine: Engine | None = None, evidence_root: Path | None = None) -> dict:
     """Write a consistent snapshot to ``target``; return the manifest."""
     engine = engine or db.get_engine()
     root = evidence_root or db.evidence_dir()
     target = Path(target)
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
         url = engine.url.render_as_string(hide_password=False)
         if engine.dialect.name == "sqlite":
             db_member = "db.sqlite"
-            src = sqlite3.connect(engine.url.database)
+            src = sqlite3.connect(_sqlite_file(engine))
             dst = sqlite3.connect(tmp / db_member)
             with dst:
                 src.backup(dst)
@@ -133,8 +140,8 @@ def restore(source: str | Path, engine: Engine | None = None, evidence_root: Pat
     source = Path(source)
     if not source.is_file():
         raise BackupError(f"no such file: {source}")
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
         try:
             with tarfile.open(source, "r:gz") as tar:
                 members = list(_safe_members(tar))
@@ -160,7 +167,7 @@ def restore(source: str | Path, engine: Engine | None = None, evidence_root: Pat
         engine.dispose()
         if engine.dialect.name == "sqlite":
             src = sqlite3.connect(tmp / manifest["database"])
-            dst = sqlite3.connect(engine.url.database, timeout=30)
+            dst = sqlite3.connect(_sqlite_file(engine), timeout=30)
             with dst:
                 src.backup(dst)
             src.close()

@@ -1,18 +1,20 @@
 """Database engine, transactions and schema setup.
 
-``RECTIFY_DATABASE_URL`` picks the database (default: ``instance/rectify.db``, SQLite in WAL
+The setting ``RECTIFY_DATABASE_URL`` (:mod:`workflow.settings`) picks the database (default: ``instance/rectify.db``, SQLite in WAL
 mode). Commands run in :func:`write_tx`: on SQLite that is ``BEGIN IMMEDIATE`` so two processes
 never both read a row and then race to write it; on PostgreSQL the version check in each
 ``UPDATE`` does the same job.
 """
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine
+
+from . import settings
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -23,23 +25,22 @@ SQLITE_PRAGMAS = (
 
 
 def instance_dir() -> Path:
-    """The folder for the default database and evidence files."""
-    path = Path(os.environ.get("RECTIFY_INSTANCE") or Path.cwd() / "instance")
+    """The folder for the default database, evidence and generated files (created if missing)."""
+    path = settings.get().instance_dir
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def evidence_dir() -> Path:
-    path = Path(os.environ.get("RECTIFY_EVIDENCE_DIR") or instance_dir() / "evidence")
+    """Where evidence files are kept (created if missing)."""
+    path = settings.get().evidence_dir or instance_dir() / "evidence"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def database_url() -> str:
-    url = os.environ.get("RECTIFY_DATABASE_URL")
-    if url:
-        return url
-    return f"sqlite:///{instance_dir() / 'rectify.db'}"
+    """The configured database, or the SQLite file in the instance folder."""
+    return settings.get().database_url or f"sqlite:///{instance_dir() / 'rectify.db'}"
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -81,6 +82,7 @@ def make_engine(url: str) -> Engine:
         def _on_begin(conn: Connection):
             # straight to the driver: this runs on every command
             driver = conn.connection.driver_connection
+            assert driver is not None  # a checked-out connection always has its driver's
             driver.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get("rectify_write") else "BEGIN")
 
         return engine
@@ -95,6 +97,32 @@ def ping(engine: Engine | None = None) -> None:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+_ONCE: dict[tuple, object] = {}
+
+
+def _insert_once_stmt(dialect: str, table, keys: tuple[str, ...]):
+    stmt = _ONCE.get((dialect, table.name, keys))
+    if stmt is None:
+        base: Any
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+            base = pg_insert(table)
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+            base = sqlite_insert(table)
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            raise RuntimeError(f"unsupported database: {dialect}")
+        pk = list(table.primary_key.columns)[0]
+        stmt = _ONCE[(dialect, table.name, keys)] = base.on_conflict_do_nothing(index_elements=list(keys)).returning(pk)
+    return stmt
+
+
+def insert_once(conn: Connection, table, values: dict, keys: list[str]) -> bool:
+    """INSERT … ON CONFLICT (keys) DO NOTHING; True if this call inserted the row."""
+    stmt = _insert_once_stmt(conn.dialect.name, table, tuple(keys))
+    return conn.execute(stmt, values).first() is not None
 
 
 @contextmanager

@@ -33,7 +33,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import smtplib
 import urllib.error
 import urllib.request
@@ -44,23 +43,23 @@ from email.utils import format_datetime, formataddr
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
-from . import db, notify
+from . import db, notify, settings
 from .models import OrgUnit, Outbox, User
 
 log = logging.getLogger(__name__)
 
 O = Outbox.__table__
-FROM_ENV = object()  # sentinel: read the settings from the environment
-DEFAULT_MAX_ATTEMPTS = 6
+FROM_ENV = object()  # sentinel: use the process's settings (workflow.settings)
 
 
 def max_attempts() -> int:
-    return max(1, int(os.environ.get("RECTIFY_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)))
+    """Tries before a message is a dead letter (``RECTIFY_MAX_ATTEMPTS``)."""
+    return settings.get().max_attempts
 
 
 def backoff(attempt: int) -> dt.timedelta:
     """Wait after the ``attempt``-th try: base·2^(attempt-1), base ``RECTIFY_RETRY_BASE_SECONDS`` (120), at most 6 h."""
-    base = float(os.environ.get("RECTIFY_RETRY_BASE_SECONDS", 120))
+    base = settings.get().retry_base_seconds
     return dt.timedelta(seconds=min(base * 2 ** max(attempt - 1, 0), 6 * 3600))
 
 
@@ -76,15 +75,12 @@ class SmtpSettings:
 
     @classmethod
     def from_env(cls) -> SmtpSettings | None:
-        host = os.environ.get("RECTIFY_SMTP_HOST")
-        if not host:
+        """The configured mail server (:mod:`workflow.settings`), or None without a host."""
+        s = settings.get()
+        if not s.smtp_host:
             return None
-        return cls(host=host, port=int(os.environ.get("RECTIFY_SMTP_PORT", 25)),
-                   sender=os.environ.get("RECTIFY_MAIL_FROM", "rectify@localhost"),
-                   user=os.environ.get("RECTIFY_SMTP_USER") or None,
-                   password=os.environ.get("RECTIFY_SMTP_PASSWORD") or None,
-                   starttls=os.environ.get("RECTIFY_SMTP_STARTTLS", "") in ("1", "true", "yes"),
-                   timeout=float(os.environ.get("RECTIFY_SMTP_TIMEOUT", 15)))
+        return cls(host=s.smtp_host, port=s.smtp_port, sender=s.mail_from, user=s.smtp_user,
+                   password=s.smtp_password, starttls=s.smtp_starttls, timeout=s.smtp_timeout)
 
 
 @dataclass
@@ -93,7 +89,7 @@ class HttpSettings:
 
     @classmethod
     def from_env(cls) -> HttpSettings:
-        return cls(timeout=float(os.environ.get("RECTIFY_WEBHOOK_TIMEOUT", 10)))
+        return cls(timeout=settings.get().webhook_timeout)
 
 
 @dataclass
@@ -157,7 +153,6 @@ def _mark_failed(engine: Engine, oid: int, error: str, now: dt.datetime, cap: in
 
 def _tell_office(conn: Connection, outbox_ids: list[int], now: dt.datetime) -> int:
     """An in-app notice to every office user for each dead letter (inbox only, once per row)."""
-    from .escalation import insert_once
 
     office = notify.users_with_role(conn, "office")
     n = 0
@@ -169,7 +164,7 @@ def _tell_office(conn: Connection, outbox_ids: list[int], now: dt.datetime) -> i
             body = (f"发给 {r.user_name}（{r.username}）的{_CHANNEL_ZH.get(r.channel, r.channel)}通知经 {r.attempts} 次"
                     f"尝试仍未送达，已转为死信。\n主题：{r.subject}\n最后错误：{r.last_error or '—'}\n"
                     f"请核实联系方式或服务器后在通知管理中重新投递。\n{notify.measure_link(r.measure_id)}")
-            n += insert_once(conn, O, {
+            n += db.insert_once(conn, O, {
                 "key": f"dead:{oid}:{uid}", "recipient_id": uid, "channel": "inbox", "kind": "delivery_failed",
                 "measure_id": r.measure_id, "level": None, "subject": f"通知投递失败：{r.subject}"[:300],
                 "body": body, "created_at": now, "sent_at": None, "attempts": 0, "next_attempt_at": now,
@@ -315,6 +310,7 @@ def deliver_due(now: dt.datetime, engine: Engine | None = None, smtp=FROM_ENV, h
                     row = conn.execute(_ROW_Q.where(O.c.id == oid)).first()
                 try:
                     if row.channel == "email":
+                        assert mailer is not None  # email rows are claimed only with a mail server
                         if not row.email:
                             raise _Permanent("the recipient has no email address")
                         mailer.send(build_email(row, smtp, now))

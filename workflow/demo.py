@@ -168,7 +168,7 @@ def _people(conn, units: list[str]) -> dict[str, tuple[str, str]]:
         person(username, name, ("leader",), LEADER_UNIT)
         for u in unit_names:
             leader_of[u] = username
-    owner_map = {}
+    owner_map: dict[str, tuple[str, str]] = {}
     known = {u["name"]: u for u in demo_units()["units"]}
     for name in units:
         d = known.get(name, {})
@@ -199,15 +199,18 @@ def load(now: dt.datetime, engine=None) -> str:
 
     today = workdays.local_today(now)
     info = parsed.inspection
+    if info.rect_start is None or info.rect_end is None:
+        raise ValueError(f"{notice_mod.SEED_PATH.name}: the demo notice names no rectification period")
     # shift the notice's dates: the rectification period ends three weeks from today
     shift = (today + dt.timedelta(days=21)) - info.rect_end
+    rect_start, rect_end = info.rect_start + shift, info.rect_end + shift
     parsed.inspection = dataclasses.replace(info, **{
         f.name: getattr(info, f.name) + shift for f in dataclasses.fields(info)
         if isinstance(getattr(info, f.name), dt.date)})
     for p in parsed.problems:
         if p.money.recovered_on is not None:
             p.money.recovered_on += shift
-    start = now - dt.timedelta(days=(today - parsed.inspection.rect_start).days)
+    start = now - dt.timedelta(days=(today - rect_start).days)
     units = sorted({m.unit for p in parsed.problems for m in p.measures if m.unit})
     with db.write_tx(engine) as conn:
         load_units(conn)
@@ -217,7 +220,7 @@ def load(now: dt.datetime, engine=None) -> str:
 
     plan_measures = [(p.no, m.seq, m.kind) for p in parsed.problems for m in p.measures]
     scenario = _scenarios(plan_measures)
-    due = _deadlines(today, parsed.inspection.rect_end)
+    due = _deadlines(today, rect_end)
 
     def deadline_for(problem_no: int, seq: int, kind: str) -> dt.date:
         return due.get(scenario[(problem_no, seq)], due["default"])
@@ -279,7 +282,7 @@ class _History:
             return
         self.fire(mid, "start", owner, self._at(1 + (i % 3), i))
         if name.startswith("closed"):
-            d = 6 + (i % 12)
+            d: float = 6 + (i % 12)
             if name == "closed_after_reject":
                 self.fire(mid, "submit", owner, self._at(d, i), comment=r.text, evidence=self._evidence(i, r))
                 self.fire(mid, "approve", leader, self._at(d + 1, i))

@@ -16,15 +16,15 @@ an extension granted later does not make a late measure on time.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from . import audit, db, notify, spec, workdays
-from .escalation import record_run, run_recorded, unit_heads
+from . import audit, db, notify, periods, spec, workdays
+from .escalation import unit_heads
 from .models import Measure, OrgUnit, Plan, Problem, User
 
 M = Measure.__table__
@@ -34,37 +34,22 @@ MONTHLY_AT = dt.time(9, 0)  # the 1st, 09:00
 CHECKPOINT_AT = dt.time(0, 30)  # daily 00:30
 
 
-def _local(now: dt.datetime) -> dt.datetime:
-    return now.replace(tzinfo=dt.UTC).astimezone(workdays.TZ)
-
-
 def week_period(now: dt.datetime) -> dt.date:
     """The Monday whose 09:00 (China time) starts the weekly period containing ``now``."""
-    local = _local(now)
-    monday = local.date() - dt.timedelta(days=local.weekday())
-    if local.weekday() == 0 and local.time() < WEEKLY_AT[1]:
-        monday -= dt.timedelta(days=7)
-    return monday
+    return periods.week(now, WEEKLY_AT[1], WEEKLY_AT[0])
 
 
 def week_key(monday: dt.date) -> str:
-    year, week, _ = monday.isocalendar()
-    return f"weekly:{year}-W{week:02d}"
+    return periods.week_key("weekly", monday)
 
 
 def month_period(now: dt.datetime) -> tuple[int, int]:
     """(year, month) the monthly summary due at ``now`` covers: the month before the period's 1st."""
-    local = _local(now)
-    first = local.date().replace(day=1)
-    if local.day == 1 and local.time() < MONTHLY_AT:
-        first = (first - dt.timedelta(days=1)).replace(day=1)
-    covered = first - dt.timedelta(days=1)
+    covered = periods.month(now, MONTHLY_AT) - dt.timedelta(days=1)
     return covered.year, covered.month
 
 
-def day_period(now: dt.datetime, at: dt.time) -> dt.date:
-    local = _local(now)
-    return local.date() if local.time() >= at else local.date() - dt.timedelta(days=1)
+day_period = periods.day
 
 
 # --- what the digests read ------------------------------------------------------------------
@@ -264,20 +249,18 @@ def run_weekly(now: dt.datetime, engine: Engine | None = None) -> DigestResult:
     now = now.replace(tzinfo=None)
     monday = week_period(now)
     key = week_key(monday)
+    if periods.done_in(engine, key):
+        return DigestResult(period=key, done_before=True)
     result = DigestResult(period=key)
-    today = workdays.local_today(now)
     with db.read_tx(engine) as conn:
-        if run_recorded(conn, key):
-            result.done_before = True
-            return result
-        units = weekly_data(conn, monday, today)
+        units = weekly_data(conn, monday, workdays.local_today(now))
     for u in units:
         if u.empty:
             continue
         ukey = f"{key}:unit:{u.unit_id if u.unit_id is not None else 'none'}"
         with db.write_tx(engine) as conn:
             counts = {"due": len(u.due_this_week), "overdue": len(u.overdue), "awaiting": len(u.awaiting_approval)}
-            if not record_run(conn, ukey, now, json.dumps(counts)):
+            if not periods.once(conn, ukey, now, counts):
                 continue
             subject, body = render_weekly([u], monday, u.unit)
             result.notified += notify.enqueue(conn, _unit_recipients(conn, u.unit_id), "weekly_report",
@@ -285,12 +268,12 @@ def run_weekly(now: dt.datetime, engine: Engine | None = None) -> DigestResult:
             result.sent.append(ukey)
     with db.write_tx(engine) as conn:
         okey = f"{key}:office"
-        if record_run(conn, okey, now):
+        if periods.once(conn, okey, now):
             subject, body = render_weekly(units, monday)
             result.notified += notify.enqueue(conn, notify.users_with_role(conn, "office"), "weekly_report",
                                               subject, body, now, key=okey)
             result.sent.append(okey)
-        record_run(conn, key, now, json.dumps({"units": len([u for u in units if not u.empty])}))
+        periods.once(conn, key, now, {"units": len([u for u in units if not u.empty])})
     return result
 
 
@@ -299,42 +282,38 @@ def run_monthly(now: dt.datetime, engine: Engine | None = None) -> DigestResult:
     engine = engine or db.get_engine()
     now = now.replace(tzinfo=None)
     year, month = month_period(now)
-    key = f"monthly:{year}-{month:02d}"
-    result = DigestResult(period=key)
-    today = workdays.local_today(now)
+    key = periods.month_key("monthly", year, month)
+    if periods.done_in(engine, key):
+        return DigestResult(period=key, done_before=True)
     with db.read_tx(engine) as conn:
-        if run_recorded(conn, key):
-            result.done_before = True
-            return result
-        data = monthly_data(conn, year, month, today)
+        data = monthly_data(conn, year, month, workdays.local_today(now))
     with db.write_tx(engine) as conn:
-        if not record_run(conn, key, now, json.dumps(data["total"], ensure_ascii=False)):
-            result.done_before = True
-            return result
+        if not periods.once(conn, key, now, data["total"]):
+            return DigestResult(period=key, done_before=True)
         subject, body = render_monthly(data)
         recipients = notify.users_with_role(conn, "office") + notify.users_with_role(conn, "leader")
-        result.notified += notify.enqueue(conn, recipients, "monthly_summary", subject, body, now, key=key)
-        result.sent.append(key)
-    return result
+        notified = notify.enqueue(conn, recipients, "monthly_summary", subject, body, now, key=key)
+    return DigestResult(period=key, sent=[key], notified=notified)
 
 
 def run_checkpoint(now: dt.datetime, engine: Engine | None = None) -> DigestResult:
-    """The daily audit checkpoint over every chain head, once per day (from 00:30 China time)."""
+    """The daily audit checkpoint over every chain head, once per day (from 00:30 China time).
+
+    The checkpoint and the day's key are written in one transaction.
+    """
     engine = engine or db.get_engine()
     now = now.replace(tzinfo=None)
     day = day_period(now, CHECKPOINT_AT)
-    key = f"checkpoint:{day.isoformat()}"
-    result = DigestResult(period=key)
-    with db.read_tx(engine) as conn:
-        if run_recorded(conn, key):
-            result.done_before = True
-            return result
-    made = audit.record_checkpoint(day, now, engine)
-    with db.write_tx(engine) as conn:
-        record_run(conn, key, now, json.dumps({"recorded": made}))
-    if made:
-        result.sent.append(key)
-    return result
+    key = periods.day_key("checkpoint", day)
+    try:
+        with db.write_tx(engine) as conn:
+            if periods.done(conn, key):
+                return DigestResult(period=key, done_before=True)
+            made = audit.checkpoint_in(conn, day, now)
+            periods.once(conn, key, now, {"recorded": made})
+    except IntegrityError:  # PostgreSQL: another scheduler recorded the day meanwhile
+        return DigestResult(period=key, done_before=True)
+    return DigestResult(period=key, sent=[key] if made else [])
 
 
 __all__ = [

@@ -36,9 +36,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from . import audit, commands, db, notify, spec, vocabulary, workdays
+from . import audit, commands, db, notify, periods, spec, vocabulary, workdays
 from .errors import Conflict
-from .models import Escalation, Event, JobRun, LightChange, Measure, Membership, OrgUnit, Plan, Problem, User
+from .models import Escalation, Event, LightChange, Measure, Membership, OrgUnit, Plan, Problem, User
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ M = Measure.__table__
 ESC = Escalation.__table__
 LIGHTS = LightChange.__table__
 EVENTS = Event.__table__
-RUNS = JobRun.__table__
 
 OPEN_WORK = (spec.ASSIGNED, spec.IN_PROGRESS)  # what the ladder chases
 AWAITING = (spec.SUBMITTED, spec.VERIFIED)  # what the approval SLA chases
@@ -69,39 +68,6 @@ class _Retry(Exception):
 
 
 # --- small shared pieces -------------------------------------------------------------
-
-_ONCE: dict[tuple, object] = {}
-
-
-def _insert_once_stmt(dialect: str, table, keys: tuple[str, ...]):
-    stmt = _ONCE.get((dialect, table.name, keys))
-    if stmt is None:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        elif dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-            raise RuntimeError(f"unsupported database: {dialect}")
-        pk = list(table.primary_key.columns)[0]
-        stmt = _ONCE[(dialect, table.name, keys)] = (
-            dialect_insert(table).on_conflict_do_nothing(index_elements=list(keys)).returning(pk))
-    return stmt
-
-
-def insert_once(conn: Connection, table, values: dict, keys: list[str]) -> bool:
-    """INSERT … ON CONFLICT (keys) DO NOTHING; True if this call inserted the row."""
-    stmt = _insert_once_stmt(conn.dialect.name, table, tuple(keys))
-    return conn.execute(stmt, values).first() is not None
-
-
-def record_run(conn: Connection, key: str, now: dt.datetime, result: str | None = None) -> bool:
-    """Record ``key`` in ``job_runs`` once; True if this call recorded it."""
-    return insert_once(conn, RUNS, {"key": key, "at": now, "result": result}, ["key"])
-
-
-def run_recorded(conn: Connection, key: str) -> bool:
-    return conn.execute(select(RUNS.c.key).where(RUNS.c.key == key)).first() is not None
-
 
 def workdays_back(today: dt.date, n: int) -> dt.date:
     """The latest date ``d`` with ``workdays_between(d, today) >= n``."""
@@ -157,8 +123,10 @@ def candidates_query(t: Thresholds):
 def _plan_ladders(conn: Connection) -> list[dict]:
     """Each distinct ladder override among the plans (few rows; JSON has no equality on PostgreSQL)."""
     seen: dict[str, dict] = {}
-    for (value,) in conn.execute(select(Plan.ladder)):
-        seen.setdefault(repr(sorted((value or {}).items())), value or {})
+    value: dict | None
+    for value in conn.execute(select(Plan.ladder)).scalars():
+        ladder: dict = value or {}
+        seen.setdefault(repr(sorted(ladder.items())), ladder)
     return list(seen.values())
 
 
@@ -380,7 +348,7 @@ def _escalate_one(conn: Connection, mid: int, today: dt.date, now: dt.datetime, 
         values = {"measure_id": mid, "level": lv, "deadline": row.deadline, "created_at": now, "order_no": None}
         if lv == 3:
             values["order_no"] = next_order_no(conn, today.year)
-        if insert_once(conn, ESC, values, ["measure_id", "level", "deadline"]):
+        if db.insert_once(conn, ESC, values, ["measure_id", "level", "deadline"]):
             new_levels.append(lv)
             if lv == 3:
                 order_no = values["order_no"]
@@ -440,8 +408,8 @@ def _approvers(conn: Connection, row) -> list[int]:
 
 
 def _superiors(conn: Connection, approvers: list[int], state: str) -> list[int]:
-    sup = [r[0] for r in conn.execute(select(User.superior_id).where(
-        User.id.in_(approvers), User.superior_id.is_not(None)))] if approvers else []
+    sup = [s for s in conn.execute(select(User.superior_id).where(
+        User.id.in_(approvers), User.superior_id.is_not(None))).scalars() if s is not None] if approvers else []
     if sup:
         return sorted(set(sup))
     # nobody's superior is recorded: the leader's work goes to the office, the office's to supervisors
@@ -512,7 +480,7 @@ def _sla_one(conn: Connection, mid: int, today: dt.date, now: dt.datetime, resul
     else:
         return
     new_levels = [lv for lv in range(SLA_APPROVER, level + 1)
-                  if insert_once(conn, ESC, {"measure_id": mid, "level": lv, "deadline": since, "created_at": now,
+                  if db.insert_once(conn, ESC, {"measure_id": mid, "level": lv, "deadline": since, "created_at": now,
                                              "order_no": None}, ["measure_id", "level", "deadline"])]
     if level not in new_levels:
         return
@@ -549,13 +517,6 @@ class RecheckResult:
 RECHECK_AT = dt.time(8, 0)  # local time the daily re-check period starts
 
 
-def daily_period(now: dt.datetime, at: dt.time) -> dt.date:
-    """The local date whose ``at`` o'clock starts the daily period containing ``now``."""
-    local = now.replace(tzinfo=dt.UTC).astimezone(workdays.TZ)
-    day = local.date()
-    return day if local.time() >= at else day - dt.timedelta(days=1)
-
-
 def recheck_text(row, due: dt.date, last: dt.date, locale: str = "zh") -> tuple[str, str]:
     if locale == "en":
         return (f"Re-check due: long-term measure {row.id} (problem {row.problem_no})",
@@ -579,13 +540,11 @@ def recheck_reminders(now: dt.datetime, engine: Engine | None = None) -> Recheck
     engine = engine or db.get_engine()
     now = now.replace(tzinfo=None)
     today = workdays.local_today(now)
-    period = daily_period(now, RECHECK_AT)
-    key = f"recheck:{period.isoformat()}"
+    key = periods.day_key("recheck", periods.day(now, RECHECK_AT))
+    if periods.done_in(engine, key):
+        return RecheckResult(period=key, done_before=True)
     result = RecheckResult(period=key)
     with db.read_tx(engine) as conn:
-        if run_recorded(conn, key):
-            result.done_before = True
-            return result
         ids = [r[0] for r in conn.execute(select(M.c.id).where(
             M.c.state == spec.CLOSED, M.c.kind == "long_term").order_by(M.c.id))]
     result.long_term_closed = len(ids)
@@ -598,7 +557,7 @@ def recheck_reminders(now: dt.datetime, engine: Engine | None = None) -> Recheck
                 EVENTS.c.measure_id == mid, EVENTS.c.kind == "recheck")).scalar()
             last = workdays.local_today(max(x for x in (row.closed_at, last_check) if x is not None))
             due = last + dt.timedelta(days=workdays.ladder(row.ladder)["recheck_every_days"])
-            if today < due or not record_run(conn, f"recheck:{mid}:{due.isoformat()}", now):
+            if today < due or not periods.once(conn, f"recheck:{mid}:{due.isoformat()}", now):
                 continue
             recipients = notify.users_with_role(conn, "office") + ([row.owner_id] if row.owner_id else [])
             result.notified += enqueue_localized(conn, recipients, "recheck_due",
@@ -606,7 +565,7 @@ def recheck_reminders(now: dt.datetime, engine: Engine | None = None) -> Recheck
                                                  measure_id=mid, key=f"recheck:{mid}:{due.isoformat()}")
             result.reminded += 1
     with db.write_tx(engine) as conn:
-        record_run(conn, key, now, f'{{"reminded": {result.reminded}}}')
+        periods.once(conn, key, now, {"reminded": result.reminded})
     return result
 
 

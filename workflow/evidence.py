@@ -9,7 +9,7 @@ from pathlib import Path
 
 import filetype
 
-from . import db
+from . import db, settings
 
 ALLOWED = {
     "image/jpeg", "image/png", "image/gif", "image/webp", "image/heic",
@@ -20,7 +20,8 @@ ALLOWED = {
 
 
 def max_bytes() -> int:
-    return int(os.environ.get("RECTIFY_MAX_UPLOAD_MB", "20")) * 1024 * 1024
+    """The largest evidence file accepted (``RECTIFY_MAX_UPLOAD_MB``)."""
+    return settings.get().max_upload_mb * 1024 * 1024
 
 
 class EvidenceRefused(ValueError):

@@ -17,7 +17,7 @@ import os
 import threading
 from pathlib import Path
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from . import db
 
@@ -36,7 +36,7 @@ class LeaderLock:
         self.engine = engine or db.get_engine()
         self.name = name
         self._fd: int | None = None
-        self._conn = None
+        self._conn: Connection | None = None
         self._mutex = threading.Lock()  # scheduler worker threads share one lock connection
         self.held = False
 

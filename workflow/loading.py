@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import Integer, bindparam, cast, null, select, union_all
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import BindParameter
 
 from . import spec
 from .errors import NotFound
@@ -18,7 +19,7 @@ U = User.__table__
 
 def _actor_query():
     """The user, their roles, units and delegations in one round trip (one row per fact)."""
-    name = bindparam("username")
+    name: BindParameter[str] = bindparam("username")
     ur, ms, dg = UserRole.__table__, Membership.__table__, Delegation.__table__
     nothing = null()
     return union_all(
@@ -45,7 +46,7 @@ def load_actor(conn: Connection, username: str) -> spec.Actor:
         raise NotFound(f"no such user: {username}")
     roles = frozenset(r.role for r in rows if r.role is not None)
     units = frozenset(r.unit_id for r in rows if r.unit_id is not None)
-    delegate_for = frozenset()
+    delegate_for: frozenset[int] = frozenset()
     if "leader" in roles:
         delegate_for = frozenset(r.leader_id for r in rows if r.leader_id is not None)
     return spec.Actor(rows[0].id, rows[0].username, roles, units, delegate_for, rows[0].name or "")

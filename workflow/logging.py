@@ -19,10 +19,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import sys
 
-FORMATS = ("text", "json")
+from . import settings
+
+FORMATS = settings.LOG_FORMATS
 TEXT_FORMAT = "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"
 
 # attributes every LogRecord has; anything else on a record came from ``extra=``
@@ -40,26 +41,20 @@ _ACCESS_FIELDS = {"h": "remote", "m": "method", "U": "path", "q": "query", "s": 
 
 
 def log_format(value: str | None = None) -> str:
-    """The configured format (``RECTIFY_LOG_FORMAT``), checked."""
-    fmt = (value or os.environ.get("RECTIFY_LOG_FORMAT") or "text").strip().lower()
-    if fmt not in FORMATS:
-        raise ValueError(f"RECTIFY_LOG_FORMAT must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    return fmt
+    """``value`` checked, or the configured format (``RECTIFY_LOG_FORMAT``)."""
+    return settings.check("log_format", value) if value else settings.get().log_format
 
 
 def log_level(value: str | None = None) -> str:
-    """The configured level name (``RECTIFY_LOG_LEVEL``), checked."""
-    level = (value or os.environ.get("RECTIFY_LOG_LEVEL") or "INFO").strip().upper()
-    if not isinstance(logging.getLevelName(level), int):
-        raise ValueError(f"RECTIFY_LOG_LEVEL must be a level name (DEBUG, INFO, WARNING, ERROR), not {level!r}")
-    return level
+    """``value`` checked, or the configured level name (``RECTIFY_LOG_LEVEL``)."""
+    return settings.check("log_level", value) if value else settings.get().log_level
 
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per record, one record per line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out = {
+        out: dict[str, object] = {
             "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),
             "level": record.levelname,

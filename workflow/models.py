@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import ClassVar
 
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, Numeric, String, Text, UniqueConstraint,
+    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, Numeric, String, Table, Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -20,6 +22,7 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    __table__: ClassVar[Table]  # every model here maps one table (SQLAlchemy types it as any FromClause)
 
 
 # --- organisation -------------------------------------------------------
@@ -317,6 +320,32 @@ class JobRun(Base):
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime)
     result: Mapped[str | None] = mapped_column(Text)
+
+
+class Job(Base):
+    """Long work (a ledger export, a notice) done by a worker, not by a web request.
+
+    Queued by the web app, claimed under a lease by ``rectify worker`` or the scheduler
+    (:mod:`workflow.jobs`); the finished file is kept in the instance folder for a day.
+    """
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random hex: also the address of its page
+    kind: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict] = mapped_column(JSON)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    state: Mapped[str] = mapped_column(String(10), default="queued")  # queued running done failed
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)  # 0: unknown until the end
+    name: Mapped[str] = mapped_column(String(300))  # the result file's download name
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_expires: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_jobs_state_created", "state", "created_at"),)
 
 
 # --- accountability, rules, feedback ------------------------------------

@@ -6,18 +6,19 @@ on which channels, under an optional exactly-once key.
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 
+from . import settings
 from .models import OrgUnit, Outbox, User, UserRole
 
 OUTBOX = Outbox.__table__
 
 
 def base_url() -> str:
-    return os.environ.get("RECTIFY_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    """The address people use (``RECTIFY_BASE_URL``), without a trailing slash."""
+    return settings.get().base_url
 
 
 def measure_link(measure_id: int | None) -> str:

@@ -19,10 +19,11 @@ ledgers. Definitions, for a plan (or every plan) at the China date of ``now``:
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from . import db, spec, vocabulary, workdays
@@ -31,6 +32,7 @@ from .errors import NotFound
 from .models import Accountability, Inspection, Measure, Part, Plan, Problem, RuleMade
 
 M = Measure.__table__
+_Sel = TypeVar("_Sel", bound=Select)
 
 ACCOUNTABILITY_LABELS = vocabulary.ACCOUNTABILITY_LABELS
 
@@ -105,6 +107,50 @@ def _rate(part: int, whole: int) -> Decimal:
     return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
+def _count_problems(s: LedgerStats, rows, today: dt.date) -> None:
+    """Problem progress from per-problem rows (n measures, closed, long_term, rect_end)."""
+    for r in rows:
+        n, n_closed, n_long = r.n, int(r.closed or 0), int(r.long_term or 0)
+        if n and n_closed == n:
+            sample = [("closed", "long_term" if n_long else "time_bound")]
+        elif n:
+            sample = [("in_progress", "time_bound")]
+        else:
+            sample = []
+        progress = spec.problem_progress(sample, r.rect_end, today)
+        s.problems += 1
+        if progress == "done":
+            s.problems_done += 1
+        elif progress == "done_long_term":
+            s.problems_done_long_term += 1
+        elif progress == "not_done":
+            s.problems_not_done += 1
+        else:
+            s.problems_in_progress += 1
+
+
+def _count_measures(s: LedgerStats, rows) -> None:
+    """Measure counts from rows per (state, kind): n, reopened, overdue."""
+    by_state: dict[str, int] = {st: 0 for st in spec.STATES}
+    for r in rows:
+        n, overdue = r.n, int(r.overdue or 0)
+        by_state[r.state] = by_state.get(r.state, 0) + n
+        s.measures += n
+        s.reopened += int(r.reopened or 0)
+        if r.state == "closed":
+            s.completed += n
+        else:
+            s.not_completed += overdue
+            s.in_progress += n - overdue
+        if r.kind == "long_term":
+            s.long_term += n
+        elif r.kind == "immediate":
+            s.immediate += n
+        else:
+            s.time_bound += n
+    s.by_state = by_state
+
+
 def compute(plan_id: int | None = None, now: dt.datetime | None = None, engine: Engine | None = None,
             conn: Connection | None = None) -> LedgerStats:
     """The statistics of one plan (or of every plan when ``plan_id`` is None) at ``now``."""
@@ -115,58 +161,26 @@ def compute(plan_id: int | None = None, now: dt.datetime | None = None, engine: 
     today = workdays.local_today(now)
     s = LedgerStats(plan_id, today)
 
-    def in_plan(q, col=Problem.plan_id):
+    def in_plan(q: _Sel, col=Problem.plan_id) -> _Sel:
         return q.where(col == plan_id) if plan_id is not None else q
 
     s.parts = conn.execute(in_plan(select(func.count()).select_from(Part), Part.plan_id)).scalar_one()
     # problem progress from per-problem aggregates, with the rectification period of each plan
     closed = func.sum(case((M.c.state == "closed", 1), else_=0))
     long_term = func.sum(case((M.c.kind == "long_term", 1), else_=0))
-    q = (select(Problem.id, func.count(M.c.id), closed, long_term, Inspection.rect_end)
+    q = (select(Problem.id, func.count(M.c.id).label("n"), closed.label("closed"), long_term.label("long_term"),
+                Inspection.rect_end)
          .select_from(Problem)
          .join(Plan, Plan.id == Problem.plan_id)
          .join(Inspection, Inspection.id == Plan.inspection_id)
          .outerjoin(M, M.c.problem_id == Problem.id)
          .group_by(Problem.id, Inspection.rect_end))
-    for _pid, n, n_closed, n_long, rect_end in conn.execute(in_plan(q)):
-        n_closed, n_long = int(n_closed or 0), int(n_long or 0)
-        if n and n_closed == n:
-            sample = [("closed", "long_term" if n_long else "time_bound")]
-        elif n:
-            sample = [("in_progress", "time_bound")]
-        else:
-            sample = []
-        progress = spec.problem_progress(sample, rect_end, today)
-        s.problems += 1
-        if progress == "done":
-            s.problems_done += 1
-        elif progress == "done_long_term":
-            s.problems_done_long_term += 1
-        elif progress == "not_done":
-            s.problems_not_done += 1
-        else:
-            s.problems_in_progress += 1
+    _count_problems(s, conn.execute(in_plan(q)), today)
     # measures
-    mq = select(M.c.state, M.c.kind, func.count(), func.sum(M.c.reopen_count),
-                func.sum(case(((M.c.state != "closed") & (M.c.deadline < today), 1), else_=0))) \
+    mq = select(M.c.state, M.c.kind, func.count().label("n"), func.sum(M.c.reopen_count).label("reopened"),
+                func.sum(case(((M.c.state != "closed") & (M.c.deadline < today), 1), else_=0)).label("overdue")) \
         .select_from(M).join(Problem, Problem.id == M.c.problem_id).group_by(M.c.state, M.c.kind)
-    by_state: dict[str, int] = {st: 0 for st in spec.STATES}
-    for state, kind, n, reopened, overdue in conn.execute(in_plan(mq)):
-        by_state[state] = by_state.get(state, 0) + n
-        s.measures += n
-        s.reopened += int(reopened or 0)
-        if state == "closed":
-            s.completed += n
-        else:
-            s.not_completed += int(overdue or 0)
-            s.in_progress += n - int(overdue or 0)
-        if kind == "long_term":
-            s.long_term += n
-        elif kind == "immediate":
-            s.immediate += n
-        else:
-            s.time_bound += n
-    s.by_state = by_state
+    _count_measures(s, conn.execute(in_plan(mq)))
     s.completion_rate = _rate(s.completed, s.measures)
     # money
     inv, rec = conn.execute(in_plan(select(func.coalesce(func.sum(Problem.amount_involved), 0),

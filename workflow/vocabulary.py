@@ -99,7 +99,7 @@ ACCOUNTABILITY_LABELS = {
 # audit events that are not triggers of the lifecycle
 EVENT_LABELS = {"create": N_("创建"), "import": N_("导入"), "escalate": N_("督办")}
 
-TABLES = {
+TABLES: dict[str, dict] = {
     "state": STATE_LABELS, "kind": KIND_LABELS, "light": LIGHT_LABELS, "level": LEVEL_LABELS,
     "reopen": REOPEN_LABELS, "role": ROLE_LABELS, "progress": PROGRESS_LABELS, "unit_kind": UNIT_KIND_LABELS,
     "inspection_kind": INSPECTION_KIND_LABELS, "extension_status": EXTENSION_STATUS_LABELS,

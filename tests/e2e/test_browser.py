@@ -65,16 +65,25 @@ def browser():
 
 @pytest.fixture
 def live(site):
-    """The site's app served by werkzeug on a free port of 127.0.0.1."""
+    """The site's app served by werkzeug on a free port of 127.0.0.1, with a worker for its exports
+    beside it (as the scheduler process is beside gunicorn)."""
     from werkzeug.serving import make_server
+
+    from workflow import jobs
 
     server = make_server("127.0.0.1", 0, site.app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
     thread.start()
+    stop = threading.Event()
+    worker = threading.Thread(target=jobs.serve, args=(stop,), kwargs={"poll": 0.2, "engine": site.engine},
+                              name="live-worker", daemon=True)
+    worker.start()
     site.url = f"http://127.0.0.1:{server.server_port}"
     yield site
+    stop.set()
     server.shutdown()
     thread.join(timeout=10)
+    worker.join(timeout=10)
 
 
 def shot(page, name: str) -> Path:

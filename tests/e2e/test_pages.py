@@ -319,7 +319,7 @@ def test_ledger_shows_each_person_only_their_scope(site):
 def test_ledger_export_runs_with_progress_and_downloads_an_xlsx(site):
     import openpyxl
 
-    from web.pages import exports
+    from workflow import jobs
 
     client = signed_in(site, "office1")
     assert "导出 Excel 台账" in client.get("/ledger").get_data(as_text=True)
@@ -328,8 +328,10 @@ def test_ledger_export_runs_with_progress_and_downloads_an_xlsx(site):
     job = r.headers["Location"].rsplit("/", 1)[1]
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "<progress" in page and "data-status-url" in page
-    with site.app.app_context():
-        done = exports.wait(job, site.ids["office"])
+    assert client.get(f"/ledger/export/{job}/status").get_json()["state"] == "queued"
+    assert client.get(f"/ledger/export/{job}/file").status_code == 404  # not made yet
+    assert jobs.work(engine=site.engine).done == 1  # a worker (the scheduler, `rectify worker`) makes it
+    done = jobs.status(job, site.ids["office"], site.engine)
     assert done["state"] == "done", done
     status = client.get(f"/ledger/export/{job}/status").get_json()
     assert status == {"id": job, "state": "done", "done": 8, "total": 8, "error": None}
@@ -352,7 +354,7 @@ def test_ledger_export_runs_with_progress_and_downloads_an_xlsx(site):
 def test_office_generates_the_notice_as_a_word_file_with_a_progress_page(site):
     import docx
 
-    from web.pages import exports
+    from workflow import jobs
 
     site.drive(site.ids["measures"][0], "closed")
     client = signed_in(site, "office1")
@@ -360,13 +362,30 @@ def test_office_generates_the_notice_as_a_word_file_with_a_progress_page(site):
     assert r.status_code == 302
     job = r.headers["Location"].rsplit("/", 1)[1]
     assert "<progress" in client.get(r.headers["Location"]).get_data(as_text=True)
-    with site.app.app_context():
-        assert exports.wait(job, site.ids["office"])["state"] == "done"
+    jobs.work(engine=site.engine)
+    assert jobs.status(job, site.ids["office"], site.engine)["state"] == "done"
     f = client.get(f"/ledger/export/{job}/file")
     assert f.status_code == 200 and f.mimetype.endswith("wordprocessingml.document")
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(f.data)).paragraphs)
     assert "学习不主动。" in text and "整改进度" in text
     assert post(signed_in(site, "leader1"), "/reports", {"plan": site.ids["plan"]}).status_code == 403
+
+
+def test_a_failed_export_shows_its_error_on_the_progress_page(site, monkeypatch):
+    from workflow import jobs
+
+    def broken(path, params, progress, engine):
+        raise OSError("磁盘空间不足")
+
+    monkeypatch.setitem(jobs.KINDS, "report", jobs.Kind(jobs.KINDS["report"].prepare, broken))
+    client = signed_in(site, "office1")
+    job = post(client, "/reports", {"plan": site.ids["plan"], "format": "md"}).headers["Location"].rsplit("/", 1)[1]
+    assert jobs.work(engine=site.engine).failed == 1
+    assert client.get(f"/ledger/export/{job}/status").get_json() == {
+        "id": job, "state": "failed", "done": 0, "total": 0, "error": "磁盘空间不足"}
+    page = client.get(f"/ledger/export/{job}").get_data(as_text=True)
+    assert "导出失败：磁盘空间不足" in page
+    assert client.get(f"/ledger/export/{job}/file").status_code == 404
 
 
 # --- evidence, inbox, supervision, dashboard ------------------------------------------

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, currently_in_test_context, event, example, given, settings, strategies as st
 from sqlalchemy import func, select
 
-from workflow import audit, db, planwriter
+from workflow import audit, db, planwriter, settings as rectify_settings
 from workflow.importing import notice as N
 from workflow.models import Event, Inspection, Measure, OrgUnit, Plan, Problem
 
@@ -174,6 +174,7 @@ def notice_db(tmp_path_factory):
     saved = {k: os.environ.get(k) for k in ("RECTIFY_INSTANCE", "RECTIFY_DATABASE_URL")}
     os.environ["RECTIFY_INSTANCE"] = str(folder)
     os.environ["RECTIFY_DATABASE_URL"] = url = f"sqlite:///{folder / 'rectify.db'}"
+    rectify_settings.reset()
     db.init_db(url)
     engine = db.get_engine(url)
 
@@ -188,6 +189,7 @@ def notice_db(tmp_path_factory):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+    rectify_settings.reset()
 
 
 def counts(engine) -> dict:

@@ -297,3 +297,23 @@ def test_bench_sweep_prints_the_promised_keys_and_sweeps_exactly_the_due_measure
     assert data["ratio"] == pytest.approx(data["large_s"] / data["small_s"], rel=1e-2)
     assert not (tmp_path / "untouched.db").exists()
     assert not [x for x in tmp_path.iterdir() if x.name.startswith("rectify-bench-")]
+
+
+def test_a_period_key_is_recorded_once_in_the_callers_transaction(engine):
+    from workflow import periods
+
+    now = at("2026-12-02T10:00")
+    with db.write_tx(engine) as conn:
+        assert periods.once(conn, "test:2026-12-02", now, {"made": 1, "说明": "一次"})
+        assert not periods.once(conn, "test:2026-12-02", now, {"made": 2})
+        assert periods.done(conn, "test:2026-12-02")
+    try:
+        with db.write_tx(engine) as conn:  # work that fails takes its key with it
+            assert periods.once(conn, "test:2026-12-03", now)
+            raise RuntimeError("the work failed")
+    except RuntimeError:
+        pass
+    assert periods.done_in(engine, "test:2026-12-02") and not periods.done_in(engine, "test:2026-12-03")
+    with db.read_tx(engine) as conn:
+        assert conn.execute(select(JobRun.result).where(JobRun.key == "test:2026-12-02")).scalar_one() == \
+            '{"made": 1, "说明": "一次"}'

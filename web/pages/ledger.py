@@ -1,18 +1,15 @@
-"""整改台账: the filtered, sorted, paginated ledger and its Excel export with a progress bar."""
+"""整改台账: the filtered, sorted, paginated ledger; its Excel export and the notice, queued for a worker
+(:mod:`workflow.jobs`), with a progress page."""
 from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext
 
 from web.auth import current_user, login_required
-from workflow import readmodels, spec, workdays
+from workflow import jobs, readmodels, spec
 from workflow.errors import NotFound
 
-from . import exports
 from .common import actor, arg_choice, arg_int, bp, engine, now, refusal_text
-
-EXPORT_BATCH = 200  # rows between two progress reports
-REPORT_FORMATS = ("docx", "html", "md")
 
 def _filters(source) -> dict:
     return {
@@ -37,40 +34,35 @@ def ledger():
                            states=spec.STATES, lights=readmodels.LIGHTS)
 
 
-@bp.post("/ledger/export")
-@login_required
-def ledger_export():
-    """Start the .xlsx export of a plan's whole ledger; the next page shows its progress.
-
-    The exporter writes every measure of the plan (with a summary sheet), so only those who see
-    every measure may export.
-    """
-    from workflow import excel
-
+def _queue(enqueue):
+    """Queue a file for the signed-in person and show its progress page; 404 or a message if refused."""
     if not current_user.sees_everything:
         abort(403)
-    at, eng_ = now(), engine()
     try:
-        plan_id, total = readmodels.export_size(arg_int("plan", source=request.form), engine=eng_)
+        job_id = enqueue(current_user.id, arg_int("plan", source=request.form), now=now(), engine=engine())
     except NotFound:
         abort(404)
     except spec.Refused as e:
         flash(refusal_text(e.rule) + " — " + gettext("请先在筛选中选择一个整改方案"), "error")
         return redirect(url_for("pages.ledger"))
-
-    def work(path, progress):
-        excel.export_ledger(path, plan_id=plan_id, now=at, engine=eng_, batch=EXPORT_BATCH,
-                            progress=lambda done, _total: progress(done))
-
-    name = f"整改台账-{plan_id}-{workdays.local_today(at):%Y%m%d}.xlsx"
-    job_id = exports.start(current_user.id, total, work, name=name)
     return redirect(url_for("pages.ledger_export_page", job_id=job_id))
+
+
+@bp.post("/ledger/export")
+@login_required
+def ledger_export():
+    """Queue the .xlsx export of a plan's whole ledger; the next page shows its progress.
+
+    The exporter writes every measure of the plan (with a summary sheet), so only those who see
+    every measure may export. A worker (the scheduler, or ``rectify worker``) writes the file.
+    """
+    return _queue(jobs.enqueue_ledger_export)
 
 
 def _job(job_id: str) -> dict:
     try:
-        return exports.status(job_id, current_user.id)
-    except KeyError:
+        return jobs.status(job_id, current_user.id, engine())
+    except NotFound:
         abort(404)
 
 
@@ -84,46 +76,22 @@ def ledger_export_page(job_id: str):
 @login_required
 def ledger_export_status(job_id: str):
     job = _job(job_id)
-    return jsonify({k: job.get(k) for k in ("id", "state", "done", "total", "error")})
+    return jsonify({k: job[k] for k in ("id", "state", "done", "total", "error")})
 
 
 @bp.get("/ledger/export/<job_id>/file")
 @login_required
 def ledger_export_file(job_id: str):
-    job = _job(job_id)
-    name = job.get("name") or "ledger.xlsx"
     try:
-        path = exports.file_path(job_id, name)
-    except KeyError:
+        path, name, mimetype = jobs.ready_file(job_id, current_user.id, engine())
+    except NotFound:
         abort(404)
-    if job["state"] != "done" or not path.exists():
-        abort(404)
-    return send_file(path, as_attachment=True, download_name=name, mimetype=exports.MIMETYPES[path.suffix])
+    return send_file(path, as_attachment=True, download_name=name, mimetype=mimetype)
 
 
 @bp.post("/reports")
 @login_required
 def report_start():
-    """Generate the public notice (通报) of a plan as .docx, .html or .md, with a progress page."""
-    from workflow import db as wdb, report, stats
-
-    if not current_user.sees_everything:
-        abort(403)
-    fmt = arg_choice("format", REPORT_FORMATS, "docx", source=request.form)
-    at, eng_ = now(), engine()
-    try:
-        with wdb.read_tx(eng_) as conn:
-            plan = stats.resolve_plan(conn, arg_int("plan", source=request.form))
-    except NotFound:
-        abort(404)
-    except spec.Refused as e:
-        flash(refusal_text(e.rule) + " — " + gettext("请先在筛选中选择一个整改方案"), "error")
-        return redirect(url_for("pages.ledger"))
-    plan_id = plan.id
-
-    def work(path, progress):
-        path.write_bytes(report.report(fmt, plan_id, now=at, engine=eng_))
-
-    name = f"巡察整改情况通报-{plan_id}-{workdays.local_today(at):%Y%m%d}.{fmt}"
-    job_id = exports.start(current_user.id, 0, work, name=name)
-    return redirect(url_for("pages.ledger_export_page", job_id=job_id))
+    """Queue the public notice (通报) of a plan as .docx, .html or .md, with a progress page."""
+    fmt = arg_choice("format", jobs.REPORT_FORMATS, "docx", source=request.form)
+    return _queue(lambda owner, plan, **kw: jobs.enqueue_report(owner, plan, fmt, **kw))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
-import os
 import pkgutil
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ import click
 from sqlalchemy import insert, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from .. import audit, commands, db, evidence as ev, publication, readmodels, spec, workdays
+from .. import audit, commands, db, evidence as ev, publication, readmodels, settings, spec, workdays
 from ..clock import utcnow
 from ..errors import Conflict, NotFound
 from ..models import User
@@ -30,7 +29,7 @@ EXIT_REFUSED, EXIT_CONFLICT, EXIT_NOT_FOUND = 3, 4, 5
 class CliError(click.ClickException):
     def __init__(self, message: str, code: int = 1):
         super().__init__(message)
-        self.exit_code = code
+        self.exit_code = code  # type: ignore[misc]  # click declares it on the class; each error has its own
 
     def show(self, file=None):
         click.echo(f"rectify: {self.format_message()}", err=True)
@@ -327,6 +326,13 @@ def _load_plugins() -> None:
             main_group.add_command(cmd)
 
 
+def _debug() -> bool:
+    try:
+        return settings.get().debug
+    except settings.SettingsError:
+        return False
+
+
 def main(argv=None) -> int:
     """Console entry point: run the CLI, turn domain errors into one line and an exit code."""
     _load_plugins()
@@ -354,17 +360,20 @@ def main(argv=None) -> int:
         click.echo(f"rectify: not found: {e}", err=True)
         return EXIT_NOT_FOUND
     except (OperationalError, ProgrammingError) as e:
-        if os.environ.get("RECTIFY_DEBUG"):
+        if _debug():
             raise
         msg = str(e.orig).splitlines()[0] if e.orig else str(e).splitlines()[0]
         if "no such table" in msg or "does not exist" in msg:
             msg += " (run `rectify init-db` first)"
         click.echo(f"rectify: database error: {msg}", err=True)
         return 1
+    except settings.SettingsError as e:
+        click.echo(f"rectify: bad setting: {e}", err=True)
+        return 1
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # one line, never a traceback
-        if os.environ.get("RECTIFY_DEBUG"):
+        if _debug():
             raise
         click.echo(f"rectify: error: {type(e).__name__}: {e}", err=True)
         return 1

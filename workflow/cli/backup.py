@@ -1,6 +1,8 @@
 """``rectify backup FILE`` and ``rectify restore FILE``."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from .. import audit, publication
@@ -8,14 +10,19 @@ from ..backup import BackupError, backup, restore
 from . import CliError
 
 
+def _run(action: Callable[[str], dict], file: str) -> dict:
+    """The manifest of ``action(file)``; a BackupError becomes the command's one-line error."""
+    try:
+        return action(file)
+    except BackupError as e:
+        raise CliError(str(e)) from None
+
+
 @click.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False))
 def backup_cmd(file):
     """Write a consistent snapshot (database and evidence files) to FILE."""
-    try:
-        m = backup(file)
-    except BackupError as e:
-        raise CliError(str(e)) from None
+    m = _run(backup, file)
     click.echo(f"backup written: {file} ({m['chains']} chains, {m['events']} events, "
                f"{len(m['evidence'])} evidence files)", err=True)
 
@@ -24,10 +31,7 @@ def backup_cmd(file):
 @click.argument("file", type=click.Path(dir_okay=False))
 def restore_cmd(file):
     """Restore FILE over the configured database, then verify the audit chain."""
-    try:
-        m = restore(file)
-    except BackupError as e:
-        raise CliError(str(e)) from None
+    m = _run(restore, file)
     broken = audit.verify() or audit.check_checkpoints() or publication.verify()
     if broken:
         raise CliError(f"restored, but the audit chain is broken: {broken}")

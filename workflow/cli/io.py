@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import zipfile
+from typing import Any
 from pathlib import Path
 
 import click
@@ -140,7 +141,7 @@ def export_cmd(file, plan_id, now_, as_json, quiet):
     path = Path(file)
     if path.suffix.lower() != ".xlsx":
         raise CliError(f"refused (bad_name): {path.name}: the file name must end in .xlsx", EXIT_REFUSED)
-    state = {"bar": None}
+    state: dict[str, Any] = {"bar": None}
 
     def progress(done, total):
         if quiet or total == 0:
