@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from workflow import delivery, digests, escalation
+from workflow import delivery, digests, escalation, holidays
 
 
 def _env_int(name: str, default: int) -> int:
@@ -33,6 +33,7 @@ class Job:
     run: Callable[[dt.datetime, Engine], dict]
     trigger: str  # "interval" or "cron"
     schedule: Callable[[], dict]  # trigger arguments (read at wiring time, so env overrides apply)
+    counts_days: bool = False  # counts working days: refreshes the calendar and warns of uncovered years
 
 
 def audit_checkpoint(now: dt.datetime, engine: Engine) -> dict:
@@ -68,15 +69,15 @@ JOBS: tuple[Job, ...] = (
     Job("audit_checkpoint", "每日审计检查点 daily audit checkpoint", audit_checkpoint, "cron",
         lambda: {"hour": 0, "minute": 30}),
     Job("escalation_sweep", "逾期督办扫描 escalation sweep", escalation_sweep, "interval",
-        lambda: {"minutes": _env_int("RECTIFY_SWEEP_MINUTES", 10)}),
+        lambda: {"minutes": _env_int("RECTIFY_SWEEP_MINUTES", 10)}, counts_days=True),
     Job("approval_sla", "审核时限提醒 approval SLA", approval_sla, "interval",
-        lambda: {"minutes": _env_int("RECTIFY_SLA_MINUTES", 30)}),
+        lambda: {"minutes": _env_int("RECTIFY_SLA_MINUTES", 30)}, counts_days=True),
     Job("recheck_reminders", "巩固复查提醒 re-check reminders", recheck_reminders, "cron",
         lambda: {"hour": 8, "minute": 0}),
     Job("weekly_report", "周报告 weekly report", weekly_report, "cron",
-        lambda: {"day_of_week": "mon", "hour": 9, "minute": 0}),
+        lambda: {"day_of_week": "mon", "hour": 9, "minute": 0}, counts_days=True),
     Job("monthly_summary", "月总结 monthly summary", monthly_summary, "cron",
-        lambda: {"day": 1, "hour": 9, "minute": 0}),
+        lambda: {"day": 1, "hour": 9, "minute": 0}, counts_days=True),
     Job("delivery", "通知投递 outbox delivery", deliver, "interval",
         lambda: {"seconds": _env_int("RECTIFY_DELIVERY_SECONDS", 30)}),
 )
@@ -89,8 +90,9 @@ def run_due(now: dt.datetime, engine: Engine, only=None) -> dict:
     """Run every job (or those in ``only``) at ``now``; a job whose period is done does nothing.
 
     Returns ``{job_id: result dict}``; a job that raised has ``{"error": "..."}`` and the others
-    still run.
+    still run. The stored holiday schedules are refreshed first (see :mod:`workflow.holidays`).
     """
+    holidays.refresh(engine)
     out: dict[str, dict] = {}
     for job in JOBS:
         if only and job.id not in only:

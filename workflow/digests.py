@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
-from . import audit, db, notify, spec, workdays
+from . import audit, db, holidays, notify, spec, workdays
 from .escalation import record_run, run_recorded, unit_heads
 from .models import Measure, OrgUnit, Plan, Problem, User
 
@@ -143,8 +143,21 @@ def _lines(title: str, items: list[dict], late: bool = False) -> list[str]:
     return out
 
 
-def render_weekly(units: list[UnitWeek], monday: dt.date, title_unit: str | None = None) -> tuple[str, str]:
-    """(subject, markdown body) of a weekly report for one unit, or for all when ``title_unit`` is None."""
+def calendar_notes(conn: Connection, today: dt.date) -> list[str]:
+    """The office's reminder when a counted year has no holiday schedule (see :mod:`workflow.holidays`)."""
+    years = holidays.uncovered_years(conn, today)
+    if not years:
+        return []
+    return [f"注意：{holidays.missing_text(years)}，工作日暂按周末计算，逾期天数可能偏多；"
+            f"请整改办及时录入国务院办公厅的放假通知。"]
+
+
+def render_weekly(units: list[UnitWeek], monday: dt.date, title_unit: str | None = None,
+                  notes: list[str] | None = None) -> tuple[str, str]:
+    """(subject, markdown body) of a weekly report for one unit, or for all when ``title_unit`` is None.
+
+    ``notes`` are lines for the reader put before the lists (the office's calendar reminder).
+    """
     sunday = monday + dt.timedelta(days=6)
     who = title_unit or "全区"
     subject = f"整改周报告（{who}，{monday.isoformat()}—{sunday.isoformat()}）"
@@ -152,6 +165,8 @@ def render_weekly(units: list[UnitWeek], monday: dt.date, title_unit: str | None
     over = sum(len(u.overdue) for u in units)
     wait = sum(len(u.awaiting_approval) for u in units)
     lines = [f"# {subject}", "", f"本周到期 {due} 项，已逾期 {over} 项，待审核/待销号 {wait} 项。", ""]
+    for note in notes or ():
+        lines += [note, ""]
     for u in units:
         if title_unit is None:
             lines += [f"## {u.unit}", ""]
@@ -271,6 +286,7 @@ def run_weekly(now: dt.datetime, engine: Engine | None = None) -> DigestResult:
             result.done_before = True
             return result
         units = weekly_data(conn, monday, today)
+        notes = calendar_notes(conn, today)
     for u in units:
         if u.empty:
             continue
@@ -286,7 +302,7 @@ def run_weekly(now: dt.datetime, engine: Engine | None = None) -> DigestResult:
     with db.write_tx(engine) as conn:
         okey = f"{key}:office"
         if record_run(conn, okey, now):
-            subject, body = render_weekly(units, monday)
+            subject, body = render_weekly(units, monday, notes=notes)
             result.notified += notify.enqueue(conn, notify.users_with_role(conn, "office"), "weekly_report",
                                               subject, body, now, key=okey)
             result.sent.append(okey)
@@ -338,6 +354,6 @@ def run_checkpoint(now: dt.datetime, engine: Engine | None = None) -> DigestResu
 
 
 __all__ = [
-    "week_period", "week_key", "month_period", "day_period", "weekly_data", "render_weekly", "monthly_data",
+    "week_period", "week_key", "calendar_notes", "month_period", "day_period", "weekly_data", "render_weekly", "monthly_data",
     "render_monthly", "run_weekly", "run_monthly", "run_checkpoint", "UnitWeek", "UnitMonth", "DigestResult",
 ]
