@@ -136,7 +136,7 @@ def _break(m: re.Match, year: int, line: int) -> list[dt.date]:
     end = start
     if d2 is not None:
         mo, d = int(mo2) if mo2 else start.month, int(d2)
-        yy = int(y2) if y2 else start.year + ((mo, d) < (start.month, start.day))  # 12月31日至1月2日
+        yy = int(y2) if y2 else start.year + (start.month == 12 and mo == 1)  # 12月31日至1月2日
         end = _day(year, yy, mo, d, lab2, line, f"{y2 + '年' if y2 else ''}{mo2 + '月' if mo2 else ''}{d2}日")
     if end < start:
         raise ScheduleError(f"放假结束日 {end} 早于开始日 {start}", f"the break ends ({end}) before it starts ({start})",
