@@ -73,6 +73,11 @@ def _key(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
+def _no_table(e: Exception) -> bool:
+    text = str(getattr(e, "orig", None) or e)
+    return "no such table" in text or "does not exist" in text
+
+
 def refresh(engine: Engine | None = None, max_age: float = 0.0) -> workdays.Overlay:
     """Count with ``engine``'s stored schedules; reload them only if they changed since last time."""
     engine = engine or db.get_engine()
@@ -80,14 +85,17 @@ def refresh(engine: Engine | None = None, max_age: float = 0.0) -> workdays.Over
     now = time.monotonic()
     if _active["url"] == url and now - _active["checked"] < max_age:
         return workdays.current_overlay()
+    cached = _loaded.get(url)
     try:
         with db.read_tx(engine) as conn:
             token = tuple(conn.execute(_TOKEN_Q).one())
-            cached = _loaded.get(url)
             if cached is None or cached[0] != token:
                 cached = (token, load(conn))
-    except (OperationalError, ProgrammingError):  # a schema from before the calendar (run init-db)
-        cached = ((), workdays.NO_OVERLAY)
+    except (OperationalError, ProgrammingError) as e:
+        if cached is None and not _no_table(e):
+            raise
+        # a passing failure keeps what was loaded; a schema from before the calendar has nothing to load
+        cached = cached or ((), workdays.NO_OVERLAY)
     with _lock:
         if len(_loaded) > 32:
             _loaded.clear()

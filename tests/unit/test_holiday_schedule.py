@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from tests.data.calendar import CSV_2027, HOLIDAYS_2027, MAKE_UP_2027, NOTICE_2027
-from workflow.holiday_schedule import ScheduleError, decode, looks_like_csv, read, read_csv, read_notice
+from workflow.holiday_schedule import ScheduleError, decode, looks_like_csv, read, read_csv, read_file, read_notice
 
 D = dt.date
 TITLE = "国务院办公厅关于2027年部分节假日安排的通知\n"
@@ -153,6 +153,21 @@ def test_files_in_gb18030_read_and_a_word_file_given_as_text_is_refused():
     assert decode("\ufeff".encode() + b"date,kind") == "date,kind"
     with pytest.raises(ScheduleError, match="Word"):
         decode(b"PK\x03\x04rest of a zip")
+
+
+def test_a_notice_in_a_word_file_reads_like_its_text_and_a_file_in_gb18030_too(tmp_path):
+    import docx
+
+    doc = docx.Document()
+    for line in NOTICE_2027.splitlines():
+        doc.add_paragraph(line)
+    doc.save(tmp_path / "2027.docx")
+    (tmp_path / "2027.txt").write_bytes(NOTICE_2027.encode("gb18030"))
+    for name in ("2027.docx", "2027.txt"):
+        s = read_file(tmp_path / name)
+        assert len(s.holidays()) == HOLIDAYS_2027 and iso(s.workdays()) == MAKE_UP_2027
+    with pytest.raises(ScheduleError, match="missing.txt"):
+        read_file(tmp_path / "missing.txt")
 
 
 # --- properties -------------------------------------------------------------------------------
