@@ -20,7 +20,7 @@ import zlib
 import pytest
 
 from tests import pg
-from workflow import db, holidays, passwords
+from workflow import db, passwords
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -36,13 +36,6 @@ def _cheap_password_hashing():
     passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield
     passwords._HASHER = real
-
-
-@pytest.fixture(autouse=True)
-def _calendar_forgotten():
-    """Imported holiday schedules belong to one database: after each test, count with the package only."""
-    yield
-    holidays.forget()
 
 
 @pytest.fixture

@@ -8,13 +8,22 @@ import datetime as dt
 import io
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.data.calendar import CSV_2027, HOLIDAYS_2027, NOTICE_2027
+from workflow import holidays
 from workflow.models import CalendarImport
 
 TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 MISSING = "2027年节假日安排尚未录入"
+
+
+@pytest.fixture(autouse=True)
+def _calendar_forgotten():
+    """Imported schedules belong to one database: after each test, count with the package alone again."""
+    yield
+    holidays.forget()
 
 
 def signed_in(site, username):

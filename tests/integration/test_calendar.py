@@ -27,6 +27,13 @@ D = dt.date
 MISSING = "2027年节假日安排尚未录入"
 
 
+@pytest.fixture(autouse=True)
+def _calendar_forgotten():
+    """Imported schedules belong to one database: after each test, count with the package alone again."""
+    yield
+    holidays.forget()
+
+
 def rectify(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     env.pop("RECTIFY_DEBUG", None)
