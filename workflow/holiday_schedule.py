@@ -310,6 +310,9 @@ def read(text: str, year: int | None = None, source: str | None = None) -> Sched
     """A notice or a CSV, whichever ``text`` is; errors name ``source`` (a file name) and the line."""
     if len(text) > MAX_TEXT:
         raise ScheduleError(f"文本超过{MAX_TEXT}字", f"longer than {MAX_TEXT} characters", source=source)
+    if not text.strip():
+        raise ScheduleError("没有内容：请粘贴通知全文，或给出“日期,类型”的 CSV", "empty: give the notice's text or a "
+                            "date,kind CSV", source=source)
     try:
         return read_csv(text, year) if looks_like_csv(text) else read_notice(text, year)
     except ScheduleError as e:

@@ -7,11 +7,12 @@ and keeps their rows as history. An import is one transaction: all its years or 
 held here overrides ``chinese-calendar`` for that year (see :mod:`workflow.workdays`).
 
 Loading. Counting never queries: :func:`refresh` reads the stored days once and hands them to
-:func:`workflow.workdays.use_overlay`. Later calls check a generation token (count and newest id
-of the imports; one indexed query) and reload only when it changed, or not at all within
-``max_age`` seconds of the last check. Commands, ``tick`` and each scheduler job refresh when
-they start (``max_age=0``); the web app before a request, at most every few seconds. An import
-made in this process takes effect at once.
+:func:`workflow.workdays.use_overlay`. Later calls check a generation token (count, newest id
+and newest time of the imports: one query over a table of a few rows a year) and reload only
+when it changed, or not at all within ``max_age`` seconds of the last check. Commands, ``tick``
+and each scheduler job refresh when they start (``max_age=0``); the web app before a request, at
+most every few seconds. An import made in this process takes effect at once. Which database was
+loaded is remembered by URL, so one process may serve several (the tests do).
 
 What "counts a year" means. A command counts the days from the earliest to the latest of today
 and the deadlines of the open (not signed-off) measures: lateness runs from a deadline to today,
@@ -44,7 +45,7 @@ WEB_RECHECK_SECONDS = 5.0
 __all__ = ["Schedule", "ScheduleError", "read", "read_file", "refresh", "import_schedule", "show", "overview",
            "counted_years", "uncovered_years", "uncovered", "missing_text", "warning", "forget"]
 
-_TOKEN_Q = select(func.count(IMPORTS.c.id), func.max(IMPORTS.c.id))
+_TOKEN_Q = select(func.count(IMPORTS.c.id), func.max(IMPORTS.c.id), func.max(IMPORTS.c.imported_at))  # a few rows
 _YEARS_Q = select(IMPORTS.c.year).distinct()
 _DAYS_Q = select(DAYS.c.day, DAYS.c.kind, IMPORTS.c.year).join(IMPORTS, IMPORTS.c.id == DAYS.c.import_id)
 # each bound through the (state, deadline) index: O(log n), not a scan of the open measures

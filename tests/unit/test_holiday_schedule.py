@@ -111,6 +111,7 @@ def test_the_same_date_in_two_items_is_refused_naming_the_second():
 def test_a_text_without_any_break_is_refused():
     e = refused(TITLE + "各有关单位：\n请各单位据此安排工作。\n")
     assert "没有找到放假安排" in e.zh
+    assert "没有内容" in refused(" \n\n").zh
 
 
 # --- the CSV --------------------------------------------------------------------------------
