@@ -24,15 +24,19 @@ def tick(now_, only, as_json):
     wait for the scheduler's leadership (an operator's tick must not hang behind a running
     scheduler): the unique keys make a tick beside a scheduler, or two ticks at once, harmless.
     """
-    from workflow import db
+    from workflow import db, holidays
     from workflow.cli import CliError, emit_json
 
-    from .jobs import run_due
+    from .jobs import BY_ID, run_due
 
     now = _parse_now(now_)
     engine = db.get_engine()
     if not db.has_schema(engine):
         raise CliError("the database has no schema (run `rectify init-db` first)")
+    if any(BY_ID[j].counts_days for j in (only or BY_ID)):
+        warning = holidays.warning(now, engine)
+        if warning:
+            click.echo(f"rectify: {warning}", err=True)
     results = run_due(now, engine, only=set(only) or None)
     failed = {k: v["error"] for k, v in results.items() if "error" in v}
     if as_json:

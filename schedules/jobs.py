@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from workflow import delivery, digests, escalation, jobs, settings
+from workflow import delivery, digests, escalation, holidays, jobs, settings
 from workflow.clock import utcnow
 
 
@@ -27,6 +27,7 @@ class Job:
     service: Callable[[dt.datetime, Engine], object]  # returns a result with ``as_dict()``
     trigger: str  # "interval" or "cron"
     schedule: Callable[[], dict]  # trigger arguments (read at wiring time, so the settings apply)
+    counts_days: bool = False  # counts working days: refreshes the calendar and warns of uncovered years
 
     def run(self, now: dt.datetime, engine: Engine) -> dict:
         """Call the service at ``now``; its result as a dict."""
@@ -49,13 +50,15 @@ JOBS: tuple[Job, ...] = (
     Job("audit_checkpoint", "每日审计检查点 daily audit checkpoint", digests.run_checkpoint, "cron",
         _cron(hour=0, minute=30)),
     Job("escalation_sweep", "逾期督办扫描 escalation sweep", escalation.sweep, "interval",
-        lambda: {"minutes": settings.get().sweep_minutes}),
+        lambda: {"minutes": settings.get().sweep_minutes}, counts_days=True),
     Job("approval_sla", "审核时限提醒 approval SLA", escalation.approval_sla, "interval",
-        lambda: {"minutes": settings.get().sla_minutes}),
+        lambda: {"minutes": settings.get().sla_minutes}, counts_days=True),
     Job("recheck_reminders", "巩固复查提醒 re-check reminders", escalation.recheck_reminders, "cron",
         _cron(hour=8, minute=0)),
-    Job("weekly_report", "周报告 weekly report", digests.run_weekly, "cron", _cron(day_of_week="mon", hour=9, minute=0)),
-    Job("monthly_summary", "月总结 monthly summary", digests.run_monthly, "cron", _cron(day=1, hour=9, minute=0)),
+    Job("weekly_report", "周报告 weekly report", digests.run_weekly, "cron", _cron(day_of_week="mon", hour=9, minute=0),
+        counts_days=True),
+    Job("monthly_summary", "月总结 monthly summary", digests.run_monthly, "cron", _cron(day=1, hour=9, minute=0),
+        counts_days=True),
     Job("jobs", "导出与通报生成 queued exports and notices", queued_work, "interval",
         lambda: {"seconds": settings.get().jobs_seconds}),
     Job("delivery", "通知投递 outbox delivery", delivery.deliver_due, "interval",
@@ -70,8 +73,9 @@ def run_due(now: dt.datetime, engine: Engine, only=None) -> dict:
     """Run every job (or those in ``only``) at ``now``; a job whose period is done does nothing.
 
     Returns ``{job_id: result dict}``; a job that raised has ``{"error": "..."}`` and the others
-    still run.
+    still run. The stored holiday schedules are refreshed first (see :mod:`workflow.holidays`).
     """
+    holidays.refresh(engine)
     out: dict[str, dict] = {}
     for job in JOBS:
         if only and job.id not in only:

@@ -21,7 +21,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 
-from workflow import settings, workdays
+from workflow import holidays, settings, workdays
 from workflow.clock import utcnow
 from workflow.leader_lock import LeaderLock
 
@@ -33,10 +33,10 @@ MISFIRE_GRACE = 600  # seconds a late run is still made (then coalesced into one
 HEARTBEAT_ID = "leader_heartbeat"
 
 
-def _say(message: str) -> None:
+def _say(message: str, level: int = logging.INFO) -> None:
     """A status line: plain text on stderr, or a log record when logs are JSON."""
     if settings.get().log_format == "json":
-        log.info("rectify scheduler: %s", message)
+        log.log(level, "rectify scheduler: %s", message)
     else:
         click.echo(f"rectify scheduler: {message}", err=True)
 
@@ -93,6 +93,10 @@ def build(engine: Engine, lock: LeaderLock, start_now: bool = True) -> BlockingS
                 return
             now = clock()  # the one place the clock is read
             try:
+                if job.counts_days:  # the office's newest schedules, and a warning for a year nobody covers
+                    warning = holidays.warning(now, engine)
+                    if warning:
+                        _say(f"{job.id}: {warning}", logging.WARNING)
                 result = job.run(now, engine)
             except Exception:
                 log.exception("job %s failed", job.id)

@@ -135,6 +135,7 @@ def create_app(config: dict | None = None) -> Flask:
     auth.init_app(app)
     api.init_app(app)
     app.add_url_rule("/healthz", "healthz", _healthz)
+    app.before_request(_calendar)
 
     _register_pages(app)
     if not any(rule.rule == "/" for rule in app.url_map.iter_rules()):
@@ -152,6 +153,13 @@ def _register_pages(app: Flask) -> None:
     register = getattr(pages, "register", None)
     if register is not None:
         register(app)
+
+
+def _calendar() -> None:
+    """Count with the office's newest holiday schedules (checked at most every few seconds)."""
+    from workflow import holidays
+
+    holidays.refresh(db(), max_age=holidays.WEB_RECHECK_SECONDS)
 
 
 def _healthz():

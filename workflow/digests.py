@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
-from . import audit, db, notify, periods, spec, workdays
+from . import audit, db, holidays, notify, periods, spec, workdays
 from .escalation import unit_heads
 from .models import Measure, OrgUnit, Plan, Problem, User
 
@@ -128,8 +128,21 @@ def _lines(title: str, items: list[dict], late: bool = False) -> list[str]:
     return out
 
 
-def render_weekly(units: list[UnitWeek], monday: dt.date, title_unit: str | None = None) -> tuple[str, str]:
-    """(subject, markdown body) of a weekly report for one unit, or for all when ``title_unit`` is None."""
+def calendar_notes(conn: Connection, today: dt.date) -> list[str]:
+    """The office's reminder when a counted year has no holiday schedule (see :mod:`workflow.holidays`)."""
+    years = holidays.uncovered_years(conn, today)
+    if not years:
+        return []
+    return [f"注意：{holidays.missing_text(years)}，工作日暂按周末计算，逾期天数可能偏多；"
+            f"请整改办及时录入国务院办公厅的放假通知。"]
+
+
+def render_weekly(units: list[UnitWeek], monday: dt.date, title_unit: str | None = None,
+                  notes: list[str] | None = None) -> tuple[str, str]:
+    """(subject, markdown body) of a weekly report for one unit, or for all when ``title_unit`` is None.
+
+    ``notes`` are lines for the reader put before the lists (the office's calendar reminder).
+    """
     sunday = monday + dt.timedelta(days=6)
     who = title_unit or "全区"
     subject = f"整改周报告（{who}，{monday.isoformat()}—{sunday.isoformat()}）"
@@ -137,6 +150,8 @@ def render_weekly(units: list[UnitWeek], monday: dt.date, title_unit: str | None
     over = sum(len(u.overdue) for u in units)
     wait = sum(len(u.awaiting_approval) for u in units)
     lines = [f"# {subject}", "", f"本周到期 {due} 项，已逾期 {over} 项，待审核/待销号 {wait} 项。", ""]
+    for note in notes or ():
+        lines += [note, ""]
     for u in units:
         if title_unit is None:
             lines += [f"## {u.unit}", ""]
@@ -253,7 +268,9 @@ def run_weekly(now: dt.datetime, engine: Engine | None = None) -> DigestResult:
         return DigestResult(period=key, done_before=True)
     result = DigestResult(period=key)
     with db.read_tx(engine) as conn:
-        units = weekly_data(conn, monday, workdays.local_today(now))
+        today = workdays.local_today(now)
+        units = weekly_data(conn, monday, today)
+        notes = calendar_notes(conn, today)
     for u in units:
         if u.empty:
             continue
@@ -269,7 +286,7 @@ def run_weekly(now: dt.datetime, engine: Engine | None = None) -> DigestResult:
     with db.write_tx(engine) as conn:
         okey = f"{key}:office"
         if periods.once(conn, okey, now):
-            subject, body = render_weekly(units, monday)
+            subject, body = render_weekly(units, monday, notes=notes)
             result.notified += notify.enqueue(conn, notify.users_with_role(conn, "office"), "weekly_report",
                                               subject, body, now, key=okey)
             result.sent.append(okey)
@@ -317,6 +334,6 @@ def run_checkpoint(now: dt.datetime, engine: Engine | None = None) -> DigestResu
 
 
 __all__ = [
-    "week_period", "week_key", "month_period", "day_period", "weekly_data", "render_weekly", "monthly_data",
+    "week_period", "week_key", "calendar_notes", "month_period", "day_period", "weekly_data", "render_weekly", "monthly_data",
     "render_monthly", "run_weekly", "run_monthly", "run_checkpoint", "UnitWeek", "UnitMonth", "DigestResult",
 ]

@@ -405,3 +405,35 @@ class LoginFailure(Base):
     key: Mapped[str] = mapped_column(String(200))
     at: Mapped[dt.datetime] = mapped_column(DateTime)
     __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+
+
+# --- the working-day calendar the office keeps ----------------------------------
+
+class CalendarImport(Base):
+    """One import of a year's holiday schedule: where the year came from (migration 0009).
+
+    The newest import of a year is in force; older ones stay as history (their days are removed).
+    """
+
+    __tablename__ = "calendar_imports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    source: Mapped[str] = mapped_column(String(10))  # notice csv
+    filename: Mapped[str | None] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))  # of the source text (UTF-8)
+    text: Mapped[str] = mapped_column(Text)
+    imported_by: Mapped[str] = mapped_column(String(80))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    holidays: Mapped[int] = mapped_column(Integer)  # days off in the year
+    workdays: Mapped[int] = mapped_column(Integer)  # make-up working days in the year
+
+
+class CalendarDay(Base):
+    """A holiday or make-up working day (调休) of the import in force for a year."""
+
+    __tablename__ = "calendar_days"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("calendar_imports.id"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(10))  # holiday workday
+    __table_args__ = (UniqueConstraint("import_id", "day"),)

@@ -1,11 +1,22 @@
 """Chinese working days and the traffic light of a measure.
 
-Statutory holidays and make-up working days (调休) come from ``chinese-calendar`` for the years it
-covers; outside them, Monday to Friday are working days.
+Where a day's status comes from, first match wins:
+
+1. the office's imported schedules (:mod:`workflow.holidays` loads them from the database and
+   hands them here with :func:`use_overlay`): a date they list is a holiday or a make-up working
+   day (调休); any other date of a year they cover is a working day from Monday to Friday;
+2. ``chinese-calendar`` for the years it covers (2004–2026 in 1.11);
+3. Monday to Friday, for a year nobody covers (:func:`covered` is False for it, and every
+   place that counts such a year says so; see :mod:`workflow.holidays`).
+
+Counting reads memory only: the overlay is swapped as a whole, and caches are keyed by it, so a
+newly imported year takes effect at once and never mixes with the old one.
 """
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
@@ -22,28 +33,100 @@ DEFAULT_LADDER = {
 
 
 def ladder(overrides: dict | None = None) -> dict:
+    """The escalation rules: the defaults with a plan's overrides."""
     return {**DEFAULT_LADDER, **(overrides or {})}
 
 
 @cache
-def _covered_years() -> frozenset[int]:
+def package_years() -> frozenset[int]:
+    """The years ``chinese-calendar`` has holidays for."""
     try:
-        import chinese_calendar
         from chinese_calendar.constants import holidays
     except Exception:  # pragma: no cover - the package is a hard dependency
         return frozenset()
-    del chinese_calendar
     return frozenset(d.year for d in holidays)
 
 
+@dataclass(frozen=True, eq=False)  # hashed by identity: caches keyed by it never outlive it
+class Overlay:
+    """The office's schedules: listed dates (True = working day) and the years they cover."""
+
+    days: Mapping[dt.date, bool] = field(default_factory=dict)
+    years: frozenset[int] = frozenset()
+
+
+NO_OVERLAY = Overlay()
+_overlay: Overlay = NO_OVERLAY
+_memo: dict[dt.date, bool] = {}  # is_workday under the current overlay
+MEMO_MAX = 50_000
+
+
+def use_overlay(overlay: Overlay | None) -> None:
+    """Count with ``overlay`` from now on (None: the package and weekends only)."""
+    global _overlay, _memo
+    overlay = overlay or NO_OVERLAY
+    if overlay is not _overlay:
+        _overlay, _memo = overlay, {}
+
+
+def current_overlay() -> Overlay:
+    return _overlay
+
+
+def covered(year: int) -> bool:
+    """True if an imported schedule or the package says which days of ``year`` are holidays."""
+    return year in _overlay.years or year in package_years()
+
+
+def source(year: int) -> str | None:
+    """Where ``year``'s holidays come from: ``imported``, ``package``, or None (weekends only)."""
+    if year in _overlay.years:
+        return "imported"
+    return "package" if year in package_years() else None
+
+
 @lru_cache(maxsize=8192)
-def is_workday(day: dt.date) -> bool:
-    """True if ``day`` is a working day in mainland China."""
-    if day.year in _covered_years():
+def _package_is_workday(day: dt.date) -> bool:
+    if day.year in package_years():
         import chinese_calendar
 
         return chinese_calendar.is_workday(day)
     return day.weekday() < 5
+
+
+def is_workday(day: dt.date) -> bool:
+    """True if ``day`` is a working day in mainland China."""
+    known = _memo.get(day)
+    if known is None:
+        memo = _memo
+        if len(memo) > MEMO_MAX:
+            memo.clear()
+        known = memo[day] = _is_workday(day, _overlay)
+    return known
+
+
+def _is_workday(day: dt.date, o: Overlay) -> bool:
+    listed = o.days.get(day)
+    if listed is not None:
+        return listed
+    if day.year in o.years:
+        return day.weekday() < 5
+    return _package_is_workday(day)
+
+
+def special_days(year: int) -> tuple[list[dt.date], list[dt.date]]:
+    """(days off in the holiday breaks, make-up working days) of ``year``, as counting sees them.
+
+    Days off include the weekend days inside a break (as the notice's 共N天 counts them); make-up
+    working days are the weekend days that are worked.
+    """
+    listed = {d: w for d, w in _overlay.days.items() if d.year == year}
+    if year not in _overlay.years and year in package_years():
+        from chinese_calendar.constants import holidays, workdays
+
+        base = {d: False for d in holidays if d.year == year} | {d: True for d in workdays if d.year == year}
+        listed = base | listed
+    return sorted(d for d, w in listed.items() if not w), sorted(d for d, w in listed.items() if w)
 
 
 def add_workdays(day: dt.date, n: int) -> dt.date:
@@ -62,11 +145,11 @@ def workdays_between(start: dt.date, end: dt.date) -> int:
         return 0
     if end < start:
         return -workdays_between(end, start)
-    return _count(start, end)
+    return _count(start, end, _overlay)
 
 
 @lru_cache(maxsize=65536)
-def _count(start: dt.date, end: dt.date) -> int:
+def _count(start: dt.date, end: dt.date, _overlay_key: Overlay) -> int:
     n, d = 0, start
     while d < end:
         d += dt.timedelta(days=1)

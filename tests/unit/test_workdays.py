@@ -142,3 +142,60 @@ def test_the_default_ladder_is_the_designed_one():
     assert workdays.DEFAULT_LADDER["l2_after"] == 5
     assert workdays.DEFAULT_LADDER["l3_after"] == 10
     assert workdays.ladder(None) == workdays.DEFAULT_LADDER
+
+
+# --- the office's imported schedules (an overlay over the package) -----------------------------
+
+@pytest.fixture
+def overlay():
+    """Count with the given overlay for one test, then with the package alone again."""
+    def use(days: dict, years) -> None:
+        workdays.use_overlay(workdays.Overlay(days, frozenset(years)))
+
+    yield use
+    workdays.use_overlay(None)
+
+
+def test_a_year_past_the_package_is_not_covered_until_a_schedule_is_imported(overlay):
+    assert not workdays.covered(2027) and workdays.source(2027) is None
+    assert is_workday(D(2027, 1, 1))  # a Friday: without a schedule only weekends are off
+    overlay({D(2027, 1, 1): False, D(2027, 2, 14): True}, {2027})
+    assert workdays.covered(2027) and workdays.source(2027) == "imported"
+    assert not is_workday(D(2027, 1, 1))
+    assert is_workday(D(2027, 2, 14))  # a make-up Sunday
+    assert not is_workday(D(2027, 2, 21))  # an ordinary Sunday of the imported year
+    assert is_workday(D(2027, 3, 1))  # an ordinary Monday
+
+
+def test_an_imported_year_overrides_the_package_for_that_year_only(overlay):
+    assert workdays.source(2025) == "package" and not is_workday(D(2025, 10, 8))
+    overlay({D(2025, 10, 1): False}, {2025})
+    assert workdays.source(2025) == "imported"
+    assert not is_workday(D(2025, 10, 1)) and is_workday(D(2025, 10, 8))  # not listed: an ordinary Wednesday
+    assert not is_workday(D(2025, 9, 28))  # the package's make-up Sunday no longer applies
+    assert not is_workday(D(2026, 2, 17))  # 2026 still comes from the package
+
+
+def test_a_listed_day_of_a_year_not_imported_settles_that_day_alone(overlay):
+    overlay({D(2026, 12, 26): True}, {2027})  # a 2027 notice's make-up Saturday in 2026
+    assert is_workday(D(2026, 12, 26))
+    assert workdays.source(2026) == "package" and not is_workday(D(2026, 2, 17))
+
+
+def test_counts_made_before_a_schedule_arrives_are_not_reused_after(overlay):
+    start, end = D(2026, 12, 31), D(2027, 1, 8)
+    assert workdays_between(start, end) == 6  # 1, 4, 5, 6, 7, 8
+    overlay({D(2027, 1, d): False for d in (1, 2, 3)}, {2027})
+    assert workdays_between(start, end) == 5
+    assert light("in_progress", start, end) == ("red", 2)
+    workdays.use_overlay(None)
+    assert workdays_between(start, end) == 6
+
+
+def test_the_special_days_of_a_year_are_the_breaks_and_the_worked_weekend_days(overlay):
+    off, worked = workdays.special_days(2025)
+    assert D(2025, 10, 4) in off and len(off) == 28  # a Saturday inside the National Day break counts
+    assert worked == [D(2025, 1, 26), D(2025, 2, 8), D(2025, 4, 27), D(2025, 9, 28), D(2025, 10, 11)]
+    assert workdays.special_days(2027) == ([], [])
+    overlay({D(2027, 1, 1): False, D(2027, 2, 14): True}, {2027})
+    assert workdays.special_days(2027) == ([D(2027, 1, 1)], [D(2027, 2, 14)])

@@ -1,4 +1,4 @@
-"""Administration of people, units and roles (the admin role only)."""
+"""Administration of people, units and roles (the admin role only), and the holiday calendar."""
 from __future__ import annotations
 
 import tempfile
@@ -7,12 +7,13 @@ from pathlib import Path
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from web.auth import roles_required
-from workflow import readmodels, spec
+from web.auth import current_user, roles_required
+from web.i18n import current_lang
+from workflow import holidays, readmodels, spec
 from workflow.commands import people as persons, units as unit_commands
 
 from . import labels
-from .common import bp, engine, refusal_text
+from .common import arg_int, bp, engine, now, refusal_text
 
 
 def _roles(form) -> list[str]:
@@ -152,3 +153,34 @@ def admin_units_import():
     return _back_to_units(gettext("已导入组织架构：新建 %(c)s 个单位，更新 %(u)s 个，新增别名 %(a)s 个",
                                   c=len(result["units_created"]), u=len(result["units_updated"]),
                                   a=result["aliases_added"]))
+
+
+# --- the working-day calendar ------------------------------------------------------------
+
+def _calendar_page(error: str | None = None, values: dict | None = None, status: int = 200):
+    return render_template("pages/admin/calendar.html", years=holidays.overview(now(), engine()), error=error,
+                           values=values or {}), status
+
+
+@bp.get("/admin/calendar")
+@roles_required("admin", "office")
+def admin_calendar():
+    return _calendar_page()
+
+
+@bp.post("/admin/calendar")
+@roles_required("admin", "office")
+def admin_calendar_import():
+    f = request.form
+    upload = request.files.get("file")
+    source = upload.read() if upload and upload.filename else f.get("text", "")
+    year = arg_int("year", source=f)
+    try:
+        s = holidays.import_text(source, current_user.username, now(), year=year,
+                                 filename=upload.filename if upload and upload.filename else None, engine=engine())
+    except holidays.ScheduleError as e:
+        return _calendar_page(e.text(current_lang()), {"text": f.get("text", ""), "year": f.get("year", "")}, 422)
+    for y in s["years"]:
+        flash(gettext("已录入%(year)s年节假日安排：放假 %(off)s 天，调休上班 %(on)s 天", year=y,
+                      off=s["holidays"][y], on=s["workdays"][y]), "success")
+    return redirect(url_for("pages.admin_calendar"))

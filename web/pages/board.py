@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_babel import gettext
 
-from web.auth import login_required, roles_required
-from workflow import readmodels
+from web.auth import current_user, login_required, roles_required
+from workflow import holidays, readmodels
 
 from . import labels
 from .charts import line_chart, stacked_bars
@@ -52,4 +52,6 @@ def dashboard():
     }
     closed = s["by_state"].get("closed", 0)
     rate = round(100 * closed / s["total"]) if s["total"] else 0
-    return render_template("pages/dashboard.html", s=s, charts=charts, closed=closed, rate=rate)
+    uncovered = holidays.uncovered(now(), engine()) if current_user.has_role("office", "admin") else []
+    return render_template("pages/dashboard.html", s=s, charts=charts, closed=closed, rate=rate,
+                           uncovered=uncovered)

@@ -54,6 +54,15 @@ def parse_now(value: str | None) -> dt.datetime:
     return t.astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def warn_calendar(now: dt.datetime) -> None:
+    """One line on stderr if the days this command counts fall in a year no schedule covers."""
+    from .. import holidays
+
+    line = holidays.warning(now)
+    if line:
+        click.echo(f"rectify: {line}", err=True)
+
+
 class LazyGroup(click.Group):
     """Loads plugin commands (web, scheduler, bench) only when they are asked for."""
 
@@ -119,11 +128,14 @@ def _safe_url(url: str) -> str:
 @click.option("--port", default=5000, type=int)
 def demo_cmd(load_only, host, port):
     """Load the demo (the seed notice, fictional people); without --load-only also serve."""
-    from .. import demo
+    from .. import demo, holidays
 
     db.init_db()
     ensure_system_user()
-    summary = demo.load(now=utcnow())
+    now = utcnow()
+    holidays.refresh()
+    summary = demo.load(now=now)
+    warn_calendar(now)
     click.echo(f"demo loaded: {summary}", err=True)
     if load_only:
         return
@@ -168,7 +180,9 @@ def items_cmd(state, unit, light, now_, as_json):
     """Measures: id, problem no., state, light, owner, leader, unit, deadline, version."""
     from ..readmodels import iter_items
 
-    rows = iter_items(state=state, unit=unit, light=light, now=parse_now(now_))
+    now = parse_now(now_)
+    warn_calendar(now)
+    rows = iter_items(state=state, unit=unit, light=light, now=now)
     if as_json:
         emit_json(list(rows))
         return

@@ -6,7 +6,7 @@ import sys
 import click
 
 from .. import db, digests, report, workdays
-from . import parse_now
+from . import parse_now, warn_calendar
 
 
 @click.command("digest")
@@ -21,11 +21,13 @@ def digest_cmd(kind, now_, fmt, output):
     recorded or sent.
     """
     now = parse_now(now_)
+    warn_calendar(now)
     today = workdays.local_today(now)
     with db.read_tx() as conn:
         if kind == "weekly":
             monday = digests.week_period(now)
-            _subject, body = digests.render_weekly(digests.weekly_data(conn, monday, today), monday)
+            _subject, body = digests.render_weekly(digests.weekly_data(conn, monday, today), monday,
+                                                   notes=digests.calendar_notes(conn, today))
         else:
             year, month = digests.month_period(now)
             _subject, body = digests.render_monthly(digests.monthly_data(conn, year, month, today))

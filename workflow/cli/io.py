@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..errors import NotFound
-from . import EXIT_REFUSED, CliError, emit_json, parse_now
+from . import EXIT_REFUSED, CliError, emit_json, parse_now, warn_calendar
 
 NOTICE_SUFFIXES = (".txt", ".docx")
 LEDGER_SUFFIXES = (".xlsx", ".xlsm")
@@ -153,8 +153,10 @@ def export_cmd(file, plan_id, now_, as_json, quiet):
             bar.__enter__()
         bar.update(done - bar.pos)
 
+    now = parse_now(now_)
+    warn_calendar(now)
     try:
-        result = excel.export_ledger(path, plan_id=plan_id, now=parse_now(now_), progress=progress)
+        result = excel.export_ledger(path, plan_id=plan_id, now=now, progress=progress)
     finally:
         if state["bar"] is not None:
             state["bar"].__exit__(None, None, None)
