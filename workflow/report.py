@@ -37,7 +37,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from . import db, spec, stats, vocabulary, workdays
 from .clock import utcnow
-from .excel import IMPORTED_BODY, cn_numeral
+from .importing.ledger_apply import IMPORTED_BODY
+from .vocabulary import cn_numeral
 from .models import Category, Inspection, Measure, Part, Problem
 
 FORMATS = ("md", "html", "docx")

@@ -51,21 +51,21 @@ def notice_docx_target(data: bytes) -> None:
 def excel_target(data: bytes) -> None:
     import tempfile
 
-    from workflow import excel
+    from workflow import importing
 
     with tempfile.NamedTemporaryFile(suffix=".xlsx") as fh:
         fh.write(data)
         fh.flush()
         try:
-            excel.read_ledger(fh.name)
-        except excel.LedgerImportError:
+            importing.read_ledger(fh.name)
+        except importing.LedgerImportError:
             pass
 
 
 TARGETS = {"notice": notice_target, "notice_docx": notice_docx_target, "excel": excel_target}
 # what each target imports under instrumentation: our module and the parser library beneath it
 MODULES = {"notice": ["workflow.notice"], "notice_docx": ["workflow.notice", "docx"],
-           "excel": ["workflow.excel", "openpyxl", "openpyxl.reader.excel"]}
+           "excel": ["workflow.importing", "openpyxl", "openpyxl.reader.excel"]}
 
 
 def seed_corpus(target: str, folder: Path) -> None:

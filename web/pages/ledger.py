@@ -47,7 +47,8 @@ def ledger_export():
     The exporter writes every measure of the plan (with a summary sheet), so only those who see
     every measure may export.
     """
-    from workflow import db as wdb, excel, stats
+    from workflow import db as wdb, stats
+    from workflow.exporting.ledger_xlsx import export_ledger
 
     if not current_user.sees_everything:
         abort(403)
@@ -66,7 +67,7 @@ def ledger_export():
     plan_id = plan.id
 
     def work(path, progress):
-        excel.export_ledger(path, plan_id=plan_id, now=at, engine=eng_, batch=EXPORT_BATCH,
+        export_ledger(path, plan_id=plan_id, now=at, engine=eng_, batch=EXPORT_BATCH,
                             progress=lambda done, _total: progress(done))
 
     name = f"整改台账-{plan_id}-{workdays.local_today(at):%Y%m%d}.xlsx"

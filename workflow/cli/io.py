@@ -95,7 +95,7 @@ def import_cmd(file, plan_id, title, dry_run, as_user, now_, as_json):
         return
     from sqlalchemy import select
 
-    from .. import db, excel
+    from .. import db, importing
     from ..models import User
 
     if as_user != "system":
@@ -103,8 +103,8 @@ def import_cmd(file, plan_id, title, dry_run, as_user, now_, as_json):
             if conn.execute(select(User.id).where(User.username == as_user)).first() is None:
                 raise NotFound(f"no such user: {as_user}")
     try:
-        summary = excel.import_ledger(path, plan_id=plan_id, title=title, dry_run=dry_run, actor=as_user, now=now)
-    except excel.LedgerImportError as e:
+        summary = importing.import_ledger(path, plan_id=plan_id, title=title, dry_run=dry_run, actor=as_user, now=now)
+    except importing.LedgerImportError as e:
         n = len(e.issues)
         if as_json:
             emit_json({"error": "ledger_import", "issues": [i.as_dict() for i in e.issues]})
@@ -125,7 +125,7 @@ def import_cmd(file, plan_id, title, dry_run, as_user, now_, as_json):
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
 def export_cmd(file, plan_id, now_, as_json, quiet):
     """Write the ledger as .xlsx (a summary sheet and one sheet per part)."""
-    from .. import excel
+    from ..exporting.ledger_xlsx import export_ledger
 
     path = Path(file)
     if path.suffix.lower() != ".xlsx":
@@ -143,7 +143,7 @@ def export_cmd(file, plan_id, now_, as_json, quiet):
         bar.update(done - bar.pos)
 
     try:
-        result = excel.export_ledger(path, plan_id=plan_id, now=parse_now(now_), progress=progress)
+        result = export_ledger(path, plan_id=plan_id, now=parse_now(now_), progress=progress)
     finally:
         if state["bar"] is not None:
             state["bar"].__exit__(None, None, None)
