@@ -126,7 +126,8 @@ def test_english_headers_and_dotted_numbers_import_the_same_way(sqlite_engine, t
 def test_two_row_header_section_rows_and_a_row_counter_are_understood(sqlite_engine, tmp_path):
     s = importing.import_ledger(ledgers.sections(tmp_path / "s.xlsx"), now=NOW, engine=sqlite_engine)
     assert s["plan_title"] == "整改工作台账（第一批）"
-    assert s["ignored_columns"] == {"台账": ["责任主体", "备注"]}
+    assert s["ignored_columns"] == {"台账": ["责任主体"]}  # a group header; 备注 is the remarks column
+    assert s["unmapped_columns"] == []  # every column names a field: nothing to keep beside them
     assert any("注：本表由区整改办汇总" in w for w in s["warnings"])
     with sqlite_engine.connect() as conn:
         probs = conn.execute(text("""
@@ -277,9 +278,10 @@ def _missing_header(tmp_path):
     return ledgers.write_xlsx(tmp_path / "bad.xlsx", rows), ("台账", None, None, "missing header")
 
 
-def _missing_measure_column(tmp_path):
-    rows = [["序号", "问题", "责任单位", "完成时限"], ["1", "学习不主动", "水利局", "2023-03-31"]]
-    return ledgers.write_xlsx(tmp_path / "bad.xlsx", rows), ("台账", 1, None, "(missing header): 整改措施")
+def _missing_problem_and_measure_columns(tmp_path):
+    # (a sheet with 问题 but no 整改措施 is a sheet of problems that are their own measures)
+    rows = [["序号", "责任单位", "完成时限"], ["1", "水利局", "2023-03-31"]]
+    return ledgers.write_xlsx(tmp_path / "bad.xlsx", rows), ("台账", 1, None, "(missing header): 问题 或 整改措施")
 
 
 def _not_a_spreadsheet(tmp_path):
@@ -312,7 +314,8 @@ def _bomb(tmp_path):
     return ledgers.zip_bomb(tmp_path / "bomb.xlsx"), (None, None, None, "compression bomb")
 
 
-BAD = [_bad_date, _unknown_status, _duplicate_no, _duplicate_measure_no, _missing_header, _missing_measure_column,
+BAD = [_bad_date, _unknown_status, _duplicate_no, _duplicate_measure_no, _missing_header,
+       _missing_problem_and_measure_columns,
        _not_a_spreadsheet, _random_10mb, _random_zip_magic, _word_package, _legacy_xls, _bomb]
 
 

@@ -89,7 +89,7 @@ def test_an_unknown_status_word_is_refused_listing_the_accepted_ones():
     ("整改进度", "status"), ("完成情况", "status"), ("落实情况", "account"), ("整改进展情况", "account"),
     ("No.", "no"), ("Problem", "problem"), ("Responsible unit", "unit"), ("Due date", "deadline"),
     ("完成时限\n（年月日）", "deadline"), ("涉及金额（万元）", "amount_involved"), ("*问题", "problem"),
-    ("备注", None), ("", None),
+    ("备注", "remarks"), ("联系电话", None), ("", None),
 ])
 def test_headers_vary_between_offices(cell, field):
     assert ledger_vocab.header_field(cell)[0] == field

@@ -2,38 +2,12 @@
 from __future__ import annotations
 
 import sys
-import zipfile
 from pathlib import Path
 
 import click
 
 from ..errors import NotFound
 from . import EXIT_REFUSED, CliError, emit_json, parse_now
-
-NOTICE_SUFFIXES = (".txt", ".docx")
-LEDGER_SUFFIXES = (".xlsx", ".xlsm")
-
-
-def _kind_of(path: Path) -> str:
-    """'ledger' or 'notice', by suffix, else by content; CliError if neither."""
-    suffix = path.suffix.lower()
-    if suffix in LEDGER_SUFFIXES:
-        return "ledger"
-    if suffix in NOTICE_SUFFIXES:
-        return "notice"
-    try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as zf:
-                names = set(zf.namelist())
-            if "xl/workbook.xml" in names:
-                return "ledger"
-            if "word/document.xml" in names:
-                return "notice"
-    except (OSError, zipfile.BadZipFile):
-        pass
-    raise CliError(f"refused (unsupported_file): {path.name}: expected an .xlsx ledger or a .txt/.docx notice",
-                   EXIT_REFUSED)
-
 
 def _print_summary(s: dict) -> None:
     c, u, same = s["create"], s["update"], s["unchanged"]
@@ -61,49 +35,59 @@ def _print_summary(s: dict) -> None:
                        f"{r['state']:<11} {r['deadline'] or '':<10} {r['unit'] or '':<10} {r['measure'][:30]}")
 
 
+def _print_report(s: dict) -> None:
+    if s["kind"] == "ledger":
+        _print_summary(s)
+    else:
+        click.echo(f"notice imported: {s}")
+    if s["units_created"]:
+        click.echo(f"  新建单位 units created: {'、'.join(s['units_created'])}")
+    if s["unmapped_columns"]:
+        click.echo(f"  保留的其他列 columns kept as they are (其他信息): {'、'.join(s['unmapped_columns'])}")
+    if s.get("column_map"):
+        pairs = ", ".join(f"{h}={f}" for h, f in s["column_map"].items())
+        click.echo(f"  表头映射 header map (remembered on the plan): {pairs}")
+
+
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--plan", "plan_id", type=int, help="import into this plan (ledgers)")
 @click.option("--title", help="import into the plan with this title, created if missing (ledgers)")
 @click.option("--dry-run", is_flag=True, help="show what would be created or updated; write nothing")
+@click.option("--map", "maps", multiple=True, metavar="HEADER=FIELD",
+              help="read the column HEADER as FIELD (e.g. '整改反馈=account'); remembered on the plan (ledgers)")
 @click.option("--as", "as_user", default="system", show_default=True, help="who the audit events name")
 @click.option("--now", "now_", help="the import's time (ISO 8601; default now)")
 @click.option("--json", "as_json", is_flag=True)
-def import_cmd(file, plan_id, title, dry_run, as_user, now_, as_json):
-    """Import an .xlsx ledger, or a notice (.txt/.docx)."""
+def import_cmd(file, plan_id, title, dry_run, maps, as_user, now_, as_json):
+    """Import an .xlsx ledger, or a notice (.txt/.docx); print one report for both."""
+    from sqlalchemy import select
 
+    from .. import db, importing, notice
+    from ..importing.ledger_vocab import parse_map_option
+    from ..models import User
 
     path = Path(file)
     if not path.is_file():
         raise CliError(f"no such file: {file}", EXIT_REFUSED)
     if plan_id is not None and title:
         raise CliError("give --plan or --title, not both", EXIT_REFUSED)
+    try:
+        mapping = parse_map_option(maps)
+    except ValueError as e:
+        raise CliError(f"refused (bad_map): {e}", EXIT_REFUSED) from None
     now = parse_now(now_)
-    if _kind_of(path) == "notice":
-        if plan_id or title or dry_run:
-            raise CliError("--plan, --title and --dry-run apply to .xlsx ledgers", EXIT_REFUSED)
-        from .. import notice
-
-        try:
-            summary = notice.import_notice(notice.read(path), now)
-        except notice.NoticeError as e:
-            raise CliError(f"refused (notice): {e}", EXIT_REFUSED) from None
-        if as_json:
-            emit_json(summary)
-        else:
-            click.echo(f"notice imported: {summary}")
-        return
-    from sqlalchemy import select
-
-    from .. import db, importing
-    from ..models import User
-
     if as_user != "system":
         with db.read_tx() as conn:
             if conn.execute(select(User.id).where(User.username == as_user)).first() is None:
                 raise NotFound(f"no such user: {as_user}")
     try:
-        summary = importing.import_ledger(path, plan_id=plan_id, title=title, dry_run=dry_run, actor=as_user, now=now)
+        report = importing.import_file(path, dry_run=dry_run, mapping=mapping, plan_id=plan_id, title=title,
+                                       actor=as_user, now=now)
+    except importing.ImportRefused as e:
+        raise CliError(f"refused ({e.rule}): {e}", EXIT_REFUSED) from None
+    except notice.NoticeError as e:
+        raise CliError(f"refused (notice): {e}", EXIT_REFUSED) from None
     except importing.LedgerImportError as e:
         n = len(e.issues)
         if as_json:
@@ -112,9 +96,9 @@ def import_cmd(file, plan_id, title, dry_run, as_user, now_, as_json):
         raise CliError(f"refused (ledger_import): {path.name}: {n} 处问题，未写入任何数据 "
                        f"({n} problem(s); nothing was written){lines}", EXIT_REFUSED) from None
     if as_json:
-        emit_json(summary)
+        emit_json(report)
     else:
-        _print_summary(summary)
+        _print_report(report)
 
 
 @click.command("export")

@@ -30,6 +30,10 @@ EXPORT_COLUMNS = (
     ("account", "落实情况", 48), ("problem_account", "问题落实情况", 48),
     ("amount_involved", "涉及金额（元）", 14), ("amount_recovered", "退还/追缴金额（元）", 16),
 )
+EXTRA_WIDTH = 20
+# a kept cell under one of these headers is the whole cell of a standard column (several leaders,
+# several milestones): written into that column instead of the value the ledger resolved from it
+IN_PLACE = {"leader": "责任领导", "unit": "责任单位", "owner": "责任人", "deadline": "完成时限"}
 MERGED_COLUMNS = ("part", "category", "problem", "problem_account", "amount_involved", "amount_recovered")
 LIGHT_FILL = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE", "done": "C6EFCE"}
 LIGHTS = ("red", "yellow", "green", "done")
@@ -97,18 +101,18 @@ class Styles:
 class PartSheets:
     """The sheets of the parts, written row by row; a problem's cells are merged over its measures."""
 
-    def __init__(self, wb, styles: Styles, plan_title: str):
+    def __init__(self, wb, styles: Styles, plan_title: str, columns: tuple = EXPORT_COLUMNS):
         from openpyxl.utils import get_column_letter
 
-        self.wb, self.st, self.plan_title = wb, styles, plan_title
+        self.wb, self.st, self.plan_title, self.columns = wb, styles, plan_title, columns
         self.ws = None
         self.used = {SUMMARY_SHEET}
         self.cur_part = self.cur_problem = None
         self.first_row = self.row_idx = 0
         self.merges_out = 0
         self.money = False
-        self.col_of = {f: i for i, (f, _h, _w) in enumerate(EXPORT_COLUMNS)}
-        self.last_col = get_column_letter(len(EXPORT_COLUMNS))
+        self.col_of = {f: i for i, (f, _h, _w) in enumerate(columns)}
+        self.last_col = get_column_letter(len(columns))
 
     def close_problem(self) -> None:
         """Merge the finished problem's cells (added to the set directly: MultiCellRange.add scans every range)."""
@@ -136,7 +140,7 @@ class PartSheets:
         self.close_sheet()
         self.cur_part, self.cur_problem = part_no, None
         ws = self.ws = self.wb.create_sheet(sheet_name(part_no, part_title, self.used))
-        for i, (_f, _h, width) in enumerate(EXPORT_COLUMNS):
+        for i, (_f, _h, width) in enumerate(self.columns):
             ws.column_dimensions[get_column_letter(i + 1)].width = width
         ws.freeze_panes = "E3"
         ws.print_title_rows = "2:2"
@@ -144,8 +148,8 @@ class PartSheets:
         ws.page_setup.paperSize = 9  # A4
         ws.append([self.st.cell(ws, self.plan_title, font=self.st.title_font, align=self.st.center,
                                 bordered=False)])
-        ws.merged_cells.ranges.add(CellRange(min_col=1, min_row=1, max_col=len(EXPORT_COLUMNS), max_row=1))
-        ws.append([self.st.head(ws, h) for _f, h, _w in EXPORT_COLUMNS])
+        ws.merged_cells.ranges.add(CellRange(min_col=1, min_row=1, max_col=len(self.columns), max_row=1))
+        ws.append([self.st.head(ws, h) for _f, h, _w in self.columns])
         self.row_idx = 2
 
     def add(self, r, light: str, names: dict[str, str]) -> None:
@@ -159,7 +163,78 @@ class PartSheets:
             self.money = r.amount_involved is not None or r.amount_recovered is not None
         self.row_idx += 1
         values = row_values(self.ws, self.st, r, light, names, new_problem)
-        self.ws.append([values[f] for f, _h, _w in EXPORT_COLUMNS])
+        extra = r.extra or {}
+        self.ws.append([values[f] if f in values else self.st.cell(self.ws, extra.get(h), align=self.st.wrap)
+                        for f, h, _w in self.columns])
+
+
+def _first_name(text: str) -> str | None:
+    from ..importing.ledger_vocab import names_in
+
+    return names_in(text)[0]
+
+
+def in_place(r, names: dict[str, str]) -> dict:
+    """The leader, unit and owner cells of row ``r``, and its deadline cell when the ledger kept one.
+
+    A kept cell naming several people or units is written whole while its first name is still the
+    one in charge; a kept cell of milestones while the deadline in force is still the last of them.
+    """
+    extra = r.extra or {}
+    out = {"leader": names.get(r.leader) if r.leader else None, "unit": r.unit,
+           "owner": names.get(r.owner) if r.owner else None}
+    for f in ("leader", "unit", "owner"):
+        whole = extra.get(IN_PLACE[f])
+        if whole and out[f] and _first_name(whole) == out[f]:
+            out[f] = whole
+    milestones = extra.get(IN_PLACE["deadline"])
+    if milestones and r.deadline is not None and _last_milestone(milestones, r.deadline.year) == r.deadline:
+        out["deadline"] = milestones
+    return out
+
+
+def _last_milestone(text: str, year: int):
+    from ..importing.ledger_dates import parse_milestones
+
+    try:
+        found = parse_milestones(text, year)
+    except ValueError:
+        return None
+    return found[-1][0] if found else None
+
+
+def merge_orders(orders) -> list[str]:
+    """One order of every key of ``orders`` (lists of keys) that keeps each list's own order where it can:
+    a new key goes before the next key of its list already placed, else after the one before it."""
+    out: list[str] = []
+    for keys in orders:
+        for i, key in enumerate(keys):
+            if key in out:
+                continue
+            after = next((k for k in keys[i + 1:] if k in out), None)
+            before = next((k for k in reversed(keys[:i]) if k in out), None)
+            if after is not None:
+                out.insert(out.index(after), key)
+            elif before is not None:
+                out.insert(out.index(before) + 1, key)
+            else:
+                out.append(key)
+    return out
+
+
+def extra_columns(conn, plan_id: int) -> tuple:
+    """The export's columns: the standard ones, then one per header the plan's measures kept, in the order
+    of the file they came from."""
+    q = (select(M.c.extra).join(Problem, Problem.id == M.c.problem_id)
+         .where(Problem.plan_id == plan_id, M.c.extra.is_not(None)).order_by(Problem.no, M.c.seq))
+    orders, seen = [], set()
+    for (extra,) in conn.execute(q):
+        keys = tuple(extra or {})
+        if keys and keys not in seen:
+            seen.add(keys)
+            orders.append(list(keys))
+    standard = {h for _f, h, _w in EXPORT_COLUMNS}
+    return EXPORT_COLUMNS + tuple((f"extra:{k}", k, EXTRA_WIDTH) for k in merge_orders(orders) if k not in standard)
 
 
 def row_values(ws, st: Styles, r, light: str, names: dict[str, str], new_problem: bool) -> dict:
@@ -177,9 +252,11 @@ def row_values(ws, st: Styles, r, light: str, names: dict[str, str], new_problem
     }
     money = {f: st.cell(ws, getattr(r, f), align=st.wrap, fmt="#,##0.00")
              for f in ("amount_involved", "amount_recovered") if new_problem and getattr(r, f) is not None}
+    people = in_place(r, names)
+    if "deadline" in people:
+        deadline = st.cell(ws, people.pop("deadline"), fill=fill, align=st.center)
     plain = {
-        "measure": r.text, "leader": names.get(r.leader) if r.leader else None, "unit": r.unit,
-        "owner": names.get(r.owner) if r.owner else None, "account": r.account,
+        "measure": r.text, "account": r.account, **people,
         **{f: (v if new_problem else None) for f, v in first.items()},
     }
     cells = {f: st.cell(ws, v, align=st.wrap) for f, v in plain.items()}
@@ -254,7 +331,7 @@ def _ledger_query(plan_id: int):
             .add_columns(Problem.text.label("problem_text"), Problem.account.label("problem_account"),
                          Problem.amount_involved, Problem.amount_recovered, Problem.id.label("problem_id"),
                          Part.title.label("part_title"), Category.no.label("cat_no"),
-                         Category.title.label("cat_title"), M.c.account.label("account"))
+                         Category.title.label("cat_title"), M.c.account.label("account"), M.c.extra)
             .outerjoin(Category, Category.id == Problem.category_id)
             .order_by(None).order_by(Part.no, Problem.no, M.c.seq))
 
@@ -288,7 +365,7 @@ def export_ledger(path: str | Path, *, plan_id: int | None = None, now: dt.datet
                                 .where(Problem.plan_id == plan.id)).scalar_one()
         if progress:
             progress(0, total)
-        sheets = PartSheets(wb, st, plan.title)
+        sheets = PartSheets(wb, st, plan.title, extra_columns(conn, plan.id))
         for r in conn.execution_options(stream_results=True, yield_per=batch).execute(_ledger_query(plan.id)):
             light, _level = workdays.light(r.state, r.deadline, today, workdays.ladder(r.ladder))
             sheets.add(r, light, names)

@@ -22,19 +22,19 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from .. import audit, commands, db, planwriter, spec
+from ..vocabulary import STATE_LABELS
 from ..clock import utcnow
 from ..errors import NotFound
 from ..models import Category, LightChange, Measure, OrgUnit, Part, Plan, Problem, User
 from .errors import Issue, LedgerImportError
+from .ledger_book import load_sheets
 from .ledger_people import People
-from .ledger_read import LedgerIn, MeasureIn, ProblemIn, read_ledger
+from .ledger_read import LedgerIn, MeasureIn, ProblemIn, read_sheets
 from .ledger_vocab import text_key
 
 M = Measure.__table__
 IMPORTED_BODY = "（导入台账，未注明）"  # the inspection of a plan created from a ledger file
 IMPORTED_TARGET = "（未注明）"
-EXPORT_STATUS = {"assigned": "已交办", "in_progress": "正在整改", "submitted": "待审核", "verified": "已审核",
-                 "closed": "已完成"}
 STATE_RANK = {s: i for i, s in enumerate(spec.STATES)}
 PREVIEW_ROWS = 10
 
@@ -237,19 +237,23 @@ class LedgerWriter:
         where = {"source": self.source, "sheet": m.sheet, "row": m.row}
         if m.several:
             where["several"] = m.several
+        if m.milestones:
+            where["milestones"] = [[day.isoformat(), what] for day, what in m.milestones]
         return where
 
     def _create(self, m: MeasureIn, prob_id: int, unit_id, lead, own) -> None:
         extra = self._where(m)
         if m.account:
             extra["account"] = m.account
+        if m.extra:
+            extra["columns"] = m.extra
         if m.state != "assigned":
             extra["lifecycle_bypassed"] = True
         mid = self.writer.measure(prob_id, m.seq, m.text, kind=m.kind, leader_id=lead.id if lead else None,
                                   unit_id=unit_id, owner_id=own.id if own else None, deadline=m.deadline,
                                   event_kind="import", state=m.state, extra=extra)
-        if m.account:
-            self.conn.execute(update(M).where(M.c.id == mid).values(account=m.account))
+        if m.account or m.extra:
+            self.conn.execute(update(M).where(M.c.id == mid).values(account=m.account, extra=m.extra or None))
         if m.state == "closed":
             self.conn.execute(insert(LightChange.__table__), {"measure_id": mid, "light": "done", "level": -1,
                                                               "at": self.now})
@@ -272,6 +276,8 @@ class LedgerWriter:
             changes["leader"] = [names.get(row.leader_id), lead.name]
         if own is not None and own.id != row.owner_id:
             changes["owner"] = [names.get(row.owner_id), own.name]
+        if m.extra and m.extra != (row.extra or {}):
+            changes["extra"] = [row.extra, m.extra]
         return changes
 
     def _stored_unit(self, unit_id: int | None) -> str | None:
@@ -286,13 +292,13 @@ class LedgerWriter:
             if m.state == "closed":
                 self.counts["closed_by_import"] += 1
             return m.state
-        self.warnings.append(f"{m.sheet}!{m.row}: 台账中为“{EXPORT_STATUS[row.state]}”，文件为“{EXPORT_STATUS[m.state]}”，"
+        self.warnings.append(f"{m.sheet}!{m.row}: 台账中为“{STATE_LABELS[row.state]}”，文件为“{STATE_LABELS[m.state]}”，"
                              f"保留台账状态 (the ledger is further along; state kept)")
         return None
 
     def _update(self, m: MeasureIn, row, changes: dict, to_state: str | None, unit_id, lead, own) -> None:
         values: dict = {}
-        simple = {"text": m.text, "kind": m.kind, "account": m.account, "unit": unit_id,
+        simple = {"text": m.text, "kind": m.kind, "account": m.account, "extra": m.extra, "unit": unit_id,
                   "leader": lead.id if lead else None, "owner": own.id if own else None}
         column = {"unit": "unit_id", "leader": "leader_id", "owner": "owner_id"}
         for f in changes:
@@ -330,6 +336,9 @@ class LedgerWriter:
         """What the import did (or, in a dry run, would do)."""
         led, w, c, people = self.led, self.writer, self.counts, self.people
         return {
+            "kind": "ledger", "parts": len(led.parts), "problems": len(led.problems), "measures": led.measure_count,
+            "units_created": list(w.units_created), "unmapped_columns": list(led.unmapped_columns),
+            "column_map": dict(led.mapping), "columns": led.columns,
             "file": led.name, "dry_run": dry_run,
             "plan_id": None if (dry_run and self.plan_created) else self.plan_id,
             "plan_title": self.plan_title, "plan_created": self.plan_created,
@@ -356,25 +365,66 @@ class _DryRun(Exception):
 
 def write_ledger(conn: Connection, led: LedgerIn, *, plan_id: int | None, title: str | None, now: dt.datetime,
                  actor: str, source: str, dry_run: bool) -> dict:
-    """Write ``led`` into a plan on the open write connection ``conn``; return the summary."""
+    """Write ``led`` into a plan on the open write connection ``conn``; return the summary.
+
+    The file's header map (``led.mapping``) is remembered on the plan for later imports.
+    """
     lw = LedgerWriter(conn, led, now=now, actor=actor, source=source)
     lw.plan(plan_id, title)
     lw.parts()
     lw.measures(lw.problems())
+    if led.mapping:
+        stored = conn.execute(select(Plan.column_map).where(Plan.id == lw.plan_id)).scalar() or {}
+        merged = {**stored, **led.mapping}
+        if merged != stored:
+            conn.execute(update(Plan.__table__).where(Plan.id == lw.plan_id).values(column_map=merged))
     return lw.summary(dry_run)
+
+
+def stored_mapping(conn: Connection, *, plan_id: int | None = None, title: str | None = None) -> dict[str, str]:
+    """The header map remembered on the plan ``plan_id`` (or the newest plan titled ``title``), or {}."""
+    q = select(Plan.column_map)
+    if plan_id is not None:
+        q = q.where(Plan.id == plan_id)
+    elif title:
+        q = q.where(Plan.title == title.strip()[:300]).order_by(Plan.id.desc())
+    else:
+        return {}
+    return dict(conn.execute(q.limit(1)).scalar() or {})
+
+
+def read_for_plan(path: Path, *, plan_id: int | None, title: str | None, mapping: dict[str, str] | None,
+                  engine: Engine | None = None) -> LedgerIn:
+    """Read the file with the plan's remembered header map, overridden by ``mapping``.
+
+    Without ``plan_id`` or ``title`` the plan is the one the file's title names, so the file is
+    read first with ``mapping`` alone, then again if that plan remembers more.
+    """
+    given = dict(mapping or {})
+    sheets = load_sheets(path)
+    with db.read_tx(engine) as conn:
+        stored = stored_mapping(conn, plan_id=plan_id, title=title)
+        if plan_id is None and not title:
+            led = read_sheets(sheets, path.name, given)
+            stored = stored_mapping(conn, title=led.title or path.stem)
+            if not stored or {**stored, **given} == given:
+                return led
+    return read_sheets(sheets, path.name, {**stored, **given})
 
 
 def import_ledger(path: str | Path, *, plan_id: int | None = None, title: str | None = None,
                   dry_run: bool = False, actor: str = "system", now: dt.datetime | None = None,
-                  engine: Engine | None = None) -> dict:
+                  engine: Engine | None = None, mapping: dict[str, str] | None = None) -> dict:
     """Import an .xlsx ledger into a plan, all or nothing; return what was (or would be) done.
 
     The plan is ``plan_id``, else the plan titled ``title`` (or the file's title row, or its
-    name), created if there is none. ``dry_run`` does the same work and rolls it back.
+    name), created if there is none. ``mapping`` ({header: field}, see
+    :func:`.ledger_vocab.mapping_field`) overrides the vocabulary and is remembered on the plan.
+    ``dry_run`` does the same work and rolls it back.
     Raises :class:`.errors.LedgerImportError` (nothing written) or :class:`workflow.errors.NotFound`.
     """
     path = Path(path)
-    led = read_ledger(path)
+    led = read_for_plan(path, plan_id=plan_id, title=title, mapping=mapping, engine=engine)
     now = (now or utcnow()).replace(tzinfo=None)
     summary: dict = {}
     try:

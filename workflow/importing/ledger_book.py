@@ -102,6 +102,14 @@ class Sheet:
             v = None
         return v, False
 
+    def own(self, r: int, c: int):
+        """The value of (r, c), or of the merged range above it in the same column; None where a range
+        from another column covers the cell (its value belongs to that column)."""
+        tl = self.merges.top_left(r, c)
+        if tl is not None:
+            return self.raw(*tl) if tl[1] == c else None
+        return self.get(r, c)[0]
+
     def blank(self, r: int) -> bool:
         """True if every stored value of row ``r`` is blank."""
         return all(v is None or (isinstance(v, str) and not v.strip()) for v in self.rows[r - 1])

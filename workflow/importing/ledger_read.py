@@ -22,10 +22,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from .errors import Issue, LedgerImportError, issue_at
-from .ledger_book import HEADER_SCAN_ROWS, Sheet, load_sheets
+from .ledger_book import Sheet, load_sheets
+from .ledger_header import Header, describe, find_header
 from .ledger_vocab import (
-    FIELD_LABELS, cell_text, header_field, names_in, parse_amount, parse_deadline, parse_kind, parse_no,
-    parse_status, split_category, split_part, text_key,
+    FIELD_LABELS, KEPT_FIELDS, cell_text, leading_status, mapping_field, names_in, normalize_mapping, parse_amount,
+    parse_deadline, parse_kind, parse_milestones, parse_no, parse_status, split_category, split_part, text_key,
+    year_in,
 )
 
 MAX_ISSUES = 200
@@ -47,6 +49,8 @@ class MeasureIn:
     account: str | None = None
     several: dict = field(default_factory=dict)  # cells that named several people/units, kept verbatim
     account_continued: bool = False  # the 落实情况 cell is merged down from an earlier row
+    extra: dict = field(default_factory=dict)  # cells with no column of their own: {header: text}, in column order
+    milestones: list = field(default_factory=list)  # [(date, what)] when the deadline cell held several
 
 
 @dataclass
@@ -92,68 +96,13 @@ class LedgerIn:
     skipped_sheets: list[str] = field(default_factory=list)
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    unmapped_columns: list[str] = field(default_factory=list)  # headers kept on the measures, in order
+    columns: dict[str, list[dict]] = field(default_factory=dict)  # sheet → [{column, header, field}]
+    mapping: dict[str, str] = field(default_factory=dict)  # the office's header → field overrides applied
 
     @property
     def measure_count(self) -> int:
         return sum(len(p.measures) for p in self.problems)
-
-
-# --- the header -----------------------------------------------------------------------
-
-@dataclass
-class Header:
-    row: int  # the last header row; data follows
-    cols: dict[str, int]
-    wan: dict[str, bool]
-    labels: dict[int, str]
-    ignored: list[str]
-    title: str | None
-    dupes: list[tuple[str, int, int]]
-
-
-def find_header(sh: Sheet) -> Header | None:
-    """The first row (of the first 30) naming at least three known columns, or 问题 and 整改措施."""
-    for r in range(1, min(len(sh.rows), HEADER_SCAN_ROWS) + 1):
-        fields = {header_field(v)[0] for v in sh.rows[r - 1]} - {None}
-        if len(fields) >= 3 or {"problem", "measure"} <= fields:
-            return _build_header(sh, r)
-    return None
-
-
-def _take_header_row(sh: Sheet, hdr: Header, row_no: int, continuation: bool) -> None:
-    for c, v in enumerate(sh.rows[row_no - 1], 1):
-        if v is None or not str(v).strip():
-            continue
-        f, w = header_field(v)
-        if continuation and c in hdr.labels:
-            continue
-        if f is None:
-            if not continuation:
-                hdr.ignored.append(str(v).strip())
-            continue
-        if f in hdr.cols and hdr.cols[f] != c:
-            hdr.dupes.append((f, hdr.cols[f], c))
-            continue
-        hdr.cols[f], hdr.wan[f], hdr.labels[c] = c, w, str(v).strip()
-        if continuation:
-            hdr.row = row_no
-
-
-def _build_header(sh: Sheet, r: int) -> Header:
-    hdr = Header(r, {}, {}, {}, [], None, [])
-    _take_header_row(sh, hdr, r, False)
-    if r < len(sh.rows):
-        # a header split over two rows (责任主体 over 责任领导 | 责任单位 | 责任人)
-        cells = [v for v in sh.rows[r] if v is not None and str(v).strip()]
-        known = [v for v in cells if header_field(v)[0]]
-        if known and 2 * len(known) >= len(cells):
-            _take_header_row(sh, hdr, r + 1, True)
-    for rr in range(1, r):
-        texts = [v.strip() for v in sh.rows[rr - 1] if isinstance(v, str) and v.strip()]
-        if texts:
-            hdr.title = texts[0]
-            break
-    return hdr
 
 
 # --- the rows -------------------------------------------------------------------------
@@ -213,13 +162,24 @@ def _section_row(sh: Sheet, r: int, measure_col: int) -> str | None:
 
 
 class SheetReader:
-    """Reads the data rows of one sheet under its header into the ledger tree."""
+    """Reads the data rows of one sheet under its header into the ledger tree.
+
+    Three shapes: problems with their measures (问题 and 整改措施 columns), problems only (each row
+    a problem that is its own measure), measures only (each row its own problem, or grouped by a
+    problem number: 序号 ``1.2`` or a 问题编号 column).
+    """
 
     def __init__(self, sh: Sheet, hdr: Header, led: LedgerIn, st: ReadState, issues: list[Issue]):
         self.sh, self.hdr, self.led, self.st, self.issues = sh, hdr, led, st, issues
         self.cols = hdr.cols
         self.name = sh.title
         self.label = {f: hdr.labels.get(c, FIELD_LABELS.get(f)) for f, c in hdr.cols.items()}
+        if "measure" in self.cols:
+            self.mode = "both" if "problem" in self.cols else "measures"
+        else:
+            self.mode = "problems"
+        self.text_field = "problem" if self.mode == "problems" else "measure"
+        self.year = year_in(hdr.title, led.title, sh.title, led.name)
 
     def cell(self, r: int, f: str) -> tuple[object, bool]:
         return self.sh.get(r, self.cols.get(f))
@@ -230,10 +190,9 @@ class SheetReader:
     def check_header(self) -> bool:
         """Record the header's own problems; False if the sheet cannot be read."""
         hdr, name = self.hdr, self.name
-        missing = [FIELD_LABELS[f] for f in ("problem", "measure") if f not in self.cols]
-        if missing:
-            self.issues.append(Issue(name, hdr.row, None, f"缺少表头 (missing header): {'、'.join(missing)}; found "
-                                                          f"{'、'.join(hdr.labels.values())}"))
+        if "problem" not in self.cols and "measure" not in self.cols:
+            self.issues.append(Issue(name, hdr.row, None, f"缺少表头 (missing header): 问题 或 整改措施 (问题 or "
+                                                          f"整改措施); found {'、'.join(hdr.labels.values())}"))
             return False
         for f, c1, c2 in hdr.dupes:
             self.issues.append(issue_at(name, hdr.row, c2, f"重复的列 (two columns for {FIELD_LABELS[f]}: also "
@@ -243,7 +202,15 @@ class SheetReader:
             self.led.ignored_columns[name] = hdr.ignored
         if hdr.title and self.led.title is None:
             self.led.title = hdr.title
+        for header in hdr.kept.values():
+            self._unmapped(header)
+        self.led.warnings.extend(hdr.notes)
+        self.led.columns[name] = describe(hdr)
         return True
+
+    def _unmapped(self, header: str) -> None:
+        if header not in self.led.unmapped_columns:
+            self.led.unmapped_columns.append(header)
 
     def read(self) -> None:
         if not self.check_header():
@@ -258,13 +225,13 @@ class SheetReader:
                 return
         self.finish()
 
-    def section(self, r: int, measure_text: str | None, measure_cont: bool) -> tuple[bool, str | None]:
+    def section(self, r: int, text: str | None, cont: bool) -> tuple[bool, str | None]:
         """(consumed, section text): a section row sets the part or the category."""
-        sh, st = self.sh, self.st
-        section = _section_row(sh, r, self.cols["measure"])
+        sh, st, col = self.sh, self.st, self.cols[self.text_field]
+        section = _section_row(sh, r, col)
         if section is None:
             return False, None
-        spans = measure_text == section and not measure_cont and cell_text(sh.raw(r, self.cols["measure"])) is None
+        spans = text == section and not cont and cell_text(sh.raw(r, col)) is None
         if split_part(section)[0] is not None or (spans and split_category(section)[0] is None):
             st.part_key = _part(self.led, section, self.name, r, self.issues, None)
             st.category_key = st.problem = None
@@ -288,51 +255,73 @@ class SheetReader:
             st.category_key = _category(self.led.parts[st.part_key], cell_text(cat_v)) if cell_text(cat_v) else None
 
     def row(self, r: int) -> None:
-        measure_v, measure_cont = self.cell(r, "measure")
-        measure_text = cell_text(measure_v)
-        consumed, section = self.section(r, measure_text, measure_cont)
+        v, cont = self.cell(r, self.text_field)
+        text = cell_text(v)
+        consumed, section = self.section(r, text, cont)
         if consumed:
             return
         cur = self.st.problem
-        if measure_cont and cur is not None and cur.measures and cur.measures[-1].text == measure_text:
+        if self.mode != "problems" and cont and cur is not None and cur.measures and cur.measures[-1].text == text:
             return  # a measure merged over several rows is one measure
-        if not measure_text:
-            if section is not None and not (self.cols.get("problem")
-                                            and cell_text(self.sh.raw(r, self.cols["problem"])) == section):
+        if not text:
+            col = self.cols.get("problem") if self.mode == "both" else None
+            if section is not None and not (col and cell_text(self.sh.raw(r, col)) == section):
                 self.led.warnings.append(f"{self.name}!{r}: 忽略说明行 (note row ignored): {section[:40]}")
                 return
-            self.problem_issue(r, "measure", "缺少整改措施 (missing 整改措施)")
+            label = FIELD_LABELS[self.text_field]
+            self.problem_issue(r, self.text_field, f"缺少{label} (missing {label})")
             return
         self.locate(r)
+        no_v, pno, mseq, counter = self.numbers(r)
+        cur = self.problem_of(r, pno, mseq, text, cont)
+        if cur is None:
+            return
+        if counter:
+            cur.counters.append(pno)
+        cur.measures.append(self.measure(r, cur, text, no_v, pno, mseq))
+
+    def numbers(self, r: int) -> tuple[object, int | None, int | None, bool]:
+        """(序号 cell, problem number, measure number, the cell is a plain counter) of row ``r``."""
         no_v, no_cont = self.cell(r, "no")
         try:
             pno, mseq = parse_no(no_v)
         except ValueError as e:
             self.problem_issue(r, "no", str(e))
             pno, mseq = None, None
-        cur = self.problem_of(r, pno, mseq)
-        if cur is None:
-            return
-        if no_v is not None and not no_cont and mseq is None and pno is not None:
-            cur.counters.append(pno)
-        cur.measures.append(self.measure(r, cur, measure_text, no_v, pno, mseq))
+        if "problem_no" not in self.cols:
+            return no_v, pno, mseq, no_v is not None and not no_cont and mseq is None and pno is not None
+        pv, _ = self.cell(r, "problem_no")
+        try:
+            own_no = parse_no(pv)[0]
+        except ValueError as e:
+            self.problem_issue(r, "problem_no", str(e))
+            own_no = None
+        return no_v, own_no, (mseq if mseq is not None and pno == own_no else None), False
 
-    def problem_of(self, r: int, pno: int | None, mseq: int | None) -> ProblemIn | None:
+    def _starts_problem(self, cur: ProblemIn | None, ptext: str | None, pcont: bool, pno, mseq) -> bool:
+        st = self.st
+        if cur is None:
+            return True
+        if self.mode == "measures":
+            return pno is None or pno != cur.no or cur.part != st.part_key
+        if pcont:
+            return False
+        if self.mode == "problems":
+            return True
+        if ptext and (text_key(ptext) != text_key(cur.text) or cur.part != st.part_key):
+            return True
+        return bool(ptext and mseq is not None and pno is not None and cur.no is not None and pno != cur.no)
+
+    def problem_of(self, r: int, pno: int | None, mseq: int | None, text: str, cont: bool) -> ProblemIn | None:
         """The problem row ``r`` belongs to: the current one, or a new one it starts."""
         st = self.st
-        problem_v, problem_cont = self.cell(r, "problem")
-        ptext = cell_text(problem_v)
+        if self.mode == "both":
+            problem_v, pcont = self.cell(r, "problem")
+            ptext = cell_text(problem_v)
+        else:  # a problem that is its own measure, or a measure that is its own problem
+            ptext, pcont = text, (cont if self.mode == "problems" else False)
         cur = st.problem
-        if cur is None:
-            new_problem = True
-        elif problem_cont:
-            new_problem = False
-        elif ptext and (text_key(ptext) != text_key(cur.text) or cur.part != st.part_key):
-            new_problem = True
-        else:
-            new_problem = bool(ptext and mseq is not None and pno is not None and cur.no is not None
-                               and pno != cur.no)
-        if not new_problem:
+        if not self._starts_problem(cur, ptext, pcont, pno, mseq):
             return cur
         if not ptext:
             self.problem_issue(r, "problem", "缺少问题 (missing 问题)")
@@ -353,29 +342,23 @@ class SheetReader:
         return cur
 
     def measure(self, r: int, cur: ProblemIn, text: str, no_v, pno: int | None, mseq: int | None) -> MeasureIn:
-        """The measure of row ``r``: people, deadline, state, kind and account, each checked."""
+        """The measure of row ``r``: people, deadline, state, kind, account and kept cells, each checked."""
         m = MeasureIn(self.name, r, mseq if (mseq is not None and (pno is None or cur.no is None or pno == cur.no))
                       else None, text)
         if mseq is not None and cur.no is not None and pno is not None and pno != cur.no:
             self.problem_issue(r, "no", f"序号与问题不符 (序号 {no_v} does not belong to problem {cur.no})")
+        kept: list[tuple[int, str, str]] = []  # (column, key, text) for measures.extra
         for f in ("leader", "unit", "owner"):
             v, _ = self.cell(r, f)
             first, several = names_in(v)
             setattr(m, f, first)
             if several:
                 m.several[f] = several
-        kind_hint = None
-        v, _ = self.cell(r, "deadline")
-        try:
-            m.deadline, kind_hint = parse_deadline(v)
-        except ValueError as e:
-            self.problem_issue(r, "deadline", str(e))
-        v, _ = self.cell(r, "status")
-        status_long = False
-        try:
-            m.state, status_long = parse_status(v)
-        except ValueError as e:
-            self.problem_issue(r, "status", str(e))
+                kept.append((self.cols[f], FIELD_LABELS[f], several))
+        kind_hint = self.deadline(r, m, kept)
+        v, m.account_continued = self.cell(r, "account")
+        m.account = cell_text(v)
+        status_long = self.status(r, m)
         v, _ = self.cell(r, "kind")
         try:
             kind = parse_kind(v)
@@ -383,9 +366,64 @@ class SheetReader:
             self.problem_issue(r, "kind", str(e))
             kind = None
         m.kind = kind or kind_hint or ("long_term" if status_long else "time_bound")
-        v, m.account_continued = self.cell(r, "account")
-        m.account = cell_text(v)
+        m.extra = self.extra(r, kept)
         return m
+
+    def deadline(self, r: int, m: MeasureIn, kept: list) -> str | None:
+        """Set the deadline (the last of several milestones); return the kind the cell names, if any."""
+        v, _ = self.cell(r, "deadline")
+        try:
+            milestones = parse_milestones(v, self.year)
+            if milestones:
+                m.milestones = milestones
+                m.deadline = milestones[-1][0]
+                kept.append((self.cols["deadline"], FIELD_LABELS["deadline"], cell_text(v)))
+                return None
+            m.deadline, kind_hint = parse_deadline(v, self.year)
+            return kind_hint
+        except ValueError as e:
+            self.problem_issue(r, "deadline", str(e))
+            return None
+
+    def status(self, r: int, m: MeasureIn) -> bool:
+        """Set the state from the status cell (or the account's leading word); True if it says long-term."""
+        if self.hdr.status_in_account:
+            m.state, long_term = leading_status(m.account) or ("assigned", False)
+            return long_term
+        v, _ = self.cell(r, "status")
+        try:
+            m.state, long_term = parse_status(v)
+            return long_term
+        except ValueError as e:
+            self.problem_issue(r, "status", str(e))
+            return False
+
+    def extra(self, r: int, kept: list[tuple[int, str, str]]) -> dict:
+        """The cells of row ``r`` that have no column of their own, under their headers, in column order."""
+        from openpyxl.utils import get_column_letter
+
+        for f in KEPT_FIELDS:
+            text = cell_text(self.cell(r, f)[0])
+            if text:
+                kept.append((self.cols[f], FIELD_LABELS[f], text))
+        for c in range(1, max(len(self.sh.rows[r - 1]), max(self.hdr.kept, default=0)) + 1):
+            if c in self.hdr.labels:
+                continue
+            text = cell_text(self.sh.own(r, c))
+            if not text:
+                continue
+            if c not in self.hdr.kept:  # data under no header at all: kept under its column letter
+                self.hdr.kept[c] = f"{get_column_letter(c)}列"
+                self._unmapped(self.hdr.kept[c])
+            kept.append((c, self.hdr.kept[c], text))
+        out: dict[str, str] = {}
+        for _c, key, text in sorted(kept, key=lambda k: k[0]):
+            name, n = key, 1
+            while name in out:
+                n += 1
+                name = f"{key}（{n}）"
+            out[name] = text
+        return out
 
     def finish(self) -> None:
         """A 落实情况 cell merged over all of a problem's rows is the problem's published account."""
@@ -398,7 +436,6 @@ class SheetReader:
                     x.account = None
             if len(p.counters) >= 2 and not p.no_merged and len(set(p.counters)) == len(p.counters):
                 self.st.counter_sheets.add(self.name)
-
 
 def _number(led: LedgerIn, st: ReadState, issues: list[Issue]) -> None:
     """Problem numbers and measure sequence numbers; duplicates are refused."""
@@ -430,14 +467,20 @@ def _number(led: LedgerIn, st: ReadState, issues: list[Issue]) -> None:
             used[m.seq] = m
 
 
-def read_sheets(sheets: list[Sheet], name: str) -> LedgerIn:
-    """The ledger tree of loaded sheets; raise :class:`LedgerImportError` listing every problem found."""
-    led = LedgerIn(name=name)
+def read_sheets(sheets: list[Sheet], name: str, mapping: dict[str, str] | None = None) -> LedgerIn:
+    """The ledger tree of loaded sheets, headers looked up through ``mapping`` ({header: field}) first;
+    raise :class:`LedgerImportError` listing every problem found."""
+    try:
+        norm = normalize_mapping(mapping)
+        given = {str(h).strip(): mapping_field(f) for h, f in (mapping or {}).items()}
+    except ValueError as e:
+        raise LedgerImportError(str(e)) from None
+    led = LedgerIn(name=name, mapping=given)
     issues: list[Issue] = []
     found_any = False
     state = ReadState()
     for sh in sheets:
-        hdr = find_header(sh)
+        hdr = find_header(sh, norm)
         if hdr is None:
             led.skipped_sheets.append(sh.title)
             continue
@@ -448,9 +491,9 @@ def read_sheets(sheets: list[Sheet], name: str) -> LedgerIn:
             break
     if not found_any:
         raise LedgerImportError([Issue(sheets[0].title, None, None,
-                                       "缺少表头：前 30 行中没有同时含“问题”和“整改措施”的表头行 (missing header: no row "
-                                       "names both 问题 and 整改措施; expected headers such as 序号, 方面, 问题, 整改措施, "
-                                       "责任领导, 责任单位, 责任人, 完成时限, 整改进度)")])
+                                       "缺少表头：前 30 行中没有含“问题”或“整改措施”的表头行 (missing header: no row "
+                                       "names 问题 or 整改措施 with other columns; expected headers such as 序号, 方面, "
+                                       "问题, 整改措施, 责任领导, 责任单位, 责任人, 完成时限, 整改进度)")])
     if not issues:
         _number(led, state, issues)
     if issues:
@@ -460,7 +503,7 @@ def read_sheets(sheets: list[Sheet], name: str) -> LedgerIn:
     return led
 
 
-def read_ledger(path: str | Path) -> LedgerIn:
+def read_ledger(path: str | Path, mapping: dict[str, str] | None = None) -> LedgerIn:
     """Read and check a ledger file; raise :class:`LedgerImportError` listing every problem found."""
     path = Path(path)
-    return read_sheets(load_sheets(path), path.name)
+    return read_sheets(load_sheets(path), path.name, mapping)

@@ -10,38 +10,58 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-from .. import spec
 from ..vocabulary import cn_int
+from .ledger_dates import parse_deadline as parse_deadline, parse_milestones as parse_milestones, year_in as year_in
 
 # --- vocabulary -------------------------------------------------------------------
 
 HEADERS: dict[str, tuple[str, ...]] = {
     "no": ("序号", "编号", "问题序号", "no", "no.", "#", "number", "item", "itemno", "seq"),
-    "part": ("方面", "问题类别", "问题方面", "类别", "问题类型", "所属方面", "part", "aspect", "area",
+    "problem_no": ("问题编号", "对应问题", "对应问题序号", "对应问题编号", "所属问题", "所属问题序号", "problemno",
+                   "problemnumber"),
+    "part": ("方面", "问题类别", "问题方面", "类别", "问题类型", "所属方面", "问题领域", "part", "aspect", "area",
              "problemcategory", "section"),
     "category": ("分类", "小类", "子类", "问题分类", "具体类别", "category", "subcategory"),
-    "problem": ("问题", "反馈问题", "问题描述", "存在问题", "问题内容", "巡察反馈问题", "反馈意见", "具体问题",
+    "problem": ("问题", "反馈问题", "问题描述", "存在问题", "问题内容", "巡察反馈问题", "巡视反馈问题", "反馈意见",
+                "具体问题", "问题简述", "问题概述", "主要问题", "发现问题", "审计发现问题", "审计发现的问题", "问题表现",
                 "problem", "issue", "finding", "problemdescription"),
-    "measure": ("整改措施", "措施", "整改举措", "具体措施", "整改任务", "measure", "measures", "action",
-                "rectificationmeasure", "correctiveaction"),
-    "leader": ("责任领导", "牵头领导", "分管领导", "leader", "responsibleleader"),
-    "unit": ("责任单位", "牵头单位", "责任部门", "unit", "responsibleunit", "department", "dept"),
-    "owner": ("责任人", "具体责任人", "owner", "responsibleperson", "person", "assignee"),
-    "deadline": ("完成时限", "整改时限", "时限", "完成时间", "整改期限", "deadline", "due", "duedate", "timelimit"),
+    "measure": ("整改措施", "措施", "整改举措", "具体措施", "整改任务", "整改要求", "审计建议", "整改建议",
+                "具体整改措施", "整改措施及要求", "measure", "measures", "action", "rectificationmeasure",
+                "correctiveaction", "recommendation"),
+    "leader": ("责任领导", "牵头领导", "分管领导", "包保领导", "督办领导", "责任校领导", "分管负责人", "leader",
+               "responsibleleader"),
+    "unit": ("责任单位", "牵头单位", "责任部门", "整改责任单位", "主责单位", "牵头部门", "承办单位", "责任科室",
+             "责任处室", "unit", "responsibleunit", "department", "dept"),
+    "co_units": ("配合单位", "协办单位", "配合部门", "协同单位", "参与单位", "co-units", "counits",
+                 "cooperatingunits", "supportingunits"),
+    "owner": ("责任人", "具体责任人", "整改负责人", "整改责任人", "责任人员", "承办人", "owner", "responsibleperson",
+              "person", "assignee"),
+    "deadline": ("完成时限", "整改时限", "时限", "完成时间", "整改期限", "时间节点", "完成期限", "整改完成时限",
+                 "计划完成时间", "办结时限", "deadline", "due", "duedate", "timelimit", "milestones"),
     "kind": ("整改类型", "类型", "整改方式", "kind", "type", "rectificationtype"),
-    "status": ("整改进度", "完成情况", "进度", "整改状态", "状态", "status", "progress", "state"),
-    "account": ("落实情况", "整改进展情况", "整改落实情况", "进展情况", "整改情况", "account", "implementation",
-                "progressnotes", "actiontaken"),
+    "status": ("整改进度", "完成情况", "进度", "整改状态", "状态", "整改验收情况", "进展情况", "是否完成", "推进情况",
+               "整改进展", "办理状态", "status", "progress", "state"),
+    "account": ("落实情况", "整改进展情况", "整改落实情况", "整改情况", "整改反馈", "整改成效", "整改完成情况",
+                "整改结果", "反馈情况", "整改措施落实情况", "account", "implementation", "progressnotes",
+                "actiontaken"),
     "problem_account": ("问题落实情况", "问题整改情况", "公开落实情况", "problemaccount", "publishedaccount"),
     "amount_involved": ("涉及金额", "amountinvolved"),
     "amount_recovered": ("退还/追缴金额", "退还追缴金额", "退还金额", "追缴金额", "追回金额", "amountrecovered"),
+    "remarks": ("备注", "说明", "备注说明", "其他说明", "remarks", "remark", "notes", "note", "comments"),
+    # the light is computed from the deadline at every reading, never imported (the export writes it)
+    "light": ("预警", "预警状态", "亮灯情况", "红黄绿灯", "light", "warning"),
 }
-FIELD_LABELS = {"no": "序号", "part": "方面", "category": "分类", "problem": "问题", "measure": "整改措施",
-                "leader": "责任领导", "unit": "责任单位", "owner": "责任人", "deadline": "完成时限",
-                "kind": "整改类型", "status": "整改进度", "account": "落实情况",
-                "problem_account": "问题落实情况", "amount_involved": "涉及金额（元）",
-                "amount_recovered": "退还/追缴金额（元）"}
+FIELD_LABELS = {"no": "序号", "problem_no": "问题编号", "part": "方面", "category": "分类", "problem": "问题",
+                "measure": "整改措施", "leader": "责任领导", "unit": "责任单位", "co_units": "配合单位",
+                "owner": "责任人", "deadline": "完成时限", "kind": "整改类型", "status": "整改进度",
+                "account": "落实情况", "problem_account": "问题落实情况", "amount_involved": "涉及金额（元）",
+                "amount_recovered": "退还/追缴金额（元）", "remarks": "备注", "light": "预警"}
+EXTRA = "extra"  # a column kept as it is, under its header, on the measure (measures.extra)
+EXTRA_LABEL = "其他信息"
+KEPT_FIELDS = ("co_units", "remarks")  # fields with no column of their own: kept in measures.extra
 PROBLEM_FIELDS = ("part", "category", "problem", "problem_account", "amount_involved", "amount_recovered")
+# headers that name a status column in some offices and a column of prose in others: decided by content
+EITHER_STATUS_OR_ACCOUNT = ("完成情况", "进展情况", "推进情况", "整改进展")
 
 
 def _norm_header(value) -> tuple[str, str, bool]:
@@ -56,33 +76,77 @@ def _norm_header(value) -> tuple[str, str, bool]:
 _ALIAS = {alias: f for f, aliases in HEADERS.items() for alias in aliases}
 
 
-def header_field(value) -> tuple[str | None, bool]:
-    """The field a header cell names (or None), and whether its amounts are in 万元."""
+def header_field(value, mapping: dict[str, str] | None = None) -> tuple[str | None, bool]:
+    """The field a header cell names (or None), and whether its amounts are in 万元.
+
+    ``mapping`` (from :func:`normalize_mapping`) overrides the vocabulary; a header mapped to
+    :data:`EXTRA` names no field (its column is kept as it is).
+    """
     if value is None or not str(value).strip():
         return None, False
     full, base, wan = _norm_header(value)
+    if mapping:
+        f = mapping.get(full) or mapping.get(base)
+        if f is not None:
+            return (None if f == EXTRA else f), wan
     f = _ALIAS.get(full) or _ALIAS.get(base)
     if f is None and base.startswith("responsible") is False and " " in str(value):
         f = _ALIAS.get(base.replace(" ", ""))
     return f, wan
 
 
+def mapping_field(name: str) -> str:
+    """The field a ``--map 表头=字段`` names: a field code (``owner``), its label (``责任人``), any header
+    of the vocabulary (``整改负责人``), or ``extra``/``其他信息`` (keep the column as it is)."""
+    s = str(name or "").strip()
+    low = s.lower()
+    if low in FIELD_LABELS or low == EXTRA:
+        return low
+    if s in (EXTRA_LABEL, "其他", "保留"):
+        return EXTRA
+    f, _wan = header_field(s)
+    if f is not None:
+        return f
+    codes = ", ".join(f"{code}（{label}）" for code, label in FIELD_LABELS.items())
+    raise ValueError(f"未知字段 (unknown field): {s!r}; fields: {codes}, {EXTRA}（{EXTRA_LABEL}）")
+
+
+def normalize_mapping(mapping: dict[str, str] | None) -> dict[str, str]:
+    """{header as compared: field} of a mapping {header: field name}; ValueError naming a bad entry."""
+    out: dict[str, str] = {}
+    for header, name in (mapping or {}).items():
+        if not str(header or "").strip():
+            raise ValueError(f"空表头 (empty header) in mapping {header!r}={name!r}")
+        out[_norm_header(header)[0]] = mapping_field(name)
+    return out
+
+
+def parse_map_option(items) -> dict[str, str]:
+    """``['表头=字段', …]`` (the command line's ``--map``) as {header: field}; ValueError on a bad item."""
+    out: dict[str, str] = {}
+    for item in items or ():
+        header, sep, name = str(item).rpartition("=")
+        if not sep or not header.strip() or not name.strip():
+            raise ValueError(f"--map 需要 表头=字段 (expected HEADER=FIELD): {item!r}")
+        out[header.strip()] = mapping_field(name)
+    return out
+
+
 STATUS_WORDS: dict[str, str] = {}
 for _state, _words in {
-    "closed": ("已完成", "完成", "已整改", "已整改完成", "已整改到位", "整改完成", "已完成整改", "已销号",
-               "已完成长期坚持", "已完成并长期坚持", "done", "completed", "complete", "closed", "finished"),
-    "verified": ("已审核", "审核通过", "verified"),
-    "submitted": ("待审核", "已提交", "submitted"),
-    "in_progress": ("正在整改", "整改中", "推进中", "正在推进", "进行中", "持续整改", "持续推进", "未完成",
-                    "部分完成", "inprogress", "ongoing", "started", "open"),
-    "assigned": ("已交办", "未开始", "未启动", "待整改", "assigned", "notstarted", "new"),
+    "closed": ("已完成", "完成", "已整改", "已整改完成", "已整改到位", "整改完成", "整改到位", "已完成整改", "完成整改",
+               "已销号", "已办结", "已完成长期坚持", "已完成并长期坚持", "是", "done", "completed", "complete",
+               "closed", "finished"),
+    "verified": ("已审核", "审核通过", "已验收", "verified"),
+    "submitted": ("待审核", "已提交", "整改完成待审核", "完成待审核", "待验收", "已提交待审核", "submitted"),
+    "in_progress": ("正在整改", "整改中", "推进中", "正在推进", "进行中", "未完成", "部分完成", "已启动", "否",
+                    "长期坚持", "持续整改", "持续推进", "长期坚持中", "inprogress", "ongoing", "started", "open",
+                    "longterm"),
+    "assigned": ("已交办", "未开始", "未启动", "尚未启动", "待整改", "未整改", "assigned", "notstarted", "new"),
 }.items():
     for _w in _words:
         STATUS_WORDS[_w] = _state
-LONG_TERM_STATUS = ("已完成长期坚持", "已完成并长期坚持")
-EXPORT_STATUS = {"assigned": "已交办", "in_progress": "正在整改", "submitted": "待审核", "verified": "已审核",
-                 "closed": "已完成"}
-STATE_RANK = {s: i for i, s in enumerate(spec.STATES)}
+LONG_TERM_STATUS = ("已完成长期坚持", "已完成并长期坚持", "长期坚持", "持续整改", "持续推进", "长期坚持中", "longterm")
 
 KIND_WORDS = {"立行立改": "immediate", "即知即改": "immediate", "立即整改": "immediate", "限期整改": "time_bound",
               "长期坚持": "long_term", "长期整改": "long_term", "持续整改": "long_term", "immediate": "immediate",
@@ -96,15 +160,31 @@ def _squash(value) -> str:
 
 
 def parse_status(value) -> tuple[str, bool]:
-    """(state, says long-term) of a status cell; blank is ``assigned``; ValueError if unknown."""
+    """(state, says long-term) of a status cell; blank is ``assigned``; ValueError if unknown.
+
+    整改完成/已完成/已整改/已销号 → closed; 整改完成待审核/待审核/已提交 → submitted; 整改中/正在整改/
+    推进中 → in_progress; 待整改/未整改/未启动 → assigned; 长期坚持/持续整改 → in_progress, long-term.
+    """
     if value is None or not str(value).strip():
         return "assigned", False
     key = _squash(value)
     state = STATUS_WORDS.get(key)
     if state is None:
         raise ValueError(f"无法识别的整改进度 (unknown status word): {str(value).strip()!r}; "
-                         f"accepted: 已完成, 已完成，长期坚持, 正在整改, 待审核, 已审核, 已交办 or blank")
+                         f"accepted: 已完成, 已完成，长期坚持, 整改中, 长期坚持, 待审核, 已审核, 待整改 or blank")
     return state, key in LONG_TERM_STATUS
+
+
+def leading_status(value) -> tuple[str, bool] | None:
+    """(state, long-term) of prose that begins with a status word (``已完成。召开了专题会议…``), else None."""
+    s = cell_text(value)
+    if not s:
+        return None
+    head = re.split(r"[，,。；;：:\n（(]", s, maxsplit=1)[0]
+    try:
+        return parse_status(head) if head.strip() else None
+    except ValueError:
+        return None
 
 
 def parse_kind(value) -> str | None:
@@ -116,100 +196,6 @@ def parse_kind(value) -> str | None:
     if kind is None:
         raise ValueError(f"无法识别的整改类型 (unknown kind): {str(value).strip()!r}; accepted: 立行立改, 限期整改, 长期坚持")
     return kind
-
-
-# --- deadlines --------------------------------------------------------------------
-
-_DEADLINE_KIND = (("立行立改", "immediate"), ("即知即改", "immediate"), ("立即整改", "immediate"),
-                  ("长期坚持", "long_term"), ("长期整改", "long_term"), ("持续整改", "long_term"),
-                  ("long-term", "long_term"), ("long term", "long_term"), ("ongoing", "long_term"),
-                  ("immediately", "immediate"), ("immediate", "immediate"))
-_FILLER = sorted(("之前", "以前", "前", "完成整改", "整改完成", "完成", "整改到位", "为止", "截止", "截至", "止",
-                  "以内", "内", "并", "和", "及", "到", "至", "by", "before", "until", "end", "of"),
-                 key=len, reverse=True)
-_CN_DIGIT = {"一": 1, "二": 2, "三": 3, "四": 4}
-_D_YMD = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
-_D_COMPACT = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
-_D_YM_CN = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(上旬|中旬|下旬|底|末|份|中)?")
-_D_YM = re.compile(r"(\d{4})\s*[-/.]\s*(\d{1,2})(?!\d)")
-_D_Y_PART = re.compile(r"(\d{4})\s*年\s*(上半年|下半年|年底|年末|底|末|全年|第?([一二三四1-4])季度)?")
-
-
-def _month_end(y: int, m: int) -> dt.date:
-    if not 1 <= m <= 12:
-        raise ValueError(f"month {m}")
-    return (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1))
-
-
-def parse_deadline(value) -> tuple[dt.date | None, str | None]:
-    """(deadline, kind hint) of a 完成时限 cell; ValueError with the reason if it is not one.
-
-    A month means its last day (``2023年3月底前`` and ``2023年3月`` are 2023-03-31), 上旬 the
-    10th, 中旬 the 20th; a year, half-year or quarter means its last day. ``立行立改`` and
-    ``长期坚持`` give the kind; they may stand alone or next to a date.
-    """
-    from openpyxl.utils.datetime import from_excel
-
-    if value is None:
-        return None, None
-    if isinstance(value, dt.datetime):
-        return value.date(), None
-    if isinstance(value, dt.date):
-        return value, None
-    if isinstance(value, bool):
-        raise ValueError(f"日期无效 (bad date): {value!r}")
-    if isinstance(value, (int, float)):
-        if 20000 <= value <= 80000:  # an Excel serial day number stored without a date format
-            return from_excel(value).date(), None
-        raise ValueError(f"日期无效 (bad date): {value!r}")
-    s = unicodedata.normalize("NFKC", str(value)).strip().lower()
-    if not s:
-        return None, None
-    kind = None
-    for word, k in _DEADLINE_KIND:
-        if word in s:
-            kind = kind or k
-            s = s.replace(word, " ")
-    day = None
-    for rx in (_D_YMD, _D_COMPACT, _D_YM_CN, _D_YM, _D_Y_PART):
-        m = rx.search(s)
-        if not m:
-            continue
-        try:
-            y = int(m.group(1))
-            if not 1990 <= y <= 2100:
-                raise ValueError(f"year {y}")
-            if rx in (_D_YMD, _D_COMPACT):
-                day = dt.date(y, int(m.group(2)), int(m.group(3)))
-            elif rx is _D_YM_CN:
-                mo, part = int(m.group(2)), m.group(3)
-                day = _month_end(y, mo)
-                if part == "上旬":
-                    day = dt.date(y, mo, 10)
-                elif part in ("中旬", "中"):
-                    day = dt.date(y, mo, 20)
-            elif rx is _D_YM:
-                day = _month_end(y, int(m.group(2)))
-            else:
-                part, q = m.group(2), m.group(3)
-                if part == "上半年":
-                    day = dt.date(y, 6, 30)
-                elif q:
-                    day = _month_end(y, 3 * (_CN_DIGIT.get(q) or int(q)))
-                else:
-                    day = dt.date(y, 12, 31)
-        except ValueError:
-            raise ValueError(f"日期无效 (bad date): {str(value).strip()!r}") from None
-        s = s[:m.start()] + " " + s[m.end():]
-        break
-    rest = re.sub(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?", " ", s)  # a time of day after the date
-    for word in _FILLER:
-        rest = rest.replace(word, " ")
-    rest = re.sub(r"[\s,.;:!，。；：、！()（）\-]+", "", rest)
-    if rest or (day is None and kind is None):
-        raise ValueError(f"日期无效 (bad date): {str(value).strip()!r}; expected e.g. 2023-03-31, "
-                         f"2023年3月底前, 立行立改, 长期坚持")
-    return day, kind
 
 
 # --- numbering --------------------------------------------------------------------
