@@ -22,8 +22,6 @@ def _print_summary(s: dict) -> None:
         click.echo(f"  按台账记为已销号 closed by import (outside the lifecycle): {s['closed_by_import']}")
     if s["skipped_sheets"]:
         click.echo(f"  跳过的工作表 skipped sheets: {', '.join(s['skipped_sheets'])}")
-    for sheet, cols in s["ignored_columns"].items():
-        click.echo(f"  忽略的列 ignored columns in {sheet}: {', '.join(cols)}")
     for g in s["roles_granted"]:
         click.echo(f"  授予角色 role granted: {g['username']} {g['role']}" + (f" @ {g['unit']}" if g["unit"] else ""))
     for w in s["warnings"][:20]:
