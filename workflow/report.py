@@ -38,8 +38,8 @@ from sqlalchemy.engine import Connection, Engine
 from . import db, spec, stats, vocabulary, workdays
 from .clock import utcnow
 from .importing.ledger_apply import IMPORTED_BODY
-from .vocabulary import cn_numeral
 from .models import Category, Inspection, Measure, Part, Problem
+from .vocabulary import cn_numeral
 
 FORMATS = ("md", "html", "docx")
 

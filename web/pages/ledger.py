@@ -68,7 +68,7 @@ def ledger_export():
 
     def work(path, progress):
         export_ledger(path, plan_id=plan_id, now=at, engine=eng_, batch=EXPORT_BATCH,
-                            progress=lambda done, _total: progress(done))
+                      progress=lambda done, _total: progress(done))
 
     name = f"整改台账-{plan_id}-{workdays.local_today(at):%Y%m%d}.xlsx"
     job_id = exports.start(current_user.id, total, work, name=name)

@@ -11,6 +11,11 @@ sequence number name the same measure, and each changed measure gets an ``import
 audit chain. A status read from a file is the historical record: it is the only way a measure
 reaches a state (even ``closed``) without the lifecycle, and its event says so
 (``"lifecycle_bypassed": true``). A file never moves a measure backwards.
+
+Cells with no field of their own (unknown columns, 配合单位, 备注, a cell naming several leaders or
+holding several milestones) are stored on the measure as ``measures.extra`` ({header: text}, in
+the file's column order); a header map given with the import is remembered on the plan
+(``plans.column_map``, {header: field}) and applied to every later import into it.
 """
 from __future__ import annotations
 
@@ -22,10 +27,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from .. import audit, commands, db, planwriter, spec
-from ..vocabulary import STATE_LABELS
 from ..clock import utcnow
 from ..errors import NotFound
 from ..models import Category, LightChange, Measure, OrgUnit, Part, Plan, Problem, User
+from ..vocabulary import STATE_LABELS
 from .errors import Issue, LedgerImportError
 from .ledger_book import load_sheets
 from .ledger_people import People
