@@ -97,10 +97,10 @@ def _prepare_export(conn: Connection, params: dict) -> tuple[dict, int, str]:
 
 
 def _make_export(path: Path, params: dict, progress: Progress, engine: Engine) -> None:
-    from . import excel
+    from .exporting.ledger_xlsx import export_ledger
 
-    excel.export_ledger(path, plan_id=params["plan"], now=_at(params), engine=engine, batch=EXPORT_BATCH,
-                        progress=lambda done, _total: progress(done))
+    export_ledger(path, plan_id=params["plan"], now=_at(params), engine=engine, batch=EXPORT_BATCH,
+                  progress=lambda done, _total: progress(done))
 
 
 def _prepare_report(conn: Connection, params: dict) -> tuple[dict, int, str]:

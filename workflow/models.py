@@ -113,6 +113,8 @@ class Plan(Base):
     evidence_waived: Mapped[bool] = mapped_column(Boolean, default=False)
     ladder: Mapped[dict | None] = mapped_column(JSON)  # overrides of the escalation defaults
     preamble: Mapped[dict | None] = mapped_column(JSON)  # report paragraphs: intro, organisation, next steps, contact
+    # the office's own ledger headers: {header: field}, applied to every later import into the plan
+    column_map: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
 
 class Part(Base):
@@ -175,6 +177,8 @@ class Measure(Base):
     head_seq: Mapped[int] = mapped_column(Integer, default=0)
     head_hash: Mapped[str] = mapped_column(String(64), default="0" * 64)
     created_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # cells of an imported ledger with no column of their own: {header: text}, in the file's column order
+    extra: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     __table_args__ = (
         UniqueConstraint("problem_id", "seq"),
         # the sweep reads only open measures near or past their deadline

@@ -148,6 +148,13 @@ def normalize_name(name: str) -> str:
     return s.replace("(", "（").replace(")", "）")
 
 
+def clean_name(name: str) -> str:
+    """A name as stored: trimmed; whitespace dropped except one space between two Latin words or numbers
+    (``区 党政办`` → ``区党政办``, ``Emergency  office`` → ``Emergency office``)."""
+    s = re.sub(r"\s+", " ", str(name or "").strip())
+    return re.sub(r"(?<![A-Za-z0-9]) | (?![A-Za-z0-9])", "", s)
+
+
 def _differs(old, new) -> bool:
     if isinstance(new, Decimal) and old is not None:
         return Decimal(str(old)).quantize(_CENT) != new.quantize(_CENT)
@@ -194,7 +201,7 @@ class PlanWriter:
         found = self.find_unit(name)
         if found is not None:
             return found
-        clean = re.sub(r"\s+", "", str(name).strip())[:200]
+        clean = clean_name(name)[:200]
         uid = _insert(self.conn, OrgUnit, name=clean, kind=kind, parent_id=None, webhook_format="json")
         self._unit_index()[normalize_name(clean)] = uid
         self.units_created.append(clean)

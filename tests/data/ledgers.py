@@ -181,3 +181,72 @@ def docx_bytes() -> bytes:
         zf.writestr("[Content_Types].xml", "<Types/>")
         zf.writestr("word/document.xml", "<document/>")
     return buf.getvalue()
+
+
+# --- ledgers from other offices' systems ------------------------------------------------------
+# Each is built as that kind of office keeps it; the fictional units are 测试县… and the people roles.
+
+def audit_system(path: Path, *, feedback_header: str = "整改反馈", status4: str = "待整改") -> Path:
+    """An audit-rectification system's export: 问题描述 / 审计建议 / 整改负责人 / 整改验收情况 / 整改反馈,
+    amounts in 万元, and two columns of the system's own (问题来源, 审计项目编号)."""
+    header = ["序号", "问题类型", "问题描述", "审计建议", "责任单位", "整改负责人", "整改期限", "整改验收情况",
+              feedback_header, "涉及金额（万元）", "问题来源", "审计项目编号"]
+    rows = [
+        ["2024年度审计发现问题整改台账"] + [None] * 11,
+        header,
+        [1, "财务管理方面", "专项资金未按规定用途使用。", "收回挪用资金并调整账目", "测试县财政局", "财政局整改负责人",
+         dt.datetime(2024, 6, 30), "整改完成", "已收回资金并调整账目。", 12.5, "年度预算执行审计", "SJ-2024-01"],
+        [2, "财务管理方面", "公务接待超标准。", "建立接待审批制度", "测试县机关事务中心", "事务中心整改负责人",
+         "2024年9月底前", "整改中", "制度已起草。", None, "年度预算执行审计", "SJ-2024-02"],
+        [3, "项目管理方面", "工程项目未按期验收。", "组织竣工验收", "测试县住建局", "住建局整改负责人", "2024.12.31",
+         "整改完成待审核", "已组织验收，待审核。", None, "专项审计", "SJ-2024-07"],
+        [4, "项目管理方面", "合同管理不规范。", "完善合同审查流程", "测试县住建局", "住建局整改负责人", "2024年12月",
+         status4, None, None, "专项审计", None],
+    ]
+    return write_xlsx(path, rows, merges=["A1:L1"], sheet="审计整改")
+
+
+def signoff_problems(path: Path) -> Path:
+    """A sign-off (销号) sheet of problems only: each row a problem that is its own task, parts as
+    section rows, 配合单位 and 备注, and a 销号时间 column of the office's own."""
+    rows = [
+        ["巡察反馈问题整改销号台账"] + [None] * 8,
+        ["序号", "问题简述", "责任单位", "配合单位", "责任人", "完成时限", "是否完成", "销号时间", "备注"],
+        ["一、党的建设方面"] + [None] * 8,
+        [1, "三重一大事项未集体研究。", "测试县教育局", "测试县财政局、测试县审计局", "教育局责任人",
+         dt.datetime(2023, 6, 30), "是", dt.datetime(2023, 7, 5), "已销号"],
+        [2, "党员发展程序不规范。", "测试县教育局", None, "教育局责任人", "长期坚持", "否", None, None],
+        ["二、工作作风方面"] + [None] * 8,
+        [3, "会议多文件多。", "测试县水利局", None, "水利局责任人", "2023年9月底前", "否", None, None],
+    ]
+    return write_xlsx(path, rows, merges=["A1:I1", "A3:I3", "A6:I6"], sheet="销号台账")
+
+
+def measure_list(path: Path) -> Path:
+    """A list of measures only (no 问题 column): 序号 1.1/1.2 groups them into problems, a plain 序号
+    is a problem of its own; 进展情况 holds status words; 佐证材料 is the office's own column."""
+    rows = [
+        ["2024年整改任务清单"] + [None] * 6,
+        ["序号", "整改任务", "牵头单位", "责任人", "时间节点", "进展情况", "佐证材料"],
+        ["1.1", "修订议事规则", "测试县发改局", "发改局责任人", "2024年3月底前", "已完成", "议事规则（修订稿）"],
+        ["1.2", "组织专题学习", "测试县发改局", "发改局责任人", "2024年4月底前", "推进中", None],
+        ["2.1", "开展专项检查", "测试县市场监管局", "监管局责任人", "2024年6月底前", "未启动", None],
+        ["3", "建立长效机制", "测试县市场监管局", "监管局责任人", "长期坚持", "持续整改", None],
+    ]
+    return write_xlsx(path, rows, merges=["A1:G1"], sheet="任务清单")
+
+
+def supervision(path: Path) -> Path:
+    """A supervision (督查) sheet: several leaders in one cell, several dated milestones in one cell
+    (some without a year: the title's year), 配合单位, and a 督办意见 column of the office's own."""
+    rows = [
+        ["2024年巡察整改督查台账"] + [None] * 8,
+        ["序号", "反馈问题", "整改措施", "包保领导", "责任单位", "配合单位", "时间节点", "推进情况", "督办意见"],
+        [1, "学习制度落实不到位。", "健全学习制度", "县领导甲、县领导乙", "测试县党政办", None,
+         "3月：制定制度\n6月底前：全面落实", "推进中", "加快进度"],
+        [None, None, "开展督导检查", "县领导甲", "测试县党政办", "测试县纪委监委",
+         "2024年4月：第一轮检查；9月：第二轮检查；12月底前：总结", "未启动", None],
+        [2, "基层减负不到位。", "清理规范文件", "县领导丙", "测试县政务服务中心", None, "2024年5月底前", "整改完成",
+         "按期完成"],
+    ]
+    return write_xlsx(path, rows, merges=["A1:I1", "A3:A4", "B3:B4"], sheet="督查台账")

@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import text
 
 from tests.data import ledgers
-from workflow import audit, db, excel
+from workflow import audit, db, importing
+from workflow.exporting import ledger_xlsx
 from workflow.importing import notice
+from workflow.vocabulary import LIGHT_LABELS
 
 NOW = dt.datetime(2023, 1, 20, 2, 0)
 
@@ -49,20 +51,20 @@ def fresh_engine(tmp_path, name="other.db"):
 
 
 def test_round_trip_import_export_import_gives_the_same_plan(sqlite_engine, tmp_path):
-    s = excel.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=sqlite_engine)
+    s = importing.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=sqlite_engine)
     original = plan_snapshot(sqlite_engine, s["plan_id"])
     out = tmp_path / "export.xlsx"
-    result = excel.export_ledger(out, plan_id=s["plan_id"], now=NOW, engine=sqlite_engine)
+    result = ledger_xlsx.export_ledger(out, plan_id=s["plan_id"], now=NOW, engine=sqlite_engine)
     assert result["rows"] == 6 and result["problems"] == 3
     # into an empty database: the same plan
     other = fresh_engine(tmp_path)
-    s2 = excel.import_ledger(out, now=NOW, engine=other)
+    s2 = importing.import_ledger(out, now=NOW, engine=other)
     assert s2["plan_title"] == "东城区落实巡察反馈意见整改台账"
     assert plan_snapshot(other, s2["plan_id"]) == original
     # into the database it came from: nothing changes
     with sqlite_engine.connect() as conn:
         events = audit.event_count(conn)
-    s3 = excel.import_ledger(out, now=NOW, engine=sqlite_engine)
+    s3 = importing.import_ledger(out, now=NOW, engine=sqlite_engine)
     assert s3["plan_id"] == s["plan_id"]
     assert s3["create"]["measures"] == 0 and s3["update"] == {"parts": 0, "categories": 0, "problems": 0,
                                                               "measures": 0}
@@ -76,24 +78,24 @@ def test_the_seed_notice_round_trips_through_the_excel_ledger(sqlite_engine, tmp
     original = plan_snapshot(sqlite_engine, summary["plan_id"])
     assert len(original["problems"]) == 16 and len(original["measures"]) == 45
     out = tmp_path / "seed.xlsx"
-    excel.export_ledger(out, now=NOW, engine=sqlite_engine)
+    ledger_xlsx.export_ledger(out, now=NOW, engine=sqlite_engine)
     other = fresh_engine(tmp_path)
-    s2 = excel.import_ledger(out, now=NOW, engine=other)
+    s2 = importing.import_ledger(out, now=NOW, engine=other)
     assert plan_snapshot(other, s2["plan_id"]) == original
-    s3 = excel.import_ledger(out, plan_id=summary["plan_id"], now=NOW, engine=sqlite_engine)
+    s3 = importing.import_ledger(out, plan_id=summary["plan_id"], now=NOW, engine=sqlite_engine)
     assert s3["unchanged"] == {"problems": 16, "measures": 45}
 
 
 def test_export_layout_summary_sheet_parts_frozen_header_filters_widths_and_light_fills(sqlite_engine, tmp_path):
-    s = excel.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=sqlite_engine)
+    s = importing.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=sqlite_engine)
     out = tmp_path / "ledger.xlsx"
     # 2023-02-24 is a Friday: 2023-02-28 is two working days away (yellow), 2023-06-30 is far (green)
-    excel.export_ledger(out, plan_id=s["plan_id"], now=dt.datetime(2023, 2, 24, 2), engine=sqlite_engine)
+    ledger_xlsx.export_ledger(out, plan_id=s["plan_id"], now=dt.datetime(2023, 2, 24, 2), engine=sqlite_engine)
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["汇总", "一、责任意识不够强方面", "二、履职尽责不到位方面"]
     one, two = wb.worksheets[1], wb.worksheets[2]
     assert one.freeze_panes == "E3" and one.auto_filter.ref == "A2:P6" and two.auto_filter.ref == "A2:P4"
-    assert [c.value for c in one[2]] == [h for _f, h, _w in excel.EXPORT_COLUMNS]
+    assert [c.value for c in one[2]] == [h for _f, h, _w in ledger_xlsx.EXPORT_COLUMNS]
     assert one.column_dimensions["D"].width == 48 and one.column_dimensions["A"].width == 8
     assert {"A1:P1", "B3:B5", "C3:C5", "D3:D5", "N3:N5"} <= {str(r) for r in one.merged_cells.ranges}
     assert one["A3"].value == "1.1" and one["D3"].value == "学习不主动，未及时学习有关指示批示精神。"
@@ -105,23 +107,23 @@ def test_export_layout_summary_sheet_parts_frozen_header_filters_widths_and_ligh
 
     rows = {r[4].value: r for r in two.iter_rows(min_row=3)}
     yellow, green = rows["制定年度培训计划"], rows["督促办事处开展应急培训"]
-    assert (yellow[11].value, fill(yellow[10]), fill(yellow[11])) == ("黄灯", "FFEB9C", "FFEB9C")
-    assert (green[11].value, fill(green[10])) == ("绿灯", "C6EFCE")
+    assert (yellow[11].value, fill(yellow[10]), fill(yellow[11])) == (LIGHT_LABELS["yellow"], "FFEB9C", "FFEB9C")
+    assert (green[11].value, fill(green[10])) == (LIGHT_LABELS["green"], "C6EFCE")
     # a month later the first is overdue
-    excel.export_ledger(out, plan_id=s["plan_id"], now=dt.datetime(2023, 3, 24, 2), engine=sqlite_engine)
+    ledger_xlsx.export_ledger(out, plan_id=s["plan_id"], now=dt.datetime(2023, 3, 24, 2), engine=sqlite_engine)
     two = openpyxl.load_workbook(out).worksheets[2]
     rows = {r[4].value: r for r in two.iter_rows(min_row=3)}
-    assert (rows["制定年度培训计划"][11].value, fill(rows["制定年度培训计划"][10])) == ("红灯", "FFC7CE")
+    assert (rows["制定年度培训计划"][11].value, fill(rows["制定年度培训计划"][10])) == (LIGHT_LABELS["red"], "FFC7CE")
     summary = {r[0]: r[1:] for r in wb["汇总"].iter_rows(values_only=True) if r and r[0]}
     assert summary["问题"][0] == 3 and summary["整改措施"][0] == 6
     assert summary["已销号"][0] == 3 and summary["整改中"][0] == 2 and summary["已交办"][0] == 1
-    assert summary["黄灯"][0] == 1 and summary["区党政办"][:3] == (3, 2, 1)
+    assert summary[LIGHT_LABELS["yellow"]][0] == 1 and summary["区党政办"][:3] == (3, 2, 1)
 
 
 def test_export_reports_progress_to_a_callback(sqlite_engine, tmp_path):
-    s = excel.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=sqlite_engine)
+    s = importing.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=sqlite_engine)
     calls = []
-    excel.export_ledger(tmp_path / "x.xlsx", plan_id=s["plan_id"], now=NOW, engine=sqlite_engine,
+    ledger_xlsx.export_ledger(tmp_path / "x.xlsx", plan_id=s["plan_id"], now=NOW, engine=sqlite_engine,
                         progress=lambda done, total: calls.append((done, total)), batch=2)
     assert calls[0] == (0, 6) and calls[-1] == (6, 6)
     assert [d for d, _t in calls] == sorted(d for d, _t in calls)
@@ -136,13 +138,13 @@ def test_cli_export_shows_progress_on_stderr_and_needs_a_plan_when_there_are_sev
                                                                                      capfd):
     from workflow.cli import main
 
-    s = excel.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=sqlite_engine)
+    s = importing.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=sqlite_engine)
     out = tmp_path / "out.xlsx"
     r = rectify("export", str(out))
     assert r.returncode == 0, r.stderr
     assert r.stdout == "" and "导出" in r.stderr and "exported 6 measures" in r.stderr
     assert openpyxl.load_workbook(out).sheetnames[0] == "汇总"
-    excel.import_ledger(ledgers.english(tmp_path / "e.xlsx"), now=NOW, engine=sqlite_engine)
+    importing.import_ledger(ledgers.english(tmp_path / "e.xlsx"), now=NOW, engine=sqlite_engine)
     capfd.readouterr()
     assert main(["export", str(out)]) == 3
     assert "several plans" in capfd.readouterr().err
@@ -154,19 +156,39 @@ def test_cli_export_shows_progress_on_stderr_and_needs_a_plan_when_there_are_sev
 
 @pytest.mark.postgres
 def test_round_trip_on_postgresql(pg_engine, tmp_path):
-    s = excel.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=pg_engine)
+    s = importing.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=pg_engine)
     original = plan_snapshot(pg_engine, s["plan_id"])
     out = tmp_path / "pg.xlsx"
-    excel.export_ledger(out, plan_id=s["plan_id"], now=NOW, engine=pg_engine)
-    s2 = excel.import_ledger(out, plan_id=s["plan_id"], now=NOW, engine=pg_engine)
+    ledger_xlsx.export_ledger(out, plan_id=s["plan_id"], now=NOW, engine=pg_engine)
+    s2 = importing.import_ledger(out, plan_id=s["plan_id"], now=NOW, engine=pg_engine)
     assert s2["unchanged"] == {"problems": 3, "measures": 6}
     assert plan_snapshot(pg_engine, s["plan_id"]) == original
 
 
 def test_control_characters_left_by_pdf_extraction_do_not_break_the_export(sqlite_engine, tmp_path):
-    s = excel.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=sqlite_engine)
+    s = importing.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=sqlite_engine)
     with db.write_tx(sqlite_engine) as conn:
         conn.execute(text("UPDATE measures SET text = '第一页\fcontinued\x0b末尾' WHERE seq = 1"))
-    excel.export_ledger(tmp_path / "x.xlsx", plan_id=s["plan_id"], now=NOW, engine=sqlite_engine)
+    ledger_xlsx.export_ledger(tmp_path / "x.xlsx", plan_id=s["plan_id"], now=NOW, engine=sqlite_engine)
     ws = openpyxl.load_workbook(tmp_path / "x.xlsx").worksheets[1]
     assert ws["E3"].value == "第一页continued末尾"
+
+
+def test_text_that_looks_like_a_formula_is_exported_as_text(sqlite_engine, tmp_path):
+    s = importing.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=sqlite_engine)
+    typed = ['=HYPERLINK("http://example.invalid","点此")', "+1+2", "-cmd|' /C calc'!A0", "@SUM(A1:A2)"]
+    with db.write_tx(sqlite_engine) as conn:
+        ids = conn.execute(text("SELECT m.id FROM measures m JOIN problems p ON p.id = m.problem_id "
+                                "ORDER BY p.no, m.seq LIMIT 4")).scalars().all()
+        for mid, value in zip(ids, typed, strict=True):
+            conn.execute(text("UPDATE measures SET text = :t WHERE id = :m"), {"t": value, "m": mid})
+        conn.execute(text("UPDATE problems SET text = '=1+1' WHERE no = 1"))
+    out = tmp_path / "x.xlsx"
+    ledger_xlsx.export_ledger(out, plan_id=s["plan_id"], now=NOW, engine=sqlite_engine)
+    ws = openpyxl.load_workbook(out).worksheets[1]  # not data_only: a formula would read back as one
+    cells = [ws.cell(row=r, column=5) for r in (3, 4, 5, 6)]
+    assert [c.value for c in cells] == typed
+    assert all(c.data_type == "s" for c in cells) and ws["D3"].value == "=1+1" and ws["D3"].data_type == "s"
+    # and the file imports back with the same text
+    again = importing.import_ledger(out, plan_id=s["plan_id"], now=NOW, engine=sqlite_engine)
+    assert again["update"]["measures"] == 0 and again["update"]["problems"] == 0

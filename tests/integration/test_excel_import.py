@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.data import ledgers
-from workflow import audit, db, excel, planwriter
+from workflow import audit, db, importing, planwriter
 from workflow.errors import NotFound
 
 NOW = dt.datetime(2023, 1, 20, 2, 0)
@@ -44,7 +44,7 @@ def ledger_rows(engine, plan_id: int) -> list[tuple]:
 
 def test_customary_ledger_with_title_row_and_merged_cells_imports_every_measure(engine, tmp_path):
     path = ledgers.customary(tmp_path / "台账.xlsx")
-    s = excel.import_ledger(path, now=NOW, engine=engine)
+    s = importing.import_ledger(path, now=NOW, engine=engine)
     exp = ledgers.EXPECTED_CUSTOMARY
     assert s["plan_created"] and s["plan_title"] == exp["title"]
     assert s["create"]["problems"] == 3 and s["create"]["measures"] == 6 and s["create"]["parts"] == 2
@@ -64,7 +64,7 @@ def test_customary_ledger_with_title_row_and_merged_cells_imports_every_measure(
 def test_people_and_units_are_matched_by_name_or_created_with_roles(sqlite_engine, tmp_path):
     with db.write_tx(sqlite_engine) as conn:
         planwriter.user(conn, "dzb-owner", "党政办责任人", ["owner"], "区党政办")
-    s = excel.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=sqlite_engine)
+    s = importing.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=sqlite_engine)
     with sqlite_engine.connect() as conn:
         owner = conn.execute(text("SELECT DISTINCT o.username FROM measures m JOIN users o ON o.id = m.owner_id "
                                   "WHERE o.name = '党政办责任人'")).scalar_one()
@@ -85,7 +85,7 @@ def test_one_person_named_in_two_new_units_is_a_member_of_both(sqlite_engine, tm
     rows = [ledgers.CN_HEADER,
             ["1", "一、方面", "问题甲。", "措施一", "分管领导丙", "新单位甲", "联络员丁", "2023-03-31", None, None, None],
             [None, None, None, "措施二", "分管领导丙", "新单位乙", "联络员丁", "2023-03-31", None, None, None]]
-    excel.import_ledger(ledgers.write_xlsx(tmp_path / "u.xlsx", rows, merges=["A2:A3", "C2:C3"]), now=NOW,
+    importing.import_ledger(ledgers.write_xlsx(tmp_path / "u.xlsx", rows, merges=["A2:A3", "C2:C3"]), now=NOW,
                         engine=sqlite_engine)
     with sqlite_engine.connect() as conn:
         units = conn.execute(text("SELECT o.name FROM memberships ms JOIN users u ON u.id = ms.user_id "
@@ -96,7 +96,7 @@ def test_one_person_named_in_two_new_units_is_a_member_of_both(sqlite_engine, tm
 
 
 def test_status_words_map_to_states_recorded_as_import_events_outside_the_lifecycle(sqlite_engine, tmp_path):
-    s = excel.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, actor="system", engine=sqlite_engine)
+    s = importing.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, actor="system", engine=sqlite_engine)
     assert s["closed_by_import"] == 3
     with sqlite_engine.connect() as conn:
         rows = conn.execute(text("SELECT m.state, e.kind, e.to_state, e.body FROM measures m JOIN events e "
@@ -111,7 +111,7 @@ def test_status_words_map_to_states_recorded_as_import_events_outside_the_lifecy
 
 
 def test_english_headers_and_dotted_numbers_import_the_same_way(sqlite_engine, tmp_path):
-    s = excel.import_ledger(ledgers.english(tmp_path / "ledger.xlsx"), now=NOW, engine=sqlite_engine)
+    s = importing.import_ledger(ledgers.english(tmp_path / "ledger.xlsx"), now=NOW, engine=sqlite_engine)
     assert s["plan_title"] == "ledger"  # no title row: the file name
     assert ledger_rows(sqlite_engine, s["plan_id"]) == [
         (1, 1, "Make a study plan", "time_bound", dt.date(2023, 3, 31), "closed", "Office", "Office owner",
@@ -124,9 +124,10 @@ def test_english_headers_and_dotted_numbers_import_the_same_way(sqlite_engine, t
 
 
 def test_two_row_header_section_rows_and_a_row_counter_are_understood(sqlite_engine, tmp_path):
-    s = excel.import_ledger(ledgers.sections(tmp_path / "s.xlsx"), now=NOW, engine=sqlite_engine)
+    s = importing.import_ledger(ledgers.sections(tmp_path / "s.xlsx"), now=NOW, engine=sqlite_engine)
     assert s["plan_title"] == "整改工作台账（第一批）"
-    assert s["ignored_columns"] == {"台账": ["责任主体", "备注"]}
+    assert s["ignored_columns"] == {"台账": ["责任主体"]}  # a group header; 备注 is the remarks column
+    assert s["unmapped_columns"] == []  # every column names a field: nothing to keep beside them
     assert any("注：本表由区整改办汇总" in w for w in s["warnings"])
     with sqlite_engine.connect() as conn:
         probs = conn.execute(text("""
@@ -153,7 +154,7 @@ def test_a_merged_account_over_all_rows_of_a_problem_is_its_published_account(sq
             ["1", "一、方面一", "问题甲。", "措施一", None, "水利局", None, "2023-03-31", None, "已完成", "统一落实情况。"],
             [None, None, None, "措施二", None, "水利局", None, "2023-03-31", None, "已完成", None]]
     path = ledgers.write_xlsx(tmp_path / "m.xlsx", rows, merges=["A2:A3", "C2:C3", "K2:K3"])
-    excel.import_ledger(path, now=NOW, engine=sqlite_engine)
+    importing.import_ledger(path, now=NOW, engine=sqlite_engine)
     with sqlite_engine.connect() as conn:
         assert conn.execute(text("SELECT account FROM problems")).scalar_one() == "统一落实情况。"
         assert conn.execute(text("SELECT count(*) FROM measures WHERE account IS NOT NULL")).scalar_one() == 0
@@ -161,7 +162,7 @@ def test_a_merged_account_over_all_rows_of_a_problem_is_its_published_account(sq
 
 def test_dry_run_previews_counts_and_first_rows_and_writes_nothing(sqlite_engine, tmp_path):
     before = counts(sqlite_engine)
-    s = excel.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), dry_run=True, now=NOW, engine=sqlite_engine)
+    s = importing.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), dry_run=True, now=NOW, engine=sqlite_engine)
     assert counts(sqlite_engine) == before
     assert s["dry_run"] and s["plan_id"] is None
     assert s["create"] == {"parts": 2, "categories": 0, "problems": 3, "measures": 6, "units": 4, "users": 7}
@@ -169,11 +170,28 @@ def test_dry_run_previews_counts_and_first_rows_and_writes_nothing(sqlite_engine
         ("create", 3, 1, 1), ("create", 4, 1, 2), ("create", 5, 1, 3)]
 
 
+def test_a_dry_run_writes_nothing_on_either_database_and_reports_what_a_real_run_does(engine, tmp_path):
+    first = ledgers.customary(tmp_path / "a.xlsx")
+    before = counts(engine)
+    dry = importing.import_ledger(first, dry_run=True, now=NOW, engine=engine)
+    assert counts(engine) == before
+    real = importing.import_ledger(first, now=NOW, engine=engine)
+    for key in ("create", "update", "unchanged", "closed_by_import", "new_users", "warnings", "totals"):
+        assert dry[key] == real[key], key
+    # a dry run of changes to a stored plan: no event, no version, nothing
+    before = counts(engine)
+    changed = ledgers.customary(tmp_path / "b.xlsx", status3="已完成", measure1="制定专题学习计划并组织集中学习")
+    dry = importing.import_ledger(changed, dry_run=True, now=NOW, engine=engine)
+    assert counts(engine) == before and dry["update"]["measures"] == 2 and dry["plan_id"] == real["plan_id"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT max(version) FROM measures")).scalar_one() == 1
+
+
 def test_importing_the_same_file_again_changes_nothing(engine, tmp_path):
     path = ledgers.customary(tmp_path / "a.xlsx")
-    first = excel.import_ledger(path, now=NOW, engine=engine)
+    first = importing.import_ledger(path, now=NOW, engine=engine)
     before = counts(engine)
-    again = excel.import_ledger(path, now=NOW + dt.timedelta(days=1), engine=engine)
+    again = importing.import_ledger(path, now=NOW + dt.timedelta(days=1), engine=engine)
     assert counts(engine) == before
     assert again["plan_id"] == first["plan_id"]
     assert again["create"] == {"parts": 0, "categories": 0, "problems": 0, "measures": 0, "units": 0, "users": 0}
@@ -181,11 +199,11 @@ def test_importing_the_same_file_again_changes_nothing(engine, tmp_path):
 
 
 def test_reimport_updates_in_place_with_a_versioned_import_event_on_the_chain(engine, tmp_path):
-    s = excel.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=engine)
+    s = importing.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=engine)
     before = counts(engine)
     changed = ledgers.customary(tmp_path / "a.xlsx", status3="已完成", deadline1="2023-04-15",
                                 measure1="制定专题学习计划并组织集中学习")
-    s2 = excel.import_ledger(changed, now=NOW + dt.timedelta(days=2), engine=engine)
+    s2 = importing.import_ledger(changed, now=NOW + dt.timedelta(days=2), engine=engine)
     assert s2["plan_id"] == s["plan_id"]
     assert s2["update"]["measures"] == 2 and s2["create"]["measures"] == 0 and s2["closed_by_import"] == 1
     after = counts(engine)
@@ -214,9 +232,9 @@ def test_reimport_updates_in_place_with_a_versioned_import_event_on_the_chain(en
 
 def test_a_file_never_moves_a_measure_backwards(sqlite_engine, tmp_path):
     path = ledgers.customary(tmp_path / "a.xlsx", status3="已完成")
-    excel.import_ledger(path, now=NOW, engine=sqlite_engine)
+    importing.import_ledger(path, now=NOW, engine=sqlite_engine)
     events = counts(sqlite_engine)["events"]
-    s = excel.import_ledger(ledgers.customary(tmp_path / "a.xlsx", status3="正在整改"), now=NOW,
+    s = importing.import_ledger(ledgers.customary(tmp_path / "a.xlsx", status3="正在整改"), now=NOW,
                             engine=sqlite_engine)
     assert s["update"]["measures"] == 0 and counts(sqlite_engine)["events"] == events
     assert any("保留台账状态" in w and "台账!5" in w for w in s["warnings"])
@@ -226,12 +244,12 @@ def test_a_file_never_moves_a_measure_backwards(sqlite_engine, tmp_path):
 
 def test_import_into_a_named_plan_and_an_unknown_plan_is_not_found(sqlite_engine, tmp_path):
     path = ledgers.english(tmp_path / "e.xlsx")
-    s = excel.import_ledger(path, title="二〇二三年整改方案", now=NOW, engine=sqlite_engine)
+    s = importing.import_ledger(path, title="二〇二三年整改方案", now=NOW, engine=sqlite_engine)
     assert s["plan_title"] == "二〇二三年整改方案"
-    s2 = excel.import_ledger(path, plan_id=s["plan_id"], now=NOW, engine=sqlite_engine)
+    s2 = importing.import_ledger(path, plan_id=s["plan_id"], now=NOW, engine=sqlite_engine)
     assert s2["unchanged"]["measures"] == 3
     with pytest.raises(NotFound):
-        excel.import_ledger(path, plan_id=999, now=NOW, engine=sqlite_engine)
+        importing.import_ledger(path, plan_id=999, now=NOW, engine=sqlite_engine)
 
 
 # --- refusals: a clear reason naming sheet, row and column; nothing written --------------
@@ -260,9 +278,10 @@ def _missing_header(tmp_path):
     return ledgers.write_xlsx(tmp_path / "bad.xlsx", rows), ("台账", None, None, "missing header")
 
 
-def _missing_measure_column(tmp_path):
-    rows = [["序号", "问题", "责任单位", "完成时限"], ["1", "学习不主动", "水利局", "2023-03-31"]]
-    return ledgers.write_xlsx(tmp_path / "bad.xlsx", rows), ("台账", 1, None, "(missing header): 整改措施")
+def _missing_problem_and_measure_columns(tmp_path):
+    # (a sheet with 问题 but no 整改措施 is a sheet of problems that are their own measures)
+    rows = [["序号", "责任单位", "完成时限"], ["1", "水利局", "2023-03-31"]]
+    return ledgers.write_xlsx(tmp_path / "bad.xlsx", rows), ("台账", 1, None, "(missing header): 问题 或 整改措施")
 
 
 def _not_a_spreadsheet(tmp_path):
@@ -295,7 +314,8 @@ def _bomb(tmp_path):
     return ledgers.zip_bomb(tmp_path / "bomb.xlsx"), (None, None, None, "compression bomb")
 
 
-BAD = [_bad_date, _unknown_status, _duplicate_no, _duplicate_measure_no, _missing_header, _missing_measure_column,
+BAD = [_bad_date, _unknown_status, _duplicate_no, _duplicate_measure_no, _missing_header,
+       _missing_problem_and_measure_columns,
        _not_a_spreadsheet, _random_10mb, _random_zip_magic, _word_package, _legacy_xls, _bomb]
 
 
@@ -303,8 +323,8 @@ BAD = [_bad_date, _unknown_status, _duplicate_no, _duplicate_measure_no, _missin
 def test_malformed_input_is_refused_with_where_and_why_and_nothing_is_written(sqlite_engine, tmp_path, make):
     path, (sheet, row, column, reason) = make(tmp_path)
     before = counts(sqlite_engine)
-    with pytest.raises(excel.LedgerImportError) as info:
-        excel.import_ledger(path, now=NOW, engine=sqlite_engine)
+    with pytest.raises(importing.LedgerImportError) as info:
+        importing.import_ledger(path, now=NOW, engine=sqlite_engine)
     assert counts(sqlite_engine) == before
     first = info.value.issues[0]
     assert (first.sheet, first.row, first.column) == (sheet, row, column)
@@ -320,14 +340,14 @@ def test_a_compression_bomb_is_refused_before_openpyxl_opens_it(sqlite_engine, t
         raise AssertionError("openpyxl must not see the file")
 
     monkeypatch.setattr(openpyxl, "load_workbook", no_parse)
-    with pytest.raises(excel.LedgerImportError, match="compression bomb"):
-        excel.import_ledger(path, now=NOW, engine=sqlite_engine)
+    with pytest.raises(importing.LedgerImportError, match="compression bomb"):
+        importing.import_ledger(path, now=NOW, engine=sqlite_engine)
 
 
 def test_every_problem_in_a_file_is_reported_at_once(sqlite_engine, tmp_path):
     path = ledgers.customary(tmp_path / "bad.xlsx", deadline1="明年", status3="快好了")
-    with pytest.raises(excel.LedgerImportError) as info:
-        excel.import_ledger(path, now=NOW, engine=sqlite_engine)
+    with pytest.raises(importing.LedgerImportError) as info:
+        importing.import_ledger(path, now=NOW, engine=sqlite_engine)
     where = [(i.row, i.column, i.header) for i in info.value.issues]
     assert where == [(3, "H", "完成时限"), (5, "J", "整改进度")]
     assert "工作表「台账」 第3行 H列（完成时限） [台账!H3]" in str(info.value)
@@ -392,9 +412,9 @@ def test_a_repeated_problem_text_without_numbers_is_matched_once_each_time(sqlit
     rows = [header, ["一、甲方面", "问题同名。", "措施一", "水利局"], ["一、甲方面", "另一个问题。", "措施二", "水利局"],
             ["一、甲方面", "问题同名。", "措施三", "住建局"]]
     path = ledgers.write_xlsx(tmp_path / "same.xlsx", rows)
-    first = excel.import_ledger(path, now=NOW, engine=sqlite_engine)
+    first = importing.import_ledger(path, now=NOW, engine=sqlite_engine)
     assert first["create"]["problems"] == 3
-    again = excel.import_ledger(path, now=NOW, engine=sqlite_engine)
+    again = importing.import_ledger(path, now=NOW, engine=sqlite_engine)
     assert again["create"]["problems"] == 0 and again["unchanged"] == {"problems": 3, "measures": 3}
 
 
@@ -402,10 +422,10 @@ def test_moving_a_problem_to_a_new_part_and_category_on_reimport(sqlite_engine, 
     header = ["序号", "方面", "分类", "问题", "整改措施"]
     path = ledgers.write_xlsx(tmp_path / "p.xlsx", [header, ["1", "一、甲方面", "1. 甲类", "问题一。", "措施一"],
                                                     ["2", "一、甲方面", "1. 甲类", "问题二。", "措施二"]])
-    s = excel.import_ledger(path, now=NOW, engine=sqlite_engine)
+    s = importing.import_ledger(path, now=NOW, engine=sqlite_engine)
     path = ledgers.write_xlsx(tmp_path / "p.xlsx", [header, ["1", "一、甲方面", "1. 甲类", "问题一。", "措施一"],
                                                     ["2", "二、乙方面", "1. 乙类", "问题二。", "措施二"]])
-    s2 = excel.import_ledger(path, now=NOW, engine=sqlite_engine)
+    s2 = importing.import_ledger(path, now=NOW, engine=sqlite_engine)
     assert s2["plan_id"] == s["plan_id"] and s2["update"]["problems"] == 1 and s2["create"]["parts"] == 1
     with sqlite_engine.connect() as conn:
         row = conn.execute(text("SELECT pt.no, pt.title, c.no, c.title FROM problems p JOIN parts pt ON pt.id = "

@@ -65,7 +65,8 @@ def fill(engine, measures: int, per_problem: int = 5, parts: int = 3) -> int:
 
 CHILD = r"""
 import json, sys, time, datetime as dt
-from workflow import db, excel
+from workflow import db
+from workflow.exporting import ledger_xlsx
 
 def status_kb(key):
     with open("/proc/self/status") as fh:
@@ -86,7 +87,7 @@ except OSError:
     pass
 before = rss_kb()
 t = time.perf_counter()
-r = excel.export_ledger(sys.argv[1], now=dt.datetime(2023, 3, 1, 2))
+r = ledger_xlsx.export_ledger(sys.argv[1], now=dt.datetime(2023, 3, 1, 2))
 s = time.perf_counter() - t
 print(json.dumps({"rows": r["rows"], "seconds": round(s, 2), "rows_per_s": round(r["rows"] / s),
                   "rss_before_mb": round(before / 1024, 1),

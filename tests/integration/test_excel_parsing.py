@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from workflow import excel
+from workflow import importing, vocabulary
+from workflow.importing import ledger_apply, ledger_vocab
 
 D = dt.date
 
@@ -41,14 +42,14 @@ D = dt.date
     ("  ", (None, None)),
 ])
 def test_deadlines_are_read_from_dates_and_customary_text(cell, expected):
-    assert excel.parse_deadline(cell) == expected
+    assert ledger_vocab.parse_deadline(cell) == expected
 
 
 @pytest.mark.parametrize("cell", ["2023年13月底前", "2023年2月30日", "下个月", "尽快", "2023年3月底前后再说", 3.5,
                                   True, "1899-12-31", "2023年中旬"])
 def test_what_is_not_a_deadline_is_refused_with_the_reason(cell):
     with pytest.raises(ValueError, match="bad date"):
-        excel.parse_deadline(cell)
+        ledger_vocab.parse_deadline(cell)
 
 
 @pytest.mark.parametrize("cell, expected", [
@@ -56,13 +57,13 @@ def test_what_is_not_a_deadline_is_refused_with_the_reason(cell):
     (3.2, (3, 2)), ("（3）", (3, None)), ("问题3", (3, None)), ("12、", (12, None)), (None, (None, None)),
 ])
 def test_numbers_name_a_problem_and_a_measure(cell, expected):
-    assert excel.parse_no(cell) == expected
+    assert ledger_vocab.parse_no(cell) == expected
 
 
 @pytest.mark.parametrize("cell", ["三", "a1", "1.2.3", True])
 def test_a_number_that_is_not_one_is_refused(cell):
     with pytest.raises(ValueError, match="bad number"):
-        excel.parse_no(cell)
+        ledger_vocab.parse_no(cell)
 
 
 @pytest.mark.parametrize("cell, expected", [
@@ -73,12 +74,12 @@ def test_a_number_that_is_not_one_is_refused(cell):
     ("In progress", ("in_progress", False)),
 ])
 def test_status_words_map_to_states(cell, expected):
-    assert excel.parse_status(cell) == expected
+    assert ledger_vocab.parse_status(cell) == expected
 
 
 def test_an_unknown_status_word_is_refused_listing_the_accepted_ones():
     with pytest.raises(ValueError, match="unknown status word.*已完成"):
-        excel.parse_status("基本完成")
+        ledger_vocab.parse_status("基本完成")
 
 
 @pytest.mark.parametrize("cell, field", [
@@ -88,31 +89,31 @@ def test_an_unknown_status_word_is_refused_listing_the_accepted_ones():
     ("整改进度", "status"), ("完成情况", "status"), ("落实情况", "account"), ("整改进展情况", "account"),
     ("No.", "no"), ("Problem", "problem"), ("Responsible unit", "unit"), ("Due date", "deadline"),
     ("完成时限\n（年月日）", "deadline"), ("涉及金额（万元）", "amount_involved"), ("*问题", "problem"),
-    ("备注", None), ("", None),
+    ("备注", "remarks"), ("联系电话", None), ("", None),
 ])
 def test_headers_vary_between_offices(cell, field):
-    assert excel.header_field(cell)[0] == field
+    assert ledger_vocab.header_field(cell)[0] == field
 
 
 def test_amounts_are_yuan_and_a_wan_column_is_multiplied():
-    assert excel.parse_amount(90000, False) == Decimal("90000.00")
-    assert excel.parse_amount("5.04万元", False) == Decimal("50400.00")
-    assert excel.parse_amount("1,200元", False) == Decimal("1200.00")
-    assert excel.parse_amount(3.82, True) == Decimal("38200.00")
-    assert excel.header_field("涉及金额（万元）") == ("amount_involved", True)
+    assert ledger_vocab.parse_amount(90000, False) == Decimal("90000.00")
+    assert ledger_vocab.parse_amount("5.04万元", False) == Decimal("50400.00")
+    assert ledger_vocab.parse_amount("1,200元", False) == Decimal("1200.00")
+    assert ledger_vocab.parse_amount(3.82, True) == Decimal("38200.00")
+    assert ledger_vocab.header_field("涉及金额（万元）") == ("amount_involved", True)
     with pytest.raises(ValueError, match="bad amount"):
-        excel.parse_amount("若干", False)
+        ledger_vocab.parse_amount("若干", False)
 
 
 def test_part_and_category_numbering_is_split_from_the_title():
-    assert excel.split_part("（一）责任意识不够强方面") == (1, "责任意识不够强方面")
-    assert excel.split_part("十二、其他方面") == (12, "其他方面")
-    assert excel.split_part("责任意识不够强方面") == (None, "责任意识不够强方面")
-    assert excel.split_category("1. 关于学习贯彻") == (1, "关于学习贯彻")
-    assert excel.split_category("2．风险意识淡薄") == (2, "风险意识淡薄")
-    assert excel.split_category("2023年的问题") == (None, "2023年的问题")
-    assert [excel.cn_numeral(n) for n in (1, 10, 12, 20, 23)] == ["一", "十", "十二", "二十", "二十三"]
-    assert [excel.cn_int(s) for s in ("一", "十", "十二", "二十", "二十三")] == [1, 10, 12, 20, 23]
+    assert ledger_vocab.split_part("（一）责任意识不够强方面") == (1, "责任意识不够强方面")
+    assert ledger_vocab.split_part("十二、其他方面") == (12, "其他方面")
+    assert ledger_vocab.split_part("责任意识不够强方面") == (None, "责任意识不够强方面")
+    assert ledger_vocab.split_category("1. 关于学习贯彻") == (1, "关于学习贯彻")
+    assert ledger_vocab.split_category("2．风险意识淡薄") == (2, "风险意识淡薄")
+    assert ledger_vocab.split_category("2023年的问题") == (None, "2023年的问题")
+    assert [vocabulary.cn_numeral(n) for n in (1, 10, 12, 20, 23)] == ["一", "十", "十二", "二十", "二十三"]
+    assert [vocabulary.cn_int(s) for s in ("一", "十", "十二", "二十", "二十三")] == [1, 10, 12, 20, 23]
 
 
 # --- regressions found by fuzzing ------------------------------------------------------
@@ -152,8 +153,8 @@ def test_a_zip_entry_needing_an_unknown_zip_version_is_refused_as_unreadable(tmp
 
     path = tmp_path / "台账.xlsx"
     path.write_bytes(base64.b64decode("".join(UNSUPPORTED_ZIP_VERSION)))
-    with pytest.raises(excel.LedgerImportError, match="unsupported zip feature.*zip file version 24.2"):
-        excel.read_ledger(path)
+    with pytest.raises(importing.LedgerImportError, match="unsupported zip feature.*zip file version 24.2"):
+        importing.read_ledger(path)
 
 
 def test_an_entry_with_an_unknown_compression_is_refused_before_openpyxl_opens_it(tmp_path):
@@ -172,8 +173,8 @@ def test_an_entry_with_an_unknown_compression_is_refused_before_openpyxl_opens_i
     data[at + 10:at + 12] = (99).to_bytes(2, "little")
     bad = tmp_path / "台账.xlsx"
     bad.write_bytes(bytes(data))
-    with pytest.raises(excel.LedgerImportError, match="unsupported zip compression 99"):
-        excel.read_ledger(bad)
+    with pytest.raises(importing.LedgerImportError, match="unsupported zip compression 99"):
+        importing.read_ledger(bad)
 
 
 class _Item:
@@ -185,7 +186,7 @@ def test_a_stored_part_is_matched_by_one_file_part_only():
     """A numbered part takes its number's stored part; an unnumbered part of that stored title is new."""
     stored = {1: (10, "巡察反馈问题"), 2: (20, "乙方面")}
     items = {"巡察反馈问题": _Item(None, "巡察反馈问题"), "甲方面": _Item(1, "甲方面"), "乙方面": _Item(None, "乙方面")}
-    ids, nos, updates, created = excel._match_numbered(items, stored)
+    ids, nos, updates, created = ledger_apply.match_numbered(items, stored)
     assert ids == {"甲方面": 10, "乙方面": 20, "巡察反馈问题": None}
     assert nos == {"甲方面": 1, "乙方面": 2, "巡察反馈问题": 3}
     assert updates == [(10, "甲方面")] and created == 1
@@ -198,12 +199,12 @@ def test_a_file_renaming_a_numbered_part_imports_the_same_the_second_time(sqlite
 
     now = dt.datetime(2023, 1, 20, 2, 0)
     first = ledgers.write_xlsx(tmp_path / "a.xlsx", [["问题", "整改措施"], ["问题一。", "措施一"]])
-    assert excel.import_ledger(first, title="同一方案", now=now, engine=sqlite_engine)["create"]["parts"] == 1
+    assert importing.import_ledger(first, title="同一方案", now=now, engine=sqlite_engine)["create"]["parts"] == 1
     second = ledgers.write_xlsx(tmp_path / "b.xlsx", [["方面", "问题", "整改措施"],
                                                       ["巡察反馈问题", "问题一。", "措施一"],
                                                       ["一、甲方面", "问题二。", "措施二"]])
-    s = excel.import_ledger(second, title="同一方案", now=now, engine=sqlite_engine)
+    s = importing.import_ledger(second, title="同一方案", now=now, engine=sqlite_engine)
     assert s["create"]["parts"] == 1 and s["update"]["parts"] == 1
-    again = excel.import_ledger(second, title="同一方案", now=now, engine=sqlite_engine)
+    again = importing.import_ledger(second, title="同一方案", now=now, engine=sqlite_engine)
     assert not any(again["create"].values()) and not any(again["update"].values())
     assert again["unchanged"] == {"problems": 2, "measures": 2}

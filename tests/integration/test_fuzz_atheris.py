@@ -51,14 +51,14 @@ def notice_docx_target(data: bytes) -> None:
 def excel_target(data: bytes) -> None:
     import tempfile
 
-    from workflow import excel
+    from workflow import importing
 
     with tempfile.NamedTemporaryFile(suffix=".xlsx") as fh:
         fh.write(data)
         fh.flush()
         try:
-            excel.read_ledger(fh.name)
-        except excel.LedgerImportError:
+            importing.read_ledger(fh.name)
+        except importing.LedgerImportError:
             pass
 
 
@@ -66,7 +66,7 @@ TARGETS = {"notice": notice_target, "notice_docx": notice_docx_target, "excel": 
 # what each target imports under instrumentation: our module and the parser library beneath it
 NOTICE_MODULES = [f"workflow.importing.notice_{m}" for m in ("text", "layout", "extract", "measures")]
 MODULES = {"notice": NOTICE_MODULES, "notice_docx": [*NOTICE_MODULES, "docx"],
-           "excel": ["workflow.excel", "openpyxl", "openpyxl.reader.excel"]}
+           "excel": ["workflow.importing", "openpyxl", "openpyxl.reader.excel"]}
 
 
 def seed_corpus(target: str, folder: Path) -> None:

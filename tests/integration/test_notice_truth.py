@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import text
 
 from tests.data import ledgers
-from workflow import commands, db, excel, planwriter, report, stats
+from workflow import commands, db, importing, planwriter, report, stats
 from workflow.importing import notice
 
 SIGNED = dt.datetime(2023, 3, 30, 2, 0)
@@ -58,7 +58,7 @@ def test_a_problem_that_numbers_itself_is_not_numbered_twice(sqlite_engine, tmp_
     rows = [ledgers.CN_HEADER,
             ["1", "一、责任落实方面", "问题1：学习不主动。", "制定学习计划", "分管领导甲", "区党政办", "党政办责任人",
              "2023-06-30", "限期整改", None, None]]
-    s = excel.import_ledger(ledgers.write_xlsx(tmp_path / "a.xlsx", rows), now=SIGNED, engine=sqlite_engine)
+    s = importing.import_ledger(ledgers.write_xlsx(tmp_path / "a.xlsx", rows), now=SIGNED, engine=sqlite_engine)
     md = markdown(s["plan_id"], SIGNED)
     assert "**问题1：**学习不主动。" in md and "问题1：问题1" not in md
 
@@ -67,7 +67,7 @@ def test_a_notice_from_a_ledger_takes_no_other_plans_headings_and_says_audit_for
     rows = [["某县审计发现问题整改台账"] + [None] * 10, ledgers.CN_HEADER,
             ["1", "一、预算执行方面", "部分专项资金未及时拨付。", "加快资金拨付", "分管领导甲", "财政局", "财政局责任人",
              "2023-06-30", "限期整改", "已完成", "已全部拨付。"]]
-    s = excel.import_ledger(ledgers.write_xlsx(tmp_path / "audit.xlsx", rows, merges=["A1:K1"]), now=SIGNED,
+    s = importing.import_ledger(ledgers.write_xlsx(tmp_path / "audit.xlsx", rows, merges=["A1:K1"]), now=SIGNED,
                             engine=sqlite_engine)
     md = markdown(s["plan_id"], SIGNED)
     assert "坚持问题导向" not in md and "扛起主体责任" not in md

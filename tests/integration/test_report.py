@@ -15,7 +15,7 @@ from docx.oxml.ns import qn
 from sqlalchemy import Date, bindparam, text
 
 from tests.data import ledgers
-from workflow import commands, db, excel, planwriter, report, stats
+from workflow import commands, db, importing, planwriter, report, stats
 from workflow.importing import notice
 
 SIGNED = dt.datetime(2023, 3, 30, 2, 0)  # the seed's date, 10:00 in China
@@ -128,7 +128,7 @@ def test_progress_is_derived_from_the_measures_never_typed_in(seeded, sqlite_eng
 
 
 def test_an_account_falls_back_to_the_accounts_of_closed_measures(sqlite_engine, tmp_path):
-    s = excel.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=SIGNED, engine=sqlite_engine)
+    s = importing.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=SIGNED, engine=sqlite_engine)
     md = report.render(report.notice_doc(s["plan_id"], SIGNED), "md").decode()
     lines = md.splitlines()
     accounts = [ln[len("**落实情况：**"):] for ln in lines if ln.startswith("**落实情况：**")]
@@ -190,7 +190,7 @@ def sql_stats(engine, plan_id: int, today: dt.date) -> dict:
 
 def varied_ledger(engine, tmp_path) -> int:
     """The customary ledger plus money, accountability records and rules."""
-    s = excel.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=SIGNED, engine=engine)
+    s = importing.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=SIGNED, engine=engine)
     with db.write_tx(engine) as conn:
         ids = dict(conn.execute(text("SELECT no, id FROM problems WHERE plan_id = :p"), {"p": s["plan_id"]}).all())
         conn.execute(text("UPDATE problems SET amount_involved = 90000, amount_recovered = 90000 WHERE id = :i"),

@@ -125,6 +125,9 @@ class MeasureDetail(MeasureSummary):
     part_title = fields.String(required=True)
     category = fields.String(allow_none=True)
     account = fields.String(allow_none=True, metadata={"description": "落实情况, as submitted"})
+    extra = fields.Dict(keys=fields.String(), values=fields.String(),
+                        metadata={"description": "其他信息: cells of an imported ledger with no field of their own, "
+                                                 "{header: text} in the file's column order"})
     submitter = fields.String(allow_none=True)
     submitted_at = UtcDateTime(allow_none=True)
     closed_at = UtcDateTime(allow_none=True)

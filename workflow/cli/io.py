@@ -2,39 +2,12 @@
 from __future__ import annotations
 
 import sys
-import zipfile
-from typing import Any
 from pathlib import Path
 
 import click
 
 from ..errors import NotFound
 from . import EXIT_REFUSED, CliError, emit_json, parse_now, warn_calendar
-
-NOTICE_SUFFIXES = (".txt", ".docx")
-LEDGER_SUFFIXES = (".xlsx", ".xlsm")
-
-
-def _kind_of(path: Path) -> str:
-    """'ledger' or 'notice', by suffix, else by content; CliError if neither."""
-    suffix = path.suffix.lower()
-    if suffix in LEDGER_SUFFIXES:
-        return "ledger"
-    if suffix in NOTICE_SUFFIXES:
-        return "notice"
-    try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as zf:
-                names = set(zf.namelist())
-            if "xl/workbook.xml" in names:
-                return "ledger"
-            if "word/document.xml" in names:
-                return "notice"
-    except (OSError, zipfile.BadZipFile):
-        pass
-    raise CliError(f"refused (unsupported_file): {path.name}: expected an .xlsx ledger or a .txt/.docx notice",
-                   EXIT_REFUSED)
-
 
 def _print_summary(s: dict) -> None:
     c, u, same = s["create"], s["update"], s["unchanged"]
@@ -49,8 +22,6 @@ def _print_summary(s: dict) -> None:
         click.echo(f"  按台账记为已销号 closed by import (outside the lifecycle): {s['closed_by_import']}")
     if s["skipped_sheets"]:
         click.echo(f"  跳过的工作表 skipped sheets: {', '.join(s['skipped_sheets'])}")
-    for sheet, cols in s["ignored_columns"].items():
-        click.echo(f"  忽略的列 ignored columns in {sheet}: {', '.join(cols)}")
     for g in s["roles_granted"]:
         click.echo(f"  授予角色 role granted: {g['username']} {g['role']}" + (f" @ {g['unit']}" if g["unit"] else ""))
     for w in s["warnings"][:20]:
@@ -62,25 +33,26 @@ def _print_summary(s: dict) -> None:
                        f"{r['state']:<11} {r['deadline'] or '':<10} {r['unit'] or '':<10} {r['measure'][:30]}")
 
 
-def _import_notice(path: Path, now, dry_run: bool, actor: str, as_json: bool, ledger_only) -> None:
-    from ..importing import notice
-
-    if ledger_only:
-        raise CliError("--plan and --title apply to .xlsx ledgers", EXIT_REFUSED)
-    try:
-        report = notice.import_notice(path, now, dry_run=dry_run, actor=actor)
-    except notice.NoticeError as e:
-        raise CliError(f"refused (notice): {e}", EXIT_REFUSED) from None
-    if as_json:
-        emit_json(report)
-        return
-    head = "预览（未写入）" if dry_run else "已导入"
-    plan = f"plan {report['plan_id']}" if report["plan_id"] else "new plan"
-    click.echo(f"{head}: {path.name} → {plan}: {report['parts']} parts, {report['problems']} problems, {report['measures']} measures")
-    if report["units_created"]:
-        click.echo(f"  新建单位 units created: {'、'.join(report['units_created'])}")
-    for w in report["warnings"][:20]:
+def _print_notice(s: dict) -> None:
+    head = "预览（未写入）" if s.get("dry_run") else "已导入"
+    plan = f"plan {s['plan_id']}" if s.get("plan_id") else "new plan"
+    click.echo(f"{head}: {plan}: {s['parts']} parts, {s['problems']} problems, {s['measures']} measures")
+    for w in s["warnings"][:20]:
         click.echo(f"  注意 warning: {w}")
+
+
+def _print_report(s: dict) -> None:
+    if s["kind"] == "ledger":
+        _print_summary(s)
+    else:
+        _print_notice(s)
+    if s["units_created"]:
+        click.echo(f"  新建单位 units created: {'、'.join(s['units_created'])}")
+    if s["unmapped_columns"]:
+        click.echo(f"  保留的其他列 columns kept as they are (其他信息): {'、'.join(s['unmapped_columns'])}")
+    if s.get("column_map"):
+        pairs = ", ".join(f"{h}={f}" for h, f in s["column_map"].items())
+        click.echo(f"  表头映射 header map (remembered on the plan): {pairs}")
 
 
 @click.command("import")
@@ -88,34 +60,42 @@ def _import_notice(path: Path, now, dry_run: bool, actor: str, as_json: bool, le
 @click.option("--plan", "plan_id", type=int, help="import into this plan (ledgers)")
 @click.option("--title", help="import into the plan with this title, created if missing (ledgers)")
 @click.option("--dry-run", is_flag=True, help="show what would be created or updated; write nothing")
+@click.option("--map", "maps", multiple=True, metavar="HEADER=FIELD",
+              help="read the column HEADER as FIELD (e.g. '整改反馈=account'); remembered on the plan (ledgers)")
 @click.option("--as", "as_user", default="system", show_default=True, help="who the audit events name")
 @click.option("--now", "now_", help="the import's time (ISO 8601; default now)")
 @click.option("--json", "as_json", is_flag=True)
-def import_cmd(file, plan_id, title, dry_run, as_user, now_, as_json):
-    """Import an .xlsx ledger, or a notice (.txt/.docx)."""
+def import_cmd(file, plan_id, title, dry_run, maps, as_user, now_, as_json):
+    """Import an .xlsx ledger, or a notice (.txt/.docx); print one report for both."""
+    from sqlalchemy import select
 
+    from .. import db, importing
+    from ..importing import notice
+    from ..importing.ledger_vocab import parse_map_option
+    from ..models import User
 
     path = Path(file)
     if not path.is_file():
         raise CliError(f"no such file: {file}", EXIT_REFUSED)
     if plan_id is not None and title:
         raise CliError("give --plan or --title, not both", EXIT_REFUSED)
+    try:
+        mapping = parse_map_option(maps)
+    except ValueError as e:
+        raise CliError(f"refused (bad_map): {e}", EXIT_REFUSED) from None
     now = parse_now(now_)
-    from sqlalchemy import select
-
-    from .. import db, excel
-    from ..models import User
-
     if as_user != "system":
         with db.read_tx() as conn:
             if conn.execute(select(User.id).where(User.username == as_user)).first() is None:
                 raise NotFound(f"no such user: {as_user}")
-    if _kind_of(path) == "notice":
-        _import_notice(path, now, dry_run, as_user, as_json, plan_id or title)
-        return
     try:
-        summary = excel.import_ledger(path, plan_id=plan_id, title=title, dry_run=dry_run, actor=as_user, now=now)
-    except excel.LedgerImportError as e:
+        report = importing.import_file(path, dry_run=dry_run, mapping=mapping, plan_id=plan_id, title=title,
+                                       actor=as_user, now=now)
+    except importing.ImportRefused as e:
+        raise CliError(f"refused ({e.rule}): {e}", EXIT_REFUSED) from None
+    except notice.NoticeError as e:
+        raise CliError(f"refused (notice): {e}", EXIT_REFUSED) from None
+    except importing.LedgerImportError as e:
         n = len(e.issues)
         if as_json:
             emit_json({"error": "ledger_import", "issues": [i.as_dict() for i in e.issues]})
@@ -123,9 +103,9 @@ def import_cmd(file, plan_id, title, dry_run, as_user, now_, as_json):
         raise CliError(f"refused (ledger_import): {path.name}: {n} 处问题，未写入任何数据 "
                        f"({n} problem(s); nothing was written){lines}", EXIT_REFUSED) from None
     if as_json:
-        emit_json(summary)
+        emit_json(report)
     else:
-        _print_summary(summary)
+        _print_report(report)
 
 
 @click.command("export")
@@ -136,12 +116,12 @@ def import_cmd(file, plan_id, title, dry_run, as_user, now_, as_json):
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
 def export_cmd(file, plan_id, now_, as_json, quiet):
     """Write the ledger as .xlsx (a summary sheet and one sheet per part)."""
-    from .. import excel
+    from ..exporting.ledger_xlsx import export_ledger
 
     path = Path(file)
     if path.suffix.lower() != ".xlsx":
         raise CliError(f"refused (bad_name): {path.name}: the file name must end in .xlsx", EXIT_REFUSED)
-    state: dict[str, Any] = {"bar": None}
+    state = {"bar": None}
 
     def progress(done, total):
         if quiet or total == 0:
@@ -156,7 +136,7 @@ def export_cmd(file, plan_id, now_, as_json, quiet):
     now = parse_now(now_)
     warn_calendar(now)
     try:
-        result = excel.export_ledger(path, plan_id=plan_id, now=now, progress=progress)
+        result = export_ledger(path, plan_id=plan_id, now=now, progress=progress)
     finally:
         if state["bar"] is not None:
             state["bar"].__exit__(None, None, None)

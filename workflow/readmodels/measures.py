@@ -226,7 +226,8 @@ def measure_detail(actor: spec.Actor, measure_id: int, *, now: dt.datetime, engi
         ]
     out.update(
         problem_text=prob.text, part_title=prob.part_title, category=prob.category,
-        account=row.account, submitter=submitter, submitted_at=row.submitted_at, closed_at=row.closed_at,
+        account=row.account, extra=dict(row.extra or {}), submitter=submitter, submitted_at=row.submitted_at,
+        closed_at=row.closed_at,
         created_at=row.created_at, evidence_waived=bool(row.evidence_waived), evidence=evidence,
         extensions=extensions, allowed_triggers=allowed_triggers(actor, row),
     )

@@ -1,17 +1,9 @@
-"""jobs: long work (ledger exports, notices) queued for a worker, claimed under a lease
-
-Revision ID: 0008
-Revises: 0005
-Create Date: 2026-12-03
-"""
+"""jobs: long work (ledger exports, notices) queued for a worker, claimed under a lease (revision 0007, 2026-12-03)"""
 from alembic import op
 import sqlalchemy as sa
 
-
-revision = '0008'
-down_revision = '0005'
-branch_labels = None
-depends_on = None
+revision = '0007'
+down_revision = '0006'
 
 
 def upgrade() -> None:

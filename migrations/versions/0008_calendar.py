@@ -1,17 +1,9 @@
-"""the working-day calendar the office keeps: imported holiday schedules per year, and their days
-
-Revision ID: 0009
-Revises: 0005
-Create Date: 2026-12-02
-"""
+"""the working-day calendar the office keeps: imported holiday schedules per year, and their days (revision 0008, 2026-12-02)"""
 from alembic import op
 import sqlalchemy as sa
 
-
-revision = '0009'
-down_revision = '0005'
-branch_labels = None
-depends_on = None
+revision = '0008'
+down_revision = '0007'
 
 
 def upgrade() -> None:

@@ -1,9 +1,9 @@
-"""measures: who approved the current submission, so four eyes covers submitter, approver and signer (revision 0010, 2026-12-02)"""
+"""measures: who approved the current submission, so four eyes covers submitter, approver and signer (revision 0009, 2026-12-02)"""
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0010'
-down_revision = '0005'
+revision = '0009'
+down_revision = '0008'
 
 
 def upgrade() -> None:

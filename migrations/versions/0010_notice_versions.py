@@ -1,9 +1,9 @@
-"""published notices: frozen text per plan, chained by hash (revision 0011, 2026-12-02)"""
+"""published notices: frozen text per plan, chained by hash (revision 0010, 2026-12-02)"""
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0011'
-down_revision = '0010'
+revision = '0010'
+down_revision = '0009'
 
 
 def upgrade() -> None:

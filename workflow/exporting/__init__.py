@@ -1,0 +1,1 @@
+"""Writing the ledger out: :mod:`.ledger_xlsx` (the .xlsx in the layout the importer reads)."""

@@ -1,0 +1,386 @@
+"""The ledger as .xlsx, in the layout the importer reads, written in streaming mode.
+
+:func:`export_ledger` writes a summary sheet and one sheet per part in openpyxl's write-only
+mode, reading the ledger in batches: a frozen header, filters, column widths, a problem's cells
+merged over its measures, and red/yellow/green fills by light. Memory stays bounded by the batch,
+not the plan. Labels come from :mod:`workflow.vocabulary`. Text a person typed is always written
+as text: a cell beginning with ``=`` is never a formula.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from .. import db, spec, workdays
+from ..clock import utcnow
+from ..models import Category, Measure, Part, Problem, User
+from ..vocabulary import KIND_LABELS, LIGHT_LABELS, STATE_LABELS, cn_numeral
+
+M = Measure.__table__
+EXPORT_COLUMNS = (
+    ("no", "序号", 8), ("part", "方面", 22), ("category", "分类", 22), ("problem", "问题", 48),
+    ("measure", "整改措施", 48), ("leader", "责任领导", 12), ("unit", "责任单位", 16), ("owner", "责任人", 12),
+    ("deadline", "完成时限", 13), ("kind", "整改类型", 11), ("status", "整改进度", 11), ("light", "预警", 9),
+    ("account", "落实情况", 48), ("problem_account", "问题落实情况", 48),
+    ("amount_involved", "涉及金额（元）", 14), ("amount_recovered", "退还/追缴金额（元）", 16),
+)
+EXTRA_WIDTH = 20
+# a kept cell under one of these headers is the whole cell of a standard column (several leaders,
+# several milestones): written into that column instead of the value the ledger resolved from it
+IN_PLACE = {"leader": "责任领导", "unit": "责任单位", "owner": "责任人", "deadline": "完成时限"}
+MERGED_COLUMNS = ("part", "category", "problem", "problem_account", "amount_involved", "amount_recovered")
+LIGHT_FILL = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE", "done": "C6EFCE"}
+LIGHTS = ("red", "yellow", "green", "done")
+SUMMARY_SHEET = "汇总"
+
+
+def sheet_name(no: int, title: str, used: set) -> str:
+    """A sheet name for part ``no`` (at most 31 characters, none Excel forbids), unique in ``used``."""
+    base = re.sub(r"[\[\]:*?/\\]", "", f"{cn_numeral(no)}、{title}")[:31] or f"第{no}部分"
+    name, n = base, 1
+    while name.lower() in used:
+        n += 1
+        suffix = f"({n})"
+        name = base[:31 - len(suffix)] + suffix
+    used.add(name.lower())
+    return name
+
+
+class Styles:
+    """The export's cells: one named style per combination of font, fill, alignment and format.
+
+    Assigning fonts, fills and borders cell by cell hashes the style objects each time and costs
+    most of the export; a named style is registered once and assigned by name.
+    """
+
+    def __init__(self, wb):
+        from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+        self.wb = wb
+        thin = Side(style="thin", color="999999")
+        self.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+        self.head_font = Font(name="黑体", bold=True)
+        self.title_font = Font(name="方正小标宋简体", size=16)
+        self.wrap = Alignment(wrap_text=True, vertical="top")
+        self.center = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        self.head_fill = PatternFill("solid", fgColor="D9E1F2")
+        self.fills = {k: PatternFill("solid", fgColor=v) for k, v in LIGHT_FILL.items()}
+        self.named: dict[tuple, str] = {}
+
+    def cell(self, ws, value, font=None, fill=None, align=None, fmt=None, bordered=True):
+        """A write-only cell of ``value`` in the named style of this combination; text stays text."""
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+        from openpyxl.styles import NamedStyle
+
+        key = (id(font), id(fill), id(align), fmt, bordered)
+        name = self.named.get(key)
+        if name is None:
+            name = self.named[key] = f"rectify-{len(self.named) + 1}"
+            kw = {k: v for k, v in (("font", font), ("fill", fill), ("alignment", align), ("number_format", fmt),
+                                    ("border", self.border if bordered else None)) if v is not None}
+            self.wb.add_named_style(NamedStyle(name=name, **kw))
+        if isinstance(value, str):
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters left by PDF extraction
+        c = WriteOnlyCell(ws, value=value)
+        if isinstance(value, str) and c.data_type == "f":
+            c.data_type = "s"  # what a person typed is text, never a formula
+        c.style = name
+        return c
+
+    def head(self, ws, text: str):
+        return self.cell(ws, text, font=self.head_font, fill=self.head_fill, align=self.center)
+
+
+class PartSheets:
+    """The sheets of the parts, written row by row; a problem's cells are merged over its measures."""
+
+    def __init__(self, wb, styles: Styles, plan_title: str, columns: tuple = EXPORT_COLUMNS):
+        from openpyxl.utils import get_column_letter
+
+        self.wb, self.st, self.plan_title, self.columns = wb, styles, plan_title, columns
+        self.ws = None
+        self.used = {SUMMARY_SHEET}
+        self.cur_part = self.cur_problem = None
+        self.first_row = self.row_idx = 0
+        self.merges_out = 0
+        self.money = False
+        self.col_of = {f: i for i, (f, _h, _w) in enumerate(columns)}
+        self.last_col = get_column_letter(len(columns))
+
+    def close_problem(self) -> None:
+        """Merge the finished problem's cells (added to the set directly: MultiCellRange.add scans every range)."""
+        from openpyxl.worksheet.cell_range import CellRange
+
+        if self.ws is None or self.cur_problem is None or self.row_idx <= self.first_row:
+            return
+        for f in MERGED_COLUMNS:
+            if f.startswith("amount") and not self.money:
+                continue
+            c = self.col_of[f] + 1
+            self.ws.merged_cells.ranges.add(CellRange(min_col=c, min_row=self.first_row, max_col=c,
+                                                      max_row=self.row_idx))
+            self.merges_out += 1
+
+    def close_sheet(self) -> None:
+        self.close_problem()
+        if self.ws is not None:
+            self.ws.auto_filter.ref = f"A2:{self.last_col}{max(self.row_idx, 2)}"
+
+    def open_sheet(self, part_no: int, part_title: str) -> None:
+        from openpyxl.utils import get_column_letter
+        from openpyxl.worksheet.cell_range import CellRange
+
+        self.close_sheet()
+        self.cur_part, self.cur_problem = part_no, None
+        ws = self.ws = self.wb.create_sheet(sheet_name(part_no, part_title, self.used))
+        for i, (_f, _h, width) in enumerate(self.columns):
+            ws.column_dimensions[get_column_letter(i + 1)].width = width
+        ws.freeze_panes = "E3"
+        ws.print_title_rows = "2:2"
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = 9  # A4
+        ws.append([self.st.cell(ws, self.plan_title, font=self.st.title_font, align=self.st.center,
+                                bordered=False)])
+        ws.merged_cells.ranges.add(CellRange(min_col=1, min_row=1, max_col=len(self.columns), max_row=1))
+        ws.append([self.st.head(ws, h) for _f, h, _w in self.columns])
+        self.row_idx = 2
+
+    def add(self, r, light: str, names: dict[str, str]) -> None:
+        """Append the row of measure ``r`` (opening its part's sheet and closing a finished problem)."""
+        if r.part != self.cur_part:
+            self.open_sheet(r.part, r.part_title)
+        new_problem = r.problem_id != self.cur_problem
+        if new_problem:
+            self.close_problem()
+            self.cur_problem, self.first_row = r.problem_id, self.row_idx + 1
+            self.money = r.amount_involved is not None or r.amount_recovered is not None
+        self.row_idx += 1
+        values = row_values(self.ws, self.st, r, light, names, new_problem)
+        extra = r.extra or {}
+        self.ws.append([values[f] if f in values else self.st.cell(self.ws, extra.get(h), align=self.st.wrap)
+                        for f, h, _w in self.columns])
+
+
+def _first_name(text: str) -> str | None:
+    from ..importing.ledger_vocab import names_in
+
+    return names_in(text)[0]
+
+
+def in_place(r, names: dict[str, str]) -> dict:
+    """The leader, unit and owner cells of row ``r``, and its deadline cell when the ledger kept one.
+
+    A kept cell naming several people or units is written whole while its first name is still the
+    one in charge; a kept cell of milestones while the deadline in force is still the last of them.
+    """
+    extra = r.extra or {}
+    out = {"leader": names.get(r.leader) if r.leader else None, "unit": r.unit,
+           "owner": names.get(r.owner) if r.owner else None}
+    for f in ("leader", "unit", "owner"):
+        whole = extra.get(IN_PLACE[f])
+        if whole and out[f] and _first_name(whole) == out[f]:
+            out[f] = whole
+    milestones = extra.get(IN_PLACE["deadline"])
+    if milestones and r.deadline is not None and _last_milestone(milestones, r.deadline.year) == r.deadline:
+        out["deadline"] = milestones
+    return out
+
+
+def _last_milestone(text: str, year: int):
+    from ..importing.ledger_dates import parse_milestones
+
+    try:
+        found = parse_milestones(text, year)
+    except ValueError:
+        return None
+    return found[-1][0] if found else None
+
+
+def merge_orders(orders) -> list[str]:
+    """One order of every key of ``orders`` (lists of keys) that keeps each list's own order where it can:
+    a new key goes before the next key of its list already placed, else after the one before it."""
+    out: list[str] = []
+    for keys in orders:
+        for i, key in enumerate(keys):
+            if key in out:
+                continue
+            after = next((k for k in keys[i + 1:] if k in out), None)
+            before = next((k for k in reversed(keys[:i]) if k in out), None)
+            if after is not None:
+                out.insert(out.index(after), key)
+            elif before is not None:
+                out.insert(out.index(before) + 1, key)
+            else:
+                out.append(key)
+    return out
+
+
+def extra_columns(conn, plan_id: int) -> tuple:
+    """The export's columns: the standard ones, then one per header the plan's measures kept, in the order
+    of the file they came from."""
+    q = (select(M.c.extra).join(Problem, Problem.id == M.c.problem_id)
+         .where(Problem.plan_id == plan_id, M.c.extra.is_not(None)).order_by(Problem.no, M.c.seq))
+    orders, seen = [], set()
+    for (extra,) in conn.execute(q):
+        keys = tuple(extra or {})
+        if keys and keys not in seen:
+            seen.add(keys)
+            orders.append(list(keys))
+    standard = {h for _f, h, _w in EXPORT_COLUMNS}
+    return EXPORT_COLUMNS + tuple((f"extra:{k}", k, EXTRA_WIDTH) for k in merge_orders(orders) if k not in standard)
+
+
+def row_values(ws, st: Styles, r, light: str, names: dict[str, str], new_problem: bool) -> dict:
+    """The cells of one measure's row, by field; a problem's own cells only on its first row."""
+    fill = st.fills[light]
+    if r.deadline is not None:
+        deadline = st.cell(ws, r.deadline, fill=fill, align=st.center, fmt="yyyy-mm-dd")
+    else:
+        deadline = st.cell(ws, KIND_LABELS.get(r.kind) if r.kind != "time_bound" else None, fill=fill,
+                           align=st.center)
+    first = {
+        "part": f"{cn_numeral(r.part)}、{r.part_title}",
+        "category": f"{r.cat_no}. {r.cat_title}" if r.cat_title else None,
+        "problem": r.problem_text, "problem_account": r.problem_account,
+    }
+    money = {f: st.cell(ws, getattr(r, f), align=st.wrap, fmt="#,##0.00")
+             for f in ("amount_involved", "amount_recovered") if new_problem and getattr(r, f) is not None}
+    people = in_place(r, names)
+    if "deadline" in people:
+        deadline = st.cell(ws, people.pop("deadline"), fill=fill, align=st.center)
+    plain = {
+        "measure": r.text, "account": r.account, **people,
+        **{f: (v if new_problem else None) for f, v in first.items()},
+    }
+    cells = {f: st.cell(ws, v, align=st.wrap) for f, v in plain.items()}
+    cells.update(money)
+    cells.update({
+        "no": st.cell(ws, f"{r.problem_no}.{r.seq}", align=st.center),
+        "deadline": deadline,
+        "kind": st.cell(ws, KIND_LABELS.get(r.kind, r.kind), align=st.center),
+        "status": st.cell(ws, STATE_LABELS.get(r.state, r.state), fill=fill, align=st.center),
+        "light": st.cell(ws, LIGHT_LABELS[light], fill=fill, align=st.center),
+    })
+    for f in ("amount_involved", "amount_recovered"):
+        cells.setdefault(f, st.cell(ws, None, align=st.wrap))
+    return cells
+
+
+class Tally:
+    """Counts for the summary sheet: by state, by light, and by unit."""
+
+    def __init__(self):
+        self.state, self.light = Counter(), Counter()
+        self.by_unit: dict[str, Counter] = defaultdict(Counter)
+        self.rows = 0
+
+    def add(self, r, light: str) -> None:
+        self.state[r.state] += 1
+        self.light[light] += 1
+        u = self.by_unit[r.unit or "（未指定）"]
+        u["total"] += 1
+        u[light] += 1
+        u["closed" if r.state == "closed" else "open"] += 1
+        self.rows += 1
+
+
+def write_summary(ws, st: Styles, plan_title: str, now: dt.datetime, today: dt.date, problems: int,
+                  tally: Tally) -> None:
+    """The summary sheet: totals, measures by state, by light and by unit."""
+    from openpyxl.utils import get_column_letter
+
+    for i, width in enumerate((22, 12, 12, 12, 10, 10, 10), 1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    c = st.cell
+    ws.append([c(ws, f"{plan_title} · 整改台账汇总", font=st.title_font, bordered=False)])
+    ws.append([c(ws, f"导出时间 {workdays.local_today(now).isoformat()}（统计口径：{today.isoformat()}）",
+                 bordered=False)])
+    ws.append([])
+    ws.append([st.head(ws, h) for h in ("合计", "数量")])
+    ws.append([c(ws, "问题"), c(ws, problems)])
+    ws.append([c(ws, "整改措施"), c(ws, tally.rows)])
+    ws.append([])
+    ws.append([st.head(ws, h) for h in ("状态", "措施数")])
+    for state in spec.STATES:
+        ws.append([c(ws, STATE_LABELS[state]), c(ws, tally.state.get(state, 0))])
+    ws.append([])
+    ws.append([st.head(ws, h) for h in ("预警", "措施数")])
+    for lt in LIGHTS:
+        ws.append([c(ws, LIGHT_LABELS[lt], fill=st.fills[lt]), c(ws, tally.light.get(lt, 0), fill=st.fills[lt])])
+    ws.append([])
+    ws.append([st.head(ws, h) for h in ("责任单位", "措施数", "已销号", "未销号", LIGHT_LABELS["red"],
+                                        LIGHT_LABELS["yellow"], LIGHT_LABELS["green"])])
+    for unit in sorted(tally.by_unit):
+        u = tally.by_unit[unit]
+        ws.append([c(ws, unit)] + [c(ws, u.get(k, 0)) for k in ("total", "closed", "open", "red", "yellow",
+                                                                 "green")])
+    ws.freeze_panes = "A4"
+
+
+def _ledger_query(plan_id: int):
+    from ..readmodels import items_query
+
+    return (items_query(plan_id=plan_id)
+            .add_columns(Problem.text.label("problem_text"), Problem.account.label("problem_account"),
+                         Problem.amount_involved, Problem.amount_recovered, Problem.id.label("problem_id"),
+                         Part.title.label("part_title"), Category.no.label("cat_no"),
+                         Category.title.label("cat_title"), M.c.account.label("account"), M.c.extra)
+            .outerjoin(Category, Category.id == Problem.category_id)
+            .order_by(None).order_by(Part.no, Problem.no, M.c.seq))
+
+
+def export_ledger(path: str | Path, *, plan_id: int | None = None, now: dt.datetime | None = None,
+                  engine: Engine | None = None, progress: Callable[[int, int], None] | None = None,
+                  batch: int = 1000) -> dict:
+    """Write the plan's ledger as .xlsx in the import layout, streaming; return counts.
+
+    ``progress(done, total)`` is called every ``batch`` rows and at the end.
+    """
+    from openpyxl import Workbook
+
+    from ..stats import resolve_plan
+
+    now = (now or utcnow()).replace(tzinfo=None)
+    today = workdays.local_today(now)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part")
+    engine = engine or db.get_engine()
+    wb = Workbook(write_only=True)
+    summary_ws = wb.create_sheet(SUMMARY_SHEET)
+    st = Styles(wb)
+    tally = Tally()
+    with db.read_tx(engine) as conn:
+        plan = resolve_plan(conn, plan_id)
+        names = {r.username: r.name for r in conn.execute(select(User.username, User.name))}
+        total = conn.execute(select(func.count()).select_from(M).join(Problem, Problem.id == M.c.problem_id)
+                             .where(Problem.plan_id == plan.id)).scalar_one()
+        problems = conn.execute(select(func.count()).select_from(Problem)
+                                .where(Problem.plan_id == plan.id)).scalar_one()
+        if progress:
+            progress(0, total)
+        sheets = PartSheets(wb, st, plan.title, extra_columns(conn, plan.id))
+        for r in conn.execution_options(stream_results=True, yield_per=batch).execute(_ledger_query(plan.id)):
+            light, _level = workdays.light(r.state, r.deadline, today, workdays.ladder(r.ladder))
+            sheets.add(r, light, names)
+            tally.add(r, light)
+            if progress and tally.rows % batch == 0:
+                progress(tally.rows, total)
+        sheets.close_sheet()
+    write_summary(summary_ws, st, plan.title, now, today, problems, tally)
+    if wb.worksheets == [summary_ws]:
+        empty = wb.create_sheet("台账")
+        empty.append([st.head(empty, h) for _f, h, _w in EXPORT_COLUMNS])
+    wb.save(tmp)
+    tmp.replace(path)
+    if progress:
+        progress(tally.rows, total)
+    return {"file": str(path), "plan_id": plan.id, "rows": tally.rows, "problems": problems,
+            "sheets": [ws.title for ws in wb.worksheets], "by_state": dict(tally.state),
+            "by_light": dict(tally.light), "merged_ranges": sheets.merges_out}
