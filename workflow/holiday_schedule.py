@@ -341,10 +341,10 @@ def read_file(path: str | Path, year: int | None = None) -> Schedule:
     path = Path(path)
     try:
         if path.suffix.lower() == ".docx":
-            from .notice import NoticeError, _docx_text
+            from .importing.notice_text import NoticeError, docx_text
 
             try:
-                text = _docx_text(path)
+                text = docx_text(path)
             except NoticeError as e:
                 raise ScheduleError(f"无法读取 Word 文档：{e.message}", e.message, source=path.name) from None
         else:

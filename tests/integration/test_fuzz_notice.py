@@ -2,8 +2,8 @@
 
 The parser's own properties are fuzzed in ``tests/unit/test_notice_fuzz.py``; here the inputs go
 the way a user's do: bytes in a ``.txt`` (any encoding, or none), a ``.docx`` (real, damaged or
-not a document at all) through :func:`workflow.notice.read`, and whatever parses through
-:func:`workflow.notice.import_notice` into SQLite. Only :class:`NoticeError` may escape; a refused
+not a document at all) through :func:`workflow.importing.notice.read`, and whatever parses through
+:func:`workflow.importing.notice.import_notice` into SQLite. Only :class:`NoticeError` may escape; a refused
 import writes nothing; importing the same notice again creates nothing; the audit chains hold.
 Each test is bounded to a few seconds.
 """

@@ -140,7 +140,7 @@ def read_text(path) -> str:
     path = Path(path)
     try:
         if path.suffix.lower() == ".docx":
-            return _docx_text(path)
+            return docx_text(path)
         data = path.read_bytes()
     except OSError as e:
         raise NoticeError(f"cannot read: {e.strerror or e}", source=path.name) from None
@@ -155,7 +155,7 @@ def read_text(path) -> str:
             raise NoticeError("not UTF-8, UTF-16 or GB18030 text", source=path.name) from None
 
 
-def _docx_text(path: Path) -> str:
+def docx_text(path: Path) -> str:
     import zipfile
 
     import docx
