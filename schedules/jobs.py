@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from workflow import delivery, digests, escalation, holidays, jobs, settings
+from workflow import delivery, digests, escalation, holidays, jobs, rounds, settings
 from workflow.clock import utcnow
 
 
@@ -59,6 +59,8 @@ JOBS: tuple[Job, ...] = (
         counts_days=True),
     Job("monthly_summary", "月总结 monthly summary", digests.run_monthly, "cron", _cron(day=1, hour=9, minute=0),
         counts_days=True),
+    Job("rounds_weekly", "各被巡察单位整改进展周报 rounds weekly", rounds.run_weekly, "cron",
+        _cron(day_of_week="mon", hour=9, minute=5)),
     Job("jobs", "导出与通报生成 queued exports and notices", queued_work, "interval",
         lambda: {"seconds": settings.get().jobs_seconds}),
     Job("delivery", "通知投递 outbox delivery", delivery.deliver_due, "interval",

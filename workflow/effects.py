@@ -54,6 +54,8 @@ class Store(Protocol):
 
     def latest_order(self) -> str | None: ...
 
+    def record_finding(self, finding: str, account: str) -> int | None: ...
+
 
 @dataclass
 class Change:
@@ -132,3 +134,13 @@ def reply_order(ctx: Ctx, now: dt.datetime, store: Store, ch: Change) -> None:
     if order_no is None:
         raise Refused("no_order", "the measure has no supervision order (督办单) to answer")
     ch.body["order_no"] = order_no
+
+
+def report_finding(ctx: Ctx, now: dt.datetime, store: Store, ch: Change) -> None:
+    """A self-check's answer; 存在 (exists) starts a measure of its own under the same problem."""
+    finding = ctx.params["finding"]
+    ch.values["finding"] = finding
+    ch.body["finding"] = finding
+    found = store.record_finding(finding, ctx.comment)
+    if found is not None:
+        ch.body["measure_started"] = found

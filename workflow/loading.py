@@ -23,13 +23,14 @@ def _actor_query():
     ur, ms, dg = UserRole.__table__, Membership.__table__, Delegation.__table__
     nothing = null()
     return union_all(
-        select(U.c.id, U.c.username, U.c.name, U.c.active, ur.c.role.label("role"),
+        select(U.c.id, U.c.username, U.c.name, U.c.active, U.c.target_id, ur.c.role.label("role"),
                cast(nothing, Integer).label("unit_id"), cast(nothing, Integer).label("leader_id"))
         .select_from(U.outerjoin(ur, ur.c.user_id == U.c.id)).where(U.c.username == name),
-        select(U.c.id, U.c.username, U.c.name, U.c.active, cast(nothing, ur.c.role.type), ms.c.unit_id,
+        select(U.c.id, U.c.username, U.c.name, U.c.active, U.c.target_id, cast(nothing, ur.c.role.type), ms.c.unit_id,
                cast(nothing, Integer))
         .select_from(U.join(ms, ms.c.user_id == U.c.id)).where(U.c.username == name),
-        select(U.c.id, U.c.username, U.c.name, U.c.active, cast(nothing, ur.c.role.type), cast(nothing, Integer),
+        select(U.c.id, U.c.username, U.c.name, U.c.active, U.c.target_id, cast(nothing, ur.c.role.type),
+               cast(nothing, Integer),
                dg.c.leader_id)
         .select_from(U.join(dg, dg.c.delegate_id == U.c.id)).where(U.c.username == name),
     )
@@ -49,11 +50,12 @@ def load_actor(conn: Connection, username: str) -> spec.Actor:
     delegate_for: frozenset[int] = frozenset()
     if "leader" in roles:
         delegate_for = frozenset(r.leader_id for r in rows if r.leader_id is not None)
-    return spec.Actor(rows[0].id, rows[0].username, roles, units, delegate_for, rows[0].name or "")
+    return spec.Actor(rows[0].id, rows[0].username, roles, units, delegate_for, rows[0].name or "",
+                      rows[0].target_id)
 
 
 _MEASURE_Q = (
-    select(M, Plan.evidence_waived, Plan.ladder)
+    select(M, Plan.evidence_waived, Plan.ladder, Plan.target_id.label("target_id"))
     .join(Problem, Problem.id == M.c.problem_id)
     .join(Plan, Plan.id == Problem.plan_id)
 )
@@ -76,5 +78,6 @@ def view_of(row) -> spec.MeasureView:
         kind=row.kind, submitter_id=row.submitter_id, evidence_count=row.evidence_count,
         evidence_waived=bool(row.evidence_waived), pending_extension=bool(row.pending_extension),
         approver_id=row.approver_id, account=row.account, reopen_count=row.reopen_count, deadline=row.deadline,
-        deadline_original=row.deadline_original, level=row.level,
+        deadline_original=row.deadline_original, level=row.level, finding=row.finding,
+        target_id=row.target_id,
     )

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import ClassVar
 
 from sqlalchemy import (
-    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, Numeric, String, Table, Text,
+    JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, MetaData, Numeric, String, Table, Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -57,6 +57,8 @@ class User(Base):
     superior_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str] = mapped_column(String(10), default="zh")
+    # the target whose plans this person works on; None: every target (one office, or the 巡察办)
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("targets.id"))
 
 
 class UserRole(Base):
@@ -91,12 +93,26 @@ class ApiToken(Base):
 
 # --- the plan -----------------------------------------------------------
 
+class Target(Base):
+    """An inspected organisation (东城区, 某县教育局): every round of inspection of it, and its plans."""
+
+    __tablename__ = "targets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class Inspection(Base):
+    """One round (轮) of inspection of a target: who inspected, when, and what kind."""
+
     __tablename__ = "inspections"
     id: Mapped[int] = mapped_column(primary_key=True)
     body: Mapped[str] = mapped_column(String(200))  # 市委第八巡察组
-    target: Mapped[str] = mapped_column(String(200))  # 东城区
+    target: Mapped[str] = mapped_column(String(200))  # 东城区, as the notice names it
     kind: Mapped[str] = mapped_column(String(20), default="special")  # routine / special / look_back
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("targets.id"), index=True)
+    genre: Mapped[str] = mapped_column(String(20), default="xuncha")  # xuncha xunshi audit ducha
+    round_no: Mapped[int | None] = mapped_column(Integer)  # the target's 1st, 2nd … round
     onsite_start: Mapped[dt.date | None] = mapped_column(Date)
     onsite_end: Mapped[dt.date | None] = mapped_column(Date)
     feedback_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -108,6 +124,7 @@ class Plan(Base):
     __tablename__ = "plans"
     id: Mapped[int] = mapped_column(primary_key=True)
     inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"))
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("targets.id"), index=True)  # the inspection's
     title: Mapped[str] = mapped_column(String(300))
     issuer: Mapped[str | None] = mapped_column(String(200))  # 中共许昌市东城区工作委员会
     evidence_waived: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -179,6 +196,10 @@ class Measure(Base):
     created_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # cells of an imported ledger with no column of their own: {header: text}, in the file's column order
     extra: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    # 举一反三: a self-check task belongs to a spread; its finding (exists / none); a measure a finding started
+    spread_id: Mapped[int | None] = mapped_column(ForeignKey("spreads.id"), index=True)
+    finding: Mapped[str | None] = mapped_column(String(10))
+    found_by: Mapped[int | None] = mapped_column(ForeignKey("measures.id"))
     __table_args__ = (
         UniqueConstraint("problem_id", "seq"),
         # the sweep reads only open measures near or past their deadline
@@ -198,6 +219,47 @@ class Extension(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class RecurrenceLink(Base):
+    """A problem of a later round that may be an earlier round's problem found again."""
+
+    __tablename__ = "recurrence_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
+    earlier_problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(12), default="candidate")  # candidate confirmed dismissed
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    __table_args__ = (UniqueConstraint("problem_id", "earlier_problem_id"),)
+
+
+class Spread(Base):
+    """举一反三: one problem checked in other units, each given a self-check task."""
+
+    __tablename__ = "spreads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
+    deadline: Mapped[dt.date] = mapped_column(Date)  # of the self-checks
+    fix_days: Mapped[int] = mapped_column(Integer)  # a finding's measure is due this many days after it
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Record(Base):
+    """A fact that belongs to no one measure (a confirmed recurrence, a spread), in one hash chain."""
+
+    __tablename__ = "records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(120))  # what it is about: "problem:12", "link:3"
+    body: Mapped[str] = mapped_column(Text)  # canonical JSON
+    actor: Mapped[str] = mapped_column(String(80))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class NoticeVersion(Base):

@@ -12,14 +12,14 @@ import unicodedata
 from collections import Counter
 from decimal import Decimal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from . import spec
+from . import spec, vocabulary
 from .commands.measures import record_creation
 from .models import (
     Accountability, Category, Delegation, Inspection, Measure, Membership, OrgUnit, Part, Plan, Problem, RuleMade,
-    UnitAlias, User, UserRole,
+    Target, UnitAlias, User, UserRole,
 )
 from .passwords import hash_password
 
@@ -69,13 +69,34 @@ def delegate(conn: Connection, leader: str, delegate_username: str) -> None:
     conn.execute(insert(Delegation.__table__), {"leader_id": lid, "delegate_id": did})
 
 
-def inspection(conn: Connection, body: str, target: str, kind: str = "special", **dates) -> int:
-    return _insert(conn, Inspection, body=body, target=target, kind=kind, **dates)
+def target(conn: Connection, name: str | None, now: dt.datetime | None = None) -> int | None:
+    """The inspected organisation called ``name`` (created when new); None for no name or a placeholder."""
+    clean = normalize_name(name or "")
+    if not clean or clean.startswith("（"):
+        return None
+    tid = conn.execute(select(Target.id).where(Target.name == clean)).scalar()
+    if tid is None:
+        tid = _insert(conn, Target, name=clean, created_at=(now or dt.datetime.now(dt.UTC)).replace(tzinfo=None))
+    return tid
+
+
+def inspection(conn: Connection, body: str, target_name: str, kind: str = "special", *, genre: str | None = None,
+               title: str | None = None, **dates) -> int:
+    """A new round of inspection: its target found or created, numbered after the target's earlier rounds;
+    its genre (巡察, 巡视, 审计, 督察) from ``genre`` or from what the body's name and ``title`` say."""
+    tid = target(conn, target_name)
+    round_no = None
+    if tid is not None:
+        last = conn.execute(select(func.max(Inspection.round_no)).where(Inspection.target_id == tid)).scalar()
+        round_no = (last or 0) + 1
+    return _insert(conn, Inspection, body=body, target=target_name, kind=kind, target_id=tid, round_no=round_no,
+                   genre=genre or vocabulary.genre_of(body, title), **dates)
 
 
 def plan(conn: Connection, inspection_id: int, title: str, issuer: str | None = None,
          evidence_waived: bool = False, ladder: dict | None = None, preamble: dict | None = None) -> int:
-    return _insert(conn, Plan, inspection_id=inspection_id, title=title, issuer=issuer,
+    tid = conn.execute(select(Inspection.target_id).where(Inspection.id == inspection_id)).scalar()
+    return _insert(conn, Plan, inspection_id=inspection_id, title=title, issuer=issuer, target_id=tid,
                    evidence_waived=evidence_waived, ladder=ladder, preamble=preamble)
 
 

@@ -41,7 +41,8 @@ EVIDENCE_STATES = (ASSIGNED, IN_PROGRESS, SUBMITTED)  # before approval: evidenc
 STATE_LABELS = vocabulary.STATE_LABELS
 
 ROLES = ("admin", "office", "leader", "owner", "supervisor", "inspector", "inspection_office")
-KINDS = ("immediate", "time_bound", "long_term")
+KINDS = ("immediate", "time_bound", "long_term", "self_check")
+FINDINGS = ("exists", "none")  # a self-check's answer: 存在 / 不存在
 KIND_LABELS = vocabulary.KIND_LABELS
 REOPEN_CATEGORIES = ("public_dissatisfaction", "inspector_dissatisfaction", "failed_recheck", "rebound")
 REOPEN_LABELS = vocabulary.REOPEN_LABELS
@@ -60,6 +61,7 @@ class Actor:
     unit_ids: frozenset[int] = frozenset()
     delegate_for: frozenset[int] = frozenset()
     name: str = ""
+    target_id: int | None = None  # tied to one inspected organisation; None: every target
 
     @property
     def display(self) -> str:
@@ -87,6 +89,8 @@ class MeasureView:
     deadline: dt.date | None = None
     deadline_original: dt.date | None = None
     level: int = -1  # the escalation level in force: -1 none, 0 yellow, 1-3 red (3: a supervision order)
+    finding: str | None = None  # a self-check's answer once reported
+    target_id: int | None = None  # the inspected organisation of its plan
 
 
 @dataclass(frozen=True)
@@ -136,10 +140,12 @@ def is_supervisor_office_or_leader(ctx: Ctx) -> bool:
 
 
 def can_see(ctx: Ctx) -> bool:
-    """Anyone with a stake in the measure may see it (and comment on it)."""
+    """Anyone with a stake in the measure may see it (and comment on it); the offices that read every
+    measure read those of their own target when they are tied to one."""
     a = ctx.actor
     if {"admin", "office", "supervisor", "inspector", "inspection_office"} & a.roles:
-        return True
+        if a.target_id is None or a.target_id == ctx.measure.target_id:
+            return True
     return is_owner_or_unit_member(ctx) or is_leader(ctx)
 
 
@@ -172,6 +178,21 @@ def long_term_only(ctx: Ctx):
 def under_order(ctx: Ctx):
     if ctx.measure.level < 3:
         return ("no_order", "the measure has no supervision order (督办单) to answer")
+    return None
+
+
+def self_check_only(ctx: Ctx):
+    if ctx.measure.kind != "self_check":
+        return ("self_check_only", "only a self-check (自查) reports a finding")
+    if ctx.measure.finding is not None:
+        return ("finding_reported", "the finding of this self-check is already reported")
+    return None
+
+
+def finding_first(ctx: Ctx):
+    """A self-check is submitted only once it has said what it found."""
+    if ctx.measure.kind == "self_check" and ctx.measure.finding is None:
+        return ("finding_required", "report what the self-check found (存在/不存在) before submitting")
     return None
 
 
@@ -211,6 +232,12 @@ def need_evidence(ctx: Ctx):
 def reopen_category(ctx: Ctx):
     if ctx.params.get("category") not in REOPEN_CATEGORIES:
         return ("category_required", "a reopen category is required: " + ", ".join(REOPEN_CATEGORIES))
+    return None
+
+
+def need_finding(ctx: Ctx):
+    if ctx.params.get("finding") not in FINDINGS:
+        return ("finding_required", "say what the self-check found: exists or none (存在/不存在)")
     return None
 
 
@@ -334,7 +361,7 @@ TRIGGERS: dict[str, Trigger] = {t.name: t for t in (
     Trigger("start", N_("开始整改"), (ASSIGNED,), IN_PROGRESS, is_owner_or_unit_member,
             "the owner or a member of the owning unit", params=(_opinion(),)),
     Trigger("submit", N_("提交"), (IN_PROGRESS,), SUBMITTED, is_owner, "the owner",
-            input_guards=(need_account, need_evidence),
+            state_guards=(finding_first,), input_guards=(need_account, need_evidence),
             params=(Param("comment", "text", N_("落实情况"), required=True, max_length=20000, prefill="account"),),
             evidence=True, effect=effects.submit, tone="good",
             notice=Notice("awaiting_approval", N_("待审核：整改措施 {id} 已提交"),
@@ -407,6 +434,14 @@ TRIGGERS: dict[str, Trigger] = {t.name: t for t in (
             effect=effects.reply_order,
             notice=Notice("order_replied", N_("督办回复：整改措施 {id}"),
                           N_("{actor} 回复了督办单 {order_no}：{comment}"), ("office", "supervisors"))),
+    Trigger("report_finding", N_("报告自查结论"), WORK_STATES, None, is_owner_or_unit_member,
+            "the owner or a member of the owning unit", state_guards=(self_check_only,),
+            input_guards=(need_finding, need_comment),
+            params=(Param("finding", "choice", N_("自查结论"), required=True, choices=FINDINGS, vocab="finding"),
+                    Param("comment", "text", N_("自查情况"), required=True, max_length=20000)), evidence=True,
+            effect=effects.report_finding,
+            notice=Notice("finding_reported", N_("自查结论：整改措施 {id}"),
+                          N_("{actor} 报告了自查结论：{finding}。{comment}"), ("office",))),
     Trigger("escalate", N_("督办"), OPEN_STATES, None, is_system, "the scheduler", public=False),
 )}
 

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from . import db, spec, vocabulary, workdays
 from .clock import utcnow
 from .errors import NotFound
-from .models import Accountability, Inspection, Measure, Part, Plan, Problem, RuleMade
+from .models import Accountability, Inspection, Measure, Part, Plan, Problem, RecurrenceLink, RuleMade
 
 M = Measure.__table__
 _Sel = TypeVar("_Sel", bound=Select)
@@ -80,6 +80,10 @@ class LedgerStats:
     accountability: dict[str, int] = field(default_factory=dict)
     accountability_total: int = 0
     rules_made: int = 0
+    recurred: int = 0  # problems confirmed as found again in an earlier round
+    self_checks: int = 0  # 举一反三 self-check tasks (not counted among the measures)
+    self_checks_done: int = 0
+    self_checks_found: int = 0  # answered 存在: each started a measure of its own
 
     @property
     def problems_completed(self) -> int:
@@ -134,6 +138,10 @@ def _count_measures(s: LedgerStats, rows) -> None:
     by_state: dict[str, int] = {st: 0 for st in spec.STATES}
     for r in rows:
         n, overdue = r.n, int(r.overdue or 0)
+        if r.kind == "self_check":
+            s.self_checks += n
+            s.self_checks_done += n if r.state == "closed" else 0
+            continue
         by_state[r.state] = by_state.get(r.state, 0) + n
         s.measures += n
         s.reopened += int(r.reopened or 0)
@@ -199,6 +207,11 @@ def compute(plan_id: int | None = None, now: dt.datetime | None = None, engine: 
     if plan_id is not None:
         rq = rq.where(RuleMade.problem_id.in_(select(Problem.id).where(Problem.plan_id == plan_id)))
     s.rules_made = conn.execute(rq).scalar_one()
+    fq = select(func.count()).select_from(M).join(Problem, Problem.id == M.c.problem_id).where(M.c.finding == "exists")
+    s.self_checks_found = conn.execute(in_plan(fq)).scalar_one()
+    lq = (select(func.count(func.distinct(RecurrenceLink.problem_id))).select_from(RecurrenceLink)
+          .join(Problem, Problem.id == RecurrenceLink.problem_id).where(RecurrenceLink.status == "confirmed"))
+    s.recurred = conn.execute(in_plan(lq)).scalar_one()
     return s
 
 
@@ -233,6 +246,11 @@ def paragraph(s: LedgerStats, genre: str = "xuncha") -> str:
     parts = [head + "；"]
     parts.append(f"细化整改措施{s.measures}项，已完成{s.completed}项，完成率{_pct(s.completion_rate)}%，"
                  f"正在整改{s.in_progress}项，逾期未完成{s.not_completed}项；其中长期坚持事项{s.long_term}项。")
+    if s.recurred:
+        parts.append(f"其中{s.recurred}个问题在上轮{word}中已反馈，已按问题反弹重新整改。")
+    if s.self_checks:
+        parts.append(f"举一反三开展自查{s.self_checks}项，已完成{s.self_checks_done}项，"
+                     f"发现同类问题{s.self_checks_found}个，均已纳入整改。")
     if s.amount_involved or s.amount_recovered:
         parts.append(f"涉及金额{wan(s.amount_involved)}万元，已退还或追缴{wan(s.amount_recovered)}万元。")
     if s.accountability_total:

@@ -22,7 +22,10 @@ STATE_LABELS = {
     "closed": N_("已销号"),
 }
 
-KIND_LABELS = {"immediate": N_("立行立改"), "time_bound": N_("限期整改"), "long_term": N_("长期坚持")}
+KIND_LABELS = {"immediate": N_("立行立改"), "time_bound": N_("限期整改"), "long_term": N_("长期坚持"),
+               "self_check": N_("举一反三自查")}
+
+FINDING_LABELS = {"exists": N_("存在"), "none": N_("不存在")}
 
 LIGHT_LABELS = {"green": N_("正常"), "yellow": N_("临期"), "red": N_("逾期"), "done": N_("已销号")}
 
@@ -96,6 +99,8 @@ ACCOUNTABILITY_LABELS = {
     "sanction": N_("追责问责"),
 }
 
+LINK_STATUS_LABELS = {"candidate": N_("待确认"), "confirmed": N_("已确认"), "dismissed": N_("已排除")}
+
 # audit events that are not triggers of the lifecycle
 EVENT_LABELS = {"create": N_("创建"), "import": N_("导入"), "escalate": N_("督办")}
 
@@ -104,6 +109,7 @@ TABLES: dict[str, dict] = {
     "reopen": REOPEN_LABELS, "role": ROLE_LABELS, "progress": PROGRESS_LABELS, "unit_kind": UNIT_KIND_LABELS,
     "inspection_kind": INSPECTION_KIND_LABELS, "extension_status": EXTENSION_STATUS_LABELS,
     "feedback_status": FEEDBACK_STATUS_LABELS, "accountability": ACCOUNTABILITY_LABELS, "genre": GENRE_LABELS,
+    "finding": FINDING_LABELS, "link_status": LINK_STATUS_LABELS,
 }
 
 

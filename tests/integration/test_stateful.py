@@ -37,6 +37,7 @@ LIKELY = {
     "recheck": ["office1"], "reassign": ["office1"], "comment": ["super1", "owner3"],
     "progress_update": ["owner1"], "urge": ["super1", "leader2"], "request_extension": ["owner1", "leader1"],
     "grant_extension": ["leader1"], "deny_extension": ["leader1"], "reply_order": ["owner1", "leader1"],
+    "report_finding": ["owner1"],
 }
 
 

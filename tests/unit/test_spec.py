@@ -60,6 +60,7 @@ MAY_FIRE = {
     "grant_extension": {"leader", "delegate"},
     "deny_extension": {"leader", "delegate"},
     "reply_order": {"owner", "unit_member", "leader", "delegate"},
+    "report_finding": {"owner", "unit_member"},
     "escalate": {"system"},
 }
 
@@ -75,10 +76,11 @@ def satisfied_ctx(trigger: str, actor: Actor, state: str | None = None) -> Ctx:
     """A context in which every guard of ``trigger`` passes, so only state and role decide."""
     t = spec.TRIGGERS[trigger]
     state = state or t.sources[0]
-    m = measure(state, kind="long_term", submitter_id=OWNER_ID, evidence_count=1, level=3,
+    m = measure(state, kind="self_check" if trigger == "report_finding" else "long_term", submitter_id=OWNER_ID,
+                evidence_count=1, level=3,
                 pending_extension=trigger in ("grant_extension", "deny_extension"))
     return Ctx(actor, m, comment="已按要求完成整改", reason="理由充分",
-               params={"category": "rebound", "new_deadline": "2027-01-31", "owner": "owner2"})
+               params={"category": "rebound", "new_deadline": "2027-01-31", "owner": "owner2", "finding": "exists"})
 
 
 def refusal(trigger: str, ctx: Ctx) -> str:
@@ -412,3 +414,25 @@ def test_a_supervision_order_is_answered_only_while_the_measure_is_under_it():
     assert "reply_order" not in spec.allowed_triggers(lambda _n: Ctx(ACTORS["owner"], measure("in_progress", level=2)))
     assert refusal("reply_order", Ctx(ACTORS["owner"], measure("in_progress", level=1), comment="已整改")) == "no_order"
     assert refusal("reply_order", Ctx(ACTORS["owner"], under)) == "comment_required"
+
+
+def test_a_self_check_reports_its_finding_once_and_only_then_is_submitted():
+    check = measure("in_progress", kind="self_check", evidence_count=1)
+    assert refusal("submit", Ctx(ACTORS["owner"], check, comment="已自查")) == "finding_required"
+    ctx = Ctx(ACTORS["owner"], check, comment="已自查，未发现同类问题", params={"finding": "none"})
+    assert spec.check("report_finding", ctx) == "in_progress"
+    assert refusal("report_finding", Ctx(ACTORS["owner"], check, comment="x", params={"finding": "maybe"})) \
+        == "finding_required"
+    answered = measure("in_progress", kind="self_check", evidence_count=1, finding="none")
+    assert spec.check("submit", Ctx(ACTORS["owner"], answered, comment="已自查")) == "submitted"
+    assert refusal("report_finding", Ctx(ACTORS["owner"], answered, comment="x", params={"finding": "none"})) \
+        == "finding_reported"
+    assert refusal("report_finding", Ctx(ACTORS["owner"], measure("in_progress"), comment="x",
+                                         params={"finding": "none"})) == "self_check_only"
+
+
+def test_an_office_tied_to_one_target_sees_only_that_targets_measures():
+    tied = Actor(OFFICE_ID, "office1", frozenset({"office"}), target_id=1)
+    assert spec.can_see(Ctx(tied, measure(target_id=1)))
+    assert not spec.can_see(Ctx(tied, measure(target_id=2)))
+    assert spec.can_see(Ctx(ACTORS["office"], measure(target_id=2)))

@@ -18,7 +18,7 @@ import click
 from sqlalchemy import insert, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from .. import audit, commands, db, evidence as ev, publication, readmodels, settings, spec, workdays
+from .. import audit, commands, db, evidence as ev, publication, readmodels, records, settings, spec, workdays
 from ..clock import utcnow
 from ..errors import Conflict, NotFound
 from ..models import User
@@ -247,7 +247,7 @@ def audit_group():
 @audit_group.command("verify")
 def audit_verify_cmd():
     """Exit 0 if every chain and checkpoint holds; else name the first broken event."""
-    broken = audit.verify() or audit.check_checkpoints() or publication.verify()
+    broken = audit.verify() or audit.check_checkpoints() or publication.verify() or records.verify()
     if broken:
         raise CliError(f"audit chain broken: {broken}", 1)
     click.echo("audit chain verified", err=True)

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import click
 
-from .. import audit, publication
+from .. import audit, publication, records
 from ..backup import BackupError, backup, restore
 from . import CliError
 
@@ -32,7 +32,7 @@ def backup_cmd(file):
 def restore_cmd(file):
     """Restore FILE over the configured database, then verify the audit chain."""
     m = _run(restore, file)
-    broken = audit.verify() or audit.check_checkpoints() or publication.verify()
+    broken = audit.verify() or audit.check_checkpoints() or publication.verify() or records.verify()
     if broken:
         raise CliError(f"restored, but the audit chain is broken: {broken}")
     click.echo(f"restored {file}: {m['chains']} chains, {m['events']} events; audit chain verified", err=True)

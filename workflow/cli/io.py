@@ -50,6 +50,9 @@ def _print_report(s: dict) -> None:
         click.echo(f"  新建单位 units created: {'、'.join(s['units_created'])}")
     if s["unmapped_columns"]:
         click.echo(f"  保留的其他列 columns kept as they are (其他信息): {'、'.join(s['unmapped_columns'])}")
+    if s.get("recurrence_candidates"):
+        click.echo(f"  疑似重复问题 likely found again in an earlier round: {s['recurrence_candidates']} "
+                   f"(rectify recurrence --plan {s.get('plan_id')})")
     if s.get("column_map"):
         pairs = ", ".join(f"{h}={f}" for h, f in s["column_map"].items())
         click.echo(f"  表头映射 header map (remembered on the plan): {pairs}")
@@ -62,10 +65,11 @@ def _print_report(s: dict) -> None:
 @click.option("--dry-run", is_flag=True, help="show what would be created or updated; write nothing")
 @click.option("--map", "maps", multiple=True, metavar="HEADER=FIELD",
               help="read the column HEADER as FIELD (e.g. '整改反馈=account'); remembered on the plan (ledgers)")
+@click.option("--target", help="the inspected organisation, for a ledger that starts a new round of it")
 @click.option("--as", "as_user", default="system", show_default=True, help="who the audit events name")
 @click.option("--now", "now_", help="the import's time (ISO 8601; default now)")
 @click.option("--json", "as_json", is_flag=True)
-def import_cmd(file, plan_id, title, dry_run, maps, as_user, now_, as_json):
+def import_cmd(file, plan_id, title, dry_run, maps, target, as_user, now_, as_json):
     """Import an .xlsx ledger, or a notice (.txt/.docx); print one report for both."""
     from sqlalchemy import select
 
@@ -90,7 +94,7 @@ def import_cmd(file, plan_id, title, dry_run, maps, as_user, now_, as_json):
                 raise NotFound(f"no such user: {as_user}")
     try:
         report = importing.import_file(path, dry_run=dry_run, mapping=mapping, plan_id=plan_id, title=title,
-                                       actor=as_user, now=now)
+                                       actor=as_user, now=now, target=target)
     except importing.ImportRefused as e:
         raise CliError(f"refused ({e.rule}): {e}", EXIT_REFUSED) from None
     except notice.NoticeError as e:

@@ -12,16 +12,18 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from .. import audit, db, notify, spec, workdays
+from .. import audit, db, notify, spec, vocabulary, workdays
 from ..clock import utcnow
 from ..effects import Change
 from ..errors import Conflict
 from ..evidence import Stored
 from ..loading import LOCK_MEASURE, load_actor, load_measure, view_of
-from ..models import Escalation, Evidence, Extension, LightChange, Measure, MeasureEvidence, Membership, OrgUnit, User, UserRole
+from ..models import (
+    Escalation, Evidence, Extension, LightChange, Measure, MeasureEvidence, Membership, OrgUnit, Spread, User, UserRole,
+)
 from ..spec import Refused
 
 M = Measure.__table__
@@ -124,6 +126,24 @@ class _Store:
             status="granted" if granted else "denied", decided_by=self.actor.id, decided_at=self.now))
         return ext.new_deadline
 
+    def record_finding(self, finding: str, account: str) -> int | None:
+        """存在: a measure of its own under the same problem, for the same unit and people, due the spread's
+        ``fix_days`` after today; its id. 不存在: nothing more (the self-check goes on to be signed off)."""
+        if finding != "exists":
+            return None
+        from .. import planwriter
+
+        row = self.row
+        days = self.conn.execute(select(Spread.fix_days).where(Spread.id == row.spread_id)).scalar() or 30
+        seq = (self.conn.execute(select(func.max(M.c.seq)).where(M.c.problem_id == row.problem_id)).scalar() or 0) + 1
+        text = f"自查发现同类问题：{account.strip()}"[:2000]
+        deadline = workdays.local_today(self.now) + dt.timedelta(days=int(days))
+        mid = planwriter.measure(self.conn, row.problem_id, seq, text, kind="time_bound", leader_id=row.leader_id,
+                                 unit_id=row.unit_id, owner_id=row.owner_id, deadline=deadline, now=self.now,
+                                 actor=self.actor.username, extra={"found_by": row.id})
+        self.conn.execute(update(M).where(M.c.id == mid).values(found_by=row.id))
+        return mid
+
     def latest_order(self) -> str | None:
         return self.conn.execute(select(Escalation.order_no).where(
             Escalation.measure_id == self.row.id, Escalation.order_no.is_not(None))
@@ -183,7 +203,8 @@ def _notify(conn: Connection, t: spec.Trigger, row, ctx: spec.Ctx, change: Chang
     recipients = [uid for who in n.audience for uid in _audience(conn, who, row, change.values)]
     fmt = {"id": row.id, "actor": ctx.actor.display, "reason": ctx.reason, "comment": ctx.comment,
            "deadline": row.deadline, "new_deadline": change.body.get("new_deadline", ""),
-           "order_no": change.body.get("order_no", "")}
+           "order_no": change.body.get("order_no", ""),
+           "finding": vocabulary.label("finding", change.body.get("finding"))}
     return notify.enqueue(conn, recipients, n.kind, n.subject.format(**fmt), n.text.format(**fmt), now,
                           measure_id=row.id)
 

@@ -62,15 +62,17 @@ def kind_of(path: str | Path) -> str:
 
 def import_file(path: str | Path, *, dry_run: bool = False, mapping: dict[str, str] | None = None,
                 plan_id: int | None = None, title: str | None = None, actor: str = "system",
-                now: dt.datetime | None = None, engine: Engine | None = None) -> dict:
+                now: dt.datetime | None = None, engine: Engine | None = None, target: str | None = None) -> dict:
     """Import a ledger or a notice, all or nothing; return the one report (see the module's docstring).
 
-    ``mapping`` ({header: field}) and ``plan_id``/``title`` apply to ledgers; ``dry_run`` writes nothing.
+    ``mapping`` ({header: field}), ``plan_id``/``title`` and ``target`` (the inspected organisation, whose
+    new round a new plan is) apply to ledgers; ``dry_run`` writes nothing. A notice names its own target.
+    Either kind compares its problems with the target's earlier rounds (``recurrence_candidates``).
     Raises :class:`LedgerImportError`, the notice importer's error, :class:`ImportRefused` or NotFound.
     """
     if kind_of(path) == "ledger":
         return import_ledger(path, plan_id=plan_id, title=title, dry_run=dry_run, actor=actor, now=now,
-                             engine=engine, mapping=mapping)
+                             engine=engine, mapping=mapping, target=target)
     return _import_notice(Path(path), dry_run=dry_run, mapping=mapping, plan_id=plan_id, title=title, now=now,
                           engine=engine, actor=actor)
 

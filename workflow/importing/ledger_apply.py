@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from .. import audit, commands, db, planwriter, spec
+from .. import audit, commands, db, planwriter, recurrence, spec
 from ..clock import utcnow
 from ..errors import NotFound
 from ..models import Category, LightChange, Measure, OrgUnit, Part, Plan, Problem, User
@@ -159,8 +159,9 @@ class LedgerWriter:
         self.unit_names: dict[int, str] = {}
 
     # the plan and its tree -------------------------------------------------------------
-    def plan(self, plan_id: int | None, title: str | None) -> None:
-        """The plan ``plan_id``, else the newest titled ``title`` (or the file's title, or its name), else new."""
+    def plan(self, plan_id: int | None, title: str | None, target: str | None = None) -> None:
+        """The plan ``plan_id``, else the newest titled ``title`` (or the file's title, or its name), else new:
+        a new round of ``target`` (the inspected organisation) when one is named."""
         conn = self.conn
         if plan_id is not None:
             row = conn.execute(select(Plan.id, Plan.title).where(Plan.id == plan_id)).first()
@@ -172,7 +173,8 @@ class LedgerWriter:
         self.plan_id = conn.execute(select(Plan.id).where(Plan.title == self.plan_title)
                                     .order_by(Plan.id.desc())).scalar()
         if self.plan_id is None:
-            insp = planwriter.inspection(conn, IMPORTED_BODY, IMPORTED_TARGET, "routine")
+            insp = planwriter.inspection(conn, IMPORTED_BODY, target or IMPORTED_TARGET, "routine",
+                                         title=self.plan_title)
             self.plan_id = planwriter.plan(conn, insp, self.plan_title)
             self.plan_created = True
 
@@ -369,13 +371,13 @@ class _DryRun(Exception):
 
 
 def write_ledger(conn: Connection, led: LedgerIn, *, plan_id: int | None, title: str | None, now: dt.datetime,
-                 actor: str, source: str, dry_run: bool) -> dict:
+                 actor: str, source: str, dry_run: bool, target: str | None = None) -> dict:
     """Write ``led`` into a plan on the open write connection ``conn``; return the summary.
 
     The file's header map (``led.mapping``) is remembered on the plan for later imports.
     """
     lw = LedgerWriter(conn, led, now=now, actor=actor, source=source)
-    lw.plan(plan_id, title)
+    lw.plan(plan_id, title, target)
     lw.parts()
     lw.measures(lw.problems())
     if led.mapping:
@@ -383,7 +385,9 @@ def write_ledger(conn: Connection, led: LedgerIn, *, plan_id: int | None, title:
         merged = {**stored, **led.mapping}
         if merged != stored:
             conn.execute(update(Plan.__table__).where(Plan.id == lw.plan_id).values(column_map=merged))
-    return lw.summary(dry_run)
+    summary = lw.summary(dry_run)
+    summary["recurrence_candidates"] = recurrence.scan(conn, lw.plan_id, now)
+    return summary
 
 
 def stored_mapping(conn: Connection, *, plan_id: int | None = None, title: str | None = None) -> dict[str, str]:
@@ -419,7 +423,8 @@ def read_for_plan(path: Path, *, plan_id: int | None, title: str | None, mapping
 
 def import_ledger(path: str | Path, *, plan_id: int | None = None, title: str | None = None,
                   dry_run: bool = False, actor: str = "system", now: dt.datetime | None = None,
-                  engine: Engine | None = None, mapping: dict[str, str] | None = None) -> dict:
+                  engine: Engine | None = None, mapping: dict[str, str] | None = None,
+                  target: str | None = None) -> dict:
     """Import an .xlsx ledger into a plan, all or nothing; return what was (or would be) done.
 
     The plan is ``plan_id``, else the plan titled ``title`` (or the file's title row, or its
@@ -435,7 +440,7 @@ def import_ledger(path: str | Path, *, plan_id: int | None = None, title: str | 
     try:
         with db.write_tx(engine) as conn:
             summary = write_ledger(conn, led, plan_id=plan_id, title=title, now=now, actor=actor,
-                                   source=path.name, dry_run=dry_run)
+                                   source=path.name, dry_run=dry_run, target=target)
             if dry_run:
                 raise _DryRun
     except _DryRun:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 
 from sqlalchemy import select, update
 
-from .. import db, planwriter, spec
+from .. import db, planwriter, recurrence, spec
 from ..models import Accountability, Inspection, Measure, Membership, Plan, RuleMade, User
 from .notice_text import NoticeError
 from .notice_tree import Notice, Problem
@@ -90,7 +90,8 @@ def _write(conn, source, now, owner_map, initial_state, deadline_for, evidence_w
     writer = planwriter.PlanWriter(conn, now=now, actor=actor)
     plan_id, insp_id = _plan(conn, notice, evidence_waived, extra)
     _Tree(writer, notice, plan_id, owner_map, initial_state, deadline_for, extra, directory).write()
-    return {"kind": "notice", "parts": len(notice.parts), "problems": len(notice.problems),
+    candidates = recurrence.scan(conn, plan_id, now)
+    return {"kind": "notice", "recurrence_candidates": candidates, "parts": len(notice.parts), "problems": len(notice.problems),
             "measures": notice.measure_count, "units_created": list(writer.units_created), "unmapped_columns": [],
             "warnings": warnings, "plan_id": plan_id, "inspection_id": insp_id,
             "created": {k: extra.get(k, writer.created[k]) for k in _CREATED},
@@ -114,7 +115,7 @@ def _plan(conn, notice: Notice, evidence_waived: bool, counts: dict) -> tuple[in
         conn.execute(update(Plan.__table__).where(Plan.id == plan_id).values(
             issuer=notice.issuer, preamble=notice.preamble()))
         return plan_id, insp_id
-    insp_id = planwriter.inspection(conn, body, target, info.kind, **dates)
+    insp_id = planwriter.inspection(conn, body, target, info.kind, title=notice.title, **dates)
     plan_id = planwriter.plan(conn, insp_id, notice.title, issuer=notice.issuer,
                               evidence_waived=evidence_waived, preamble=notice.preamble())
     counts["inspection"] = counts["plan"] = 1

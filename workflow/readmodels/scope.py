@@ -1,6 +1,7 @@
 """Who sees what: the one rule every read model applies to measures.
 
-- admin, office, supervisor and inspector see every measure;
+- admin, office, supervisor, inspector and the inspection office see every measure — of their target
+  when they are tied to one (``users.target_id``), of every target otherwise;
 - an owner sees the measures they own and those of the units they belong to;
 - a leader sees the measures they lead, or lead as someone's delegate.
 
@@ -10,12 +11,12 @@ that does not exist (:class:`workflow.errors.NotFound`), so nothing leaks its ex
 """
 from __future__ import annotations
 
-from sqlalchemy import false, or_, true
+from sqlalchemy import false, or_, select, true
 from sqlalchemy.engine import Connection, Engine
 
 from .. import db, loading, spec
 from ..errors import NotFound
-from ..models import Measure
+from ..models import Measure, Plan, Problem
 
 M = Measure.__table__
 GLOBAL_ROLES = frozenset({"admin", "office", "supervisor", "inspector", "inspection_office"})
@@ -27,10 +28,16 @@ def load_actor(username: str, engine: Engine | None = None) -> spec.Actor:
         return loading.load_actor(conn, username)
 
 
+def of_target(target_id: int):
+    """A SQL condition on ``measures``: those of the target's plans."""
+    return M.c.problem_id.in_(select(Problem.id).join(Plan, Plan.id == Problem.plan_id)
+                              .where(Plan.target_id == target_id))
+
+
 def scope(actor: spec.Actor):
     """A SQL condition on ``measures`` selecting exactly what ``actor`` may see."""
     if GLOBAL_ROLES & actor.roles:
-        return true()
+        return true() if actor.target_id is None else of_target(actor.target_id)
     conds = []
     if "owner" in actor.roles:
         conds.append(M.c.owner_id == actor.id)
