@@ -101,6 +101,10 @@ MESSAGES = {
     "invalid_input": _l("输入有误"),
     "evidence_not_accepted": _l("此操作不能附带佐证材料（审核通过后不能再补充佐证）"),
     "no_order": _l("该整改措施没有需要回复的督办单"),
+    "self_check_only": _l("只有举一反三自查任务需要报告自查结论"),
+    "finding_required": _l("请先报告自查结论（存在或不存在）"),
+    "finding_reported": _l("该自查任务已报告过自查结论"),
+    "already_decided": _l("该疑似反弹问题已处理过"),
     "plan_required": _l("请先选择一个整改方案"),
     # the engine
     "conflict": _l("该整改措施刚被其他人修改，请刷新后重试"),

@@ -38,6 +38,7 @@ STAFF = (
     ("office2", "整改办副主任", ("office",), "整改办"),
     ("supervisor", "纪工委监督员", ("supervisor",), "纪工委"),
     ("inspector", "巡察组联络员", ("inspector",), "市委第八巡察组"),
+    ("xuncha_office", "巡察办工作人员", ("inspection_office",), "巡察办"),
 )
 # (username, name, units they are responsible for)
 LEADERS = (

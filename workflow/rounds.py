@@ -87,6 +87,22 @@ def overview(actor: spec.Actor, *, now: dt.datetime, engine: Engine | None = Non
     return out
 
 
+def problem_brief(problem_id: int, engine: Engine | None = None) -> dict:
+    """A problem with its plan and the units that hold its measures (for starting a 举一反三)."""
+    from .errors import NotFound
+    from .models import OrgUnit
+
+    with db.read_tx(engine) as conn:
+        r = conn.execute(select(Problem.id, Problem.no, Problem.text, Plan.id.label("plan_id"),
+                                Plan.title.label("plan")).join(Plan, Plan.id == Problem.plan_id)
+                         .where(Problem.id == problem_id)).first()
+        if r is None:
+            raise NotFound(f"no such problem: {problem_id}")
+        units = list(conn.execute(select(OrgUnit.name).join(M, M.c.unit_id == OrgUnit.id)
+                                  .where(M.c.problem_id == problem_id).distinct().order_by(OrgUnit.name)).scalars())
+    return {**dict(r._mapping), "units": units}
+
+
 # --- the weekly digest to the inspection office --------------------------------------------
 
 @dataclass

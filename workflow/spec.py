@@ -149,6 +149,11 @@ def can_see(ctx: Ctx) -> bool:
     return is_owner_or_unit_member(ctx) or is_leader(ctx)
 
 
+def takes_part(ctx: Ctx) -> bool:
+    """Who may see the measure and has a part in it (the supervising inspection office only reads)."""
+    return can_see(ctx) and bool(ctx.actor.roles - {"inspection_office"})
+
+
 def is_system(ctx: Ctx) -> bool:
     return ctx.actor.username == "system"
 
@@ -401,7 +406,7 @@ TRIGGERS: dict[str, Trigger] = {t.name: t for t in (
             notice=Notice("assigned", N_("改派：整改措施 {id}"), N_("整改措施 {id} 已改派，请及时开始整改。"),
                           ("owner", "leader"))),
     # recorded events: the same audit guarantees, no state change
-    Trigger("comment", N_("评论"), STATES, None, can_see, "anyone who may see the measure",
+    Trigger("comment", N_("评论"), STATES, None, takes_part, "anyone with a part in the measure",
             input_guards=(need_comment,),
             params=(Param("comment", "text", N_("内容"), required=True, max_length=20000),), evidence=True),
     Trigger("progress_update", N_("进展报告"), WORK_STATES, None, is_owner_or_unit_member,

@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from web.auth import current_user
 from workflow import readmodels, vocabulary
 
-from . import admin, board, inbox, ledger, public, work  # noqa: F401  (the routes)
+from . import admin, board, inbox, ledger, public, rounds, work  # noqa: F401  (the routes)
 from .common import bp, public_bp
 
 # (endpoint, label, roles that see it; empty = everyone signed in)
@@ -29,6 +29,8 @@ MENU = (
     ("pages.supervise", _l("督办"), ("supervisor", "office", "admin", "leader")),
     ("pages.dashboard", _l("统计"), ()),
     ("pages.feedback_desk", _l("群众反馈"), ("office",)),
+    ("pages.rounds_page", _l("各单位整改"), ("inspection_office", "office", "admin", "supervisor", "inspector")),
+    ("pages.recurrence_page", _l("疑似反弹"), ("office", "inspection_office")),
     ("pages.admin_people", _l("人员管理"), ("admin",)),
     ("pages.admin_calendar", _l("节假日安排"), ("admin", "office")),
 )

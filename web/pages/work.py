@@ -24,6 +24,7 @@ HOME_BY_ROLE = (
     ("office", "pages.signoff"),
     ("supervisor", "pages.supervise"),
     ("inspector", "pages.ledger"),
+    ("inspection_office", "pages.rounds_page"),
     ("admin", "pages.admin_people"),
 )
 

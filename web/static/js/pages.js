@@ -125,7 +125,15 @@
     }
   }
 
+  /* --- forms that ask before they act (data-confirm="question") --- */
+  function setupConfirm(form) {
+    form.addEventListener("submit", function (ev) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) ev.preventDefault();
+    });
+  }
+
   onReady(function () {
+    document.querySelectorAll("form[data-confirm]").forEach(setupConfirm);
     document.querySelectorAll("[data-dropzone]").forEach(setupDropzone);
     document.querySelectorAll("[data-check-all]").forEach(setupCheckAll);
     document.querySelectorAll("[data-export-job]").forEach(setupExport);
