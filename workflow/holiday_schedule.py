@@ -341,7 +341,7 @@ def read_file(path: str | Path, year: int | None = None) -> Schedule:
     path = Path(path)
     try:
         if path.suffix.lower() == ".docx":
-            from .notice import NoticeError, _docx_text
+            from .importing.notice_text import NoticeError, _docx_text
 
             try:
                 text = _docx_text(path)

@@ -298,7 +298,7 @@ def test_detect_shows_each_header_with_its_field_and_the_first_rows(tmp_path):
 
 
 def test_import_json_is_one_report_for_a_ledger_and_a_notice(sqlite_engine, tmp_path, capfd):
-    from workflow import notice
+    from workflow.importing import notice
     from workflow.cli import main
 
     path = ledgers.audit_system(tmp_path / "a.xlsx", feedback_header="整改佐证说明")
