@@ -27,6 +27,7 @@ import datetime as dt
 import hashlib
 import threading
 import time
+from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection, Engine
@@ -47,7 +48,7 @@ __all__ = ["Schedule", "ScheduleError", "read", "read_file", "refresh", "import_
 
 _TOKEN_Q = select(func.count(IMPORTS.c.id), func.max(IMPORTS.c.id), func.max(IMPORTS.c.imported_at))  # a few rows
 _YEARS_Q = select(IMPORTS.c.year).distinct()
-_DAYS_Q = select(DAYS.c.day, DAYS.c.kind, IMPORTS.c.year).join(IMPORTS, IMPORTS.c.id == DAYS.c.import_id)
+_DAYS_Q = select(CalendarDay.day, CalendarDay.kind, CalendarImport.year).join(IMPORTS, IMPORTS.c.id == DAYS.c.import_id)
 # each bound through the (state, deadline) index: O(log n), not a scan of the open measures
 _SPAN_Q = select(*[select(agg(M.c.deadline)).where(M.c.state == s).scalar_subquery()
                    for agg in (func.min, func.max) for s in spec.OPEN_STATES])
@@ -67,7 +68,17 @@ def load(conn: Connection) -> workdays.Overlay:
 
 _lock = threading.Lock()
 _loaded: dict[str, tuple[tuple, workdays.Overlay]] = {}  # by database URL
-_active = {"url": None, "checked": 0.0}
+
+
+@dataclass
+class _Checked:
+    """Which database is loaded (by URL) and when it was last checked (monotonic seconds)."""
+
+    url: str | None = None
+    checked: float = 0.0
+
+
+_active = _Checked()
 
 
 def _key(engine: Engine) -> str:
@@ -84,7 +95,7 @@ def refresh(engine: Engine | None = None, max_age: float = 0.0) -> workdays.Over
     engine = engine or db.get_engine()
     url = _key(engine)
     now = time.monotonic()
-    if _active["url"] == url and now - _active["checked"] < max_age:
+    if _active.url == url and now - _active.checked < max_age:
         return workdays.current_overlay()
     cached = _loaded.get(url)
     try:
@@ -102,7 +113,7 @@ def refresh(engine: Engine | None = None, max_age: float = 0.0) -> workdays.Over
             _loaded.clear()
         _loaded[url] = cached
         workdays.use_overlay(cached[1])
-        _active.update(url=url, checked=now)
+        _active.url, _active.checked = url, now
     return cached[1]
 
 
@@ -110,7 +121,7 @@ def forget() -> None:
     """Drop what was loaded: count with the package and weekends only until the next refresh."""
     with _lock:
         _loaded.clear()
-        _active.update(url=None, checked=0.0)
+        _active.url, _active.checked = None, 0.0
         workdays.use_overlay(None)
 
 
@@ -126,8 +137,10 @@ def import_schedule(schedule: Schedule, actor: str, now: dt.datetime, filename: 
     """Store ``schedule``, replacing each year it covers, in one transaction; a summary per year."""
     engine = engine or db.get_engine()
     sha = hashlib.sha256(schedule.text.encode("utf-8")).hexdigest()
+    off_by_year: dict[int, int] = {}
+    worked_by_year: dict[int, int] = {}
     summary = {"years": list(schedule.years), "source": schedule.source, "sha256": sha, "filename": filename,
-               "holidays": {}, "workdays": {}}
+               "holidays": off_by_year, "workdays": worked_by_year}
     with db.write_tx(engine) as conn:
         ids = {}
         for year in schedule.years:
@@ -138,7 +151,7 @@ def import_schedule(schedule: Schedule, actor: str, now: dt.datetime, filename: 
                 "year": year, "source": schedule.source, "filename": (filename or "")[:255] or None, "sha256": sha,
                 "text": schedule.text, "imported_by": actor, "imported_at": now.replace(tzinfo=None),
                 "holidays": off, "workdays": worked}).scalar_one()
-            summary["holidays"][year], summary["workdays"][year] = off, worked
+            off_by_year[year], worked_by_year[year] = off, worked
         rows = [{"import_id": ids[_home(d, schedule.years)], "day": d, "kind": k}
                 for d, k in sorted(schedule.days.items())]
         if rows:

@@ -6,14 +6,17 @@ feedback pages) goes through :func:`paginate` and answers a :class:`Page`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
+from typing import Any, Self, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 MAX_PER_PAGE = 200
 MAX_PAGE = 100_000
+
+P = TypeVar("P", bound="Page")
 
 
 def clamp(page, per_page, default_per_page: int = 50) -> tuple[int, int]:
@@ -36,7 +39,7 @@ def clamp(page, per_page, default_per_page: int = 50) -> tuple[int, int]:
 class Page:
     """``items`` of page ``page`` (from 1) of ``total`` items, ``per_page`` to a page."""
 
-    items: list = field(default_factory=list)
+    items: Sequence[Any] = field(default_factory=list)
     page: int = 1
     per_page: int = 50
     total: int = 0
@@ -46,18 +49,18 @@ class Page:
         """How many pages there are; at least one, so an empty list still has a page 1."""
         return max(1, math.ceil(self.total / self.per_page))
 
-    def map(self, fn: Callable) -> Page:
+    def map(self, fn: Callable) -> Self:
         """The same page with ``fn`` applied to each item."""
         return self.with_items(fn(item) for item in self.items)
 
-    def with_items(self, items: Iterable) -> Page:
+    def with_items(self, items: Iterable) -> Self:
         return self._copy(type(self), items=list(items))
 
-    def extend(self, cls: type[Page], **extra) -> Page:
+    def extend(self, cls: type[P], **extra) -> P:
         """This page as a ``cls`` (a subclass adding fields such as ``unread``) with ``extra`` set."""
         return self._copy(cls, **extra)
 
-    def _copy(self, cls, **changes):
+    def _copy(self, cls: type[P], **changes) -> P:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(changes)
         return cls(**values)

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
 
 from . import db, spec, stats, vocabulary, workdays
 from .clock import utcnow
@@ -74,13 +75,12 @@ def _join_accounts(texts: list[str]) -> str:
 
 def problem_views(conn: Connection, plan_id: int, today: dt.date, rect_end: dt.date | None) -> list[ProblemView]:
     """Every problem of the plan with its 落实情况 and derived progress, in number order."""
-    M = Measure.__table__
     measures: dict[int, list[tuple[str, str]]] = {}
     accounts: dict[int, list[str]] = {}
     due: dict[int, dt.date] = {}
-    q = (select(M.c.problem_id, M.c.state, M.c.kind, M.c.account, M.c.deadline)
-         .join(Problem, Problem.id == M.c.problem_id).where(Problem.plan_id == plan_id)
-         .order_by(M.c.problem_id, M.c.seq))
+    q = (select(Measure.problem_id, Measure.state, Measure.kind, Measure.account, Measure.deadline)
+         .join(Problem, Problem.id == Measure.problem_id).where(Problem.plan_id == plan_id)
+         .order_by(Measure.problem_id, Measure.seq))
     for pid, state, kind, account, deadline in conn.execute(q, execution_options={"yield_per": 2000}):
         measures.setdefault(pid, []).append((state, kind))
         if state in (spec.SUBMITTED, spec.VERIFIED, spec.CLOSED) and account:
@@ -88,11 +88,11 @@ def problem_views(conn: Connection, plan_id: int, today: dt.date, rect_end: dt.d
         if state != spec.CLOSED and deadline is not None and deadline > due.get(pid, dt.date.min):
             due[pid] = deadline
     out = []
-    q = (select(Problem.id, Problem.no, Problem.text, Problem.account, Part.no.label("part_no"),
-                Category.no.label("cat_no"))
-         .join(Part, Part.id == Problem.part_id).outerjoin(Category, Category.id == Problem.category_id)
-         .where(Problem.plan_id == plan_id).order_by(Part.no, Problem.no))
-    for r in conn.execute(q):
+    pq = (select(Problem.id, Problem.no, Problem.text, Problem.account, Part.no.label("part_no"),
+                 Category.no.label("cat_no"))
+          .join(Part, Part.id == Problem.part_id).outerjoin(Category, Category.id == Problem.category_id)
+          .where(Problem.plan_id == plan_id).order_by(Part.no, Problem.no))
+    for r in conn.execute(pq):
         progress = spec.problem_progress(measures.get(r.id, []), rect_end, today)
         account = _join_accounts(accounts.get(r.id, []))
         if progress in ("done", "done_long_term"):
@@ -129,10 +129,10 @@ def _headings(pre: dict, genre: str) -> dict:
 class _Ledger:
     """What the notice of a plan reads, in one transaction."""
 
-    plan: object
-    insp: object
+    plan: Row
+    insp: Row | None
     pre: dict
-    parts: list
+    parts: Sequence[Row]
     cats: dict
     views: list[ProblemView]
     st: stats.LedgerStats | None

@@ -131,6 +131,33 @@ def test_an_opening_that_names_no_group_is_a_warning_not_a_refusal():
     assert any("inspecting body" in w for w in n.warnings)
 
 
+
+GUANYU_PARTS = """测试县示例局党组
+关于县委第一巡察组反馈意见整改情况的通报
+根据县委统一部署，2024年3月1日至4月30日，县委第一巡察组对县示例局党组进行了常规巡察。现将巡察整改情况予以公布。
+一、整改工作总体情况
+局党组召开专题会议研究部署整改工作。
+二、巡察反馈问题整改落实情况
+关于党的领导方面存在的问题
+问题1：理论学习制度执行不到位。
+落实情况：局办公室建立学习台账，按月通报。
+问题2：议事规则不健全。
+落实情况：局办公室修订党组议事规则。
+关于作风建设方面存在的问题
+问题3：文件会议偏多。
+落实情况：局办公室精简会议文件。
+三、下一步工作打算
+持续巩固整改成果。
+测试县示例局党组
+2024年6月1日
+"""
+
+
+def test_guanyu_headings_over_problem_n_are_parts_numbered_in_order():
+    n = N.parse(GUANYU_PARTS)
+    assert [(pt.no, pt.title) for pt in n.parts] == [(1, "关于党的领导方面存在的问题"), (2, "关于作风建设方面存在的问题")]
+    assert [[p.no for p in pt.all_problems] for pt in n.parts] == [[1, 2], [3]]
+
 # --- the same tree, whatever the dress ------------------------------------------------------
 
 def _orders():

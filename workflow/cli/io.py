@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import NotFound
 from . import EXIT_REFUSED, CliError, emit_json, parse_now, warn_calendar
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
+
 
 def _print_summary(s: dict) -> None:
     c, u, same = s["create"], s["update"], s["unchanged"]
@@ -125,7 +130,7 @@ def export_cmd(file, plan_id, now_, as_json, quiet):
     path = Path(file)
     if path.suffix.lower() != ".xlsx":
         raise CliError(f"refused (bad_name): {path.name}: the file name must end in .xlsx", EXIT_REFUSED)
-    state = {"bar": None}
+    state: dict[str, ProgressBar[int] | None] = {"bar": None}
 
     def progress(done, total):
         if quiet or total == 0:

@@ -102,8 +102,8 @@ def reopen(feedback_id: int, measure_id: int | None, actor: str, *, reason: str,
     """
     with db.write_tx(engine) as conn:
         problem_id = _problem_of(conn, feedback_id)
-        ok = conn.execute(select(M.c.id).where(M.c.id == (measure_id or 0), M.c.problem_id == problem_id)).first()
-        if ok is None:
+        if measure_id is None or conn.execute(
+                select(M.c.id).where(M.c.id == measure_id, M.c.problem_id == problem_id)).first() is None:
             raise NotOfProblem(measure_id)
         result = fire(measure_id, "reopen", actor, reason=reason, params={"category": REOPEN_CATEGORY},
                       expected_version=expected_version, now=now, conn=conn)

@@ -225,7 +225,8 @@ def read_org_chart(path) -> list[dict]:
     cols = {f: next((k for k, h in enumerate(header) if h in words), None) for f, words in COLUMNS.items()}
     if cols["name"] is None:
         raise _bad(f"{path.name}: row 1", "expected a column name (名称 / 单位名称)")
-    rows, problems, seen = [], [], {}
+    rows, problems = [], []
+    seen: dict[str, int] = {}
     for n, raw in enumerate(table[1:MAX_ROWS + 2], 2):
         cell = {f: (str(raw[k]).strip() if k is not None and k < len(raw) and raw[k] is not None else "")
                 for f, k in cols.items()}

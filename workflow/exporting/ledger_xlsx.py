@@ -13,6 +13,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -21,6 +22,9 @@ from .. import db, spec, workdays
 from ..clock import utcnow
 from ..models import Category, Measure, Part, Problem, User
 from ..vocabulary import KIND_LABELS, LIGHT_LABELS, STATE_LABELS, cn_numeral
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 M = Measure.__table__
 EXPORT_COLUMNS = (
@@ -105,9 +109,10 @@ class PartSheets:
         from openpyxl.utils import get_column_letter
 
         self.wb, self.st, self.plan_title, self.columns = wb, styles, plan_title, columns
-        self.ws = None
+        self.ws: WriteOnlyWorksheet | None = None
         self.used = {SUMMARY_SHEET}
-        self.cur_part = self.cur_problem = None
+        self.cur_part: int | None = None
+        self.cur_problem: int | None = None
         self.first_row = self.row_idx = 0
         self.merges_out = 0
         self.money = False
@@ -156,6 +161,7 @@ class PartSheets:
         """Append the row of measure ``r`` (opening its part's sheet and closing a finished problem)."""
         if r.part != self.cur_part:
             self.open_sheet(r.part, r.part_title)
+        assert self.ws is not None  # opened above: a part's number is never None, so the first row opens one
         new_problem = r.problem_id != self.cur_problem
         if new_problem:
             self.close_problem()
@@ -277,7 +283,8 @@ class Tally:
     """Counts for the summary sheet: by state, by light, and by unit."""
 
     def __init__(self):
-        self.state, self.light = Counter(), Counter()
+        self.state: Counter[str] = Counter()
+        self.light: Counter[str] = Counter()
         self.by_unit: dict[str, Counter] = defaultdict(Counter)
         self.rows = 0
 

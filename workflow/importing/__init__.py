@@ -107,8 +107,8 @@ def detect(path: str | Path, mapping: dict[str, str] | None = None) -> dict:
     except ValueError as e:
         raise LedgerImportError(str(e)) from None
     sheets = load_sheets(path)
-    out = {"kind": "ledger", "sheets": [sh.title for sh in sheets], "sheet": None, "header_row": None,
-           "headers": [], "first_rows": [], "fields": fields}
+    out: dict[str, object] = {"kind": "ledger", "sheets": [sh.title for sh in sheets], "sheet": None,
+                              "header_row": None, "headers": [], "first_rows": [], "fields": fields}
     for sh in sheets:
         hdr = find_header(sh, norm)
         if hdr is None:

@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
 
 from .. import audit, commands, db, planwriter, recurrence, spec
 from ..clock import utcnow
@@ -101,13 +101,13 @@ def _titles(items: dict, db_rows: dict[int, tuple[int, str]]) -> dict[str, tuple
     return out
 
 
-def number_problems(conn: Connection, led: LedgerIn, plan_id: int | None) -> list[tuple[ProblemIn, int, object]]:
+def number_problems(conn: Connection, led: LedgerIn, plan_id: int | None) -> list[tuple[ProblemIn, int, Row | None]]:
     """(problem, number, stored row or None) for each problem of the file.
 
     A numbered problem is the stored problem of that number; an unnumbered one takes the first
     stored problem of the same text not yet matched, else the first free number.
     """
-    db_probs = {}
+    db_probs: dict[int, Row] = {}
     if plan_id:
         for r in conn.execute(select(Problem.__table__).where(Problem.plan_id == plan_id)):
             db_probs[r.no] = r
@@ -117,7 +117,7 @@ def number_problems(conn: Connection, led: LedgerIn, plan_id: int | None) -> lis
     explicit = {p.no for p in led.problems if p.no is not None}
     reserved = set(db_probs) | explicit
     claimed: dict[int, ProblemIn] = {}
-    out = []
+    out: list[tuple[ProblemIn, int, Row | None]] = []
     for p in led.problems:
         if p.no is not None:
             row, no = db_probs.get(p.no), p.no
@@ -158,6 +158,13 @@ class LedgerWriter:
         self.cat_ids: dict[tuple[str, str], int] = {}
         self.unit_names: dict[int, str] = {}
 
+    @property
+    def pid(self) -> int:
+        """The plan being written: :meth:`plan` chooses it before anything of its tree is written."""
+        if self.plan_id is None:
+            raise RuntimeError("LedgerWriter.plan() must choose the plan before its tree is written")
+        return self.plan_id
+
     # the plan and its tree -------------------------------------------------------------
     def plan(self, plan_id: int | None, title: str | None, target: str | None = None) -> None:
         """The plan ``plan_id``, else the newest titled ``title`` (or the file's title, or its name), else new:
@@ -180,7 +187,7 @@ class LedgerWriter:
 
     def parts(self) -> None:
         """Parts and categories, matched by number (or an unnumbered one by title) and written."""
-        conn, w, pid = self.conn, self.writer, self.plan_id
+        conn, w, pid = self.conn, self.writer, self.pid
         stored = {r.no: (r.id, r.title) for r in conn.execute(select(Part.id, Part.no, Part.title)
                                                                .where(Part.plan_id == pid))}
         for key, (no, title) in _titles(self.led.parts, stored).items():
@@ -202,7 +209,7 @@ class LedgerWriter:
             if p.category is not None or row is None or row.part_id != part_id:
                 # a file without a category keeps a stored problem's category while its part stays
                 values["category_id"] = self.cat_ids.get((p.part, p.category)) if p.category else None
-            out.append((p, no, self.writer.problem(self.plan_id, no, **values)))
+            out.append((p, no, self.writer.problem(self.pid, no, **values)))
         return out
 
     # measures --------------------------------------------------------------------------
@@ -216,7 +223,7 @@ class LedgerWriter:
 
     def measures(self, problems: list[tuple[ProblemIn, int, int]]) -> None:
         """Create new measures, update stored ones that the file changes, count the rest."""
-        stored: dict[int, dict[int, object]] = defaultdict(dict)
+        stored: dict[int, dict[int, Row]] = defaultdict(dict)
         q = select(M).join(Problem, Problem.id == M.c.problem_id).where(Problem.plan_id == self.plan_id)
         for r in self.conn.execute(q):
             stored[r.problem_id][r.seq] = r
@@ -225,8 +232,9 @@ class LedgerWriter:
             for m in p.measures:
                 unit_id = self._unit(m.unit)
                 lead = self.people.get(m.leader, "leader", None) if m.leader else None
-                own = self.people.get(m.owner, "owner", unit_id, self.unit_names.get(unit_id)) if m.owner else None
-                row = stored[prob_id].get(m.seq)
+                unit_name = self.unit_names.get(unit_id) if unit_id is not None else None
+                own = self.people.get(m.owner, "owner", unit_id, unit_name) if m.owner else None
+                row = stored[prob_id].get(m.number)
                 if row is None:
                     self._create(m, prob_id, unit_id, lead, own)
                     self._preview(m, no, None, [], None)
@@ -256,7 +264,7 @@ class LedgerWriter:
             extra["columns"] = m.extra
         if m.state != "assigned":
             extra["lifecycle_bypassed"] = True
-        mid = self.writer.measure(prob_id, m.seq, m.text, kind=m.kind, leader_id=lead.id if lead else None,
+        mid = self.writer.measure(prob_id, m.number, m.text, kind=m.kind, leader_id=lead.id if lead else None,
                                   unit_id=unit_id, owner_id=own.id if own else None, deadline=m.deadline,
                                   event_kind="import", state=m.state, extra=extra)
         if m.account or m.extra:

@@ -52,6 +52,12 @@ class MeasureIn:
     extra: dict = field(default_factory=dict)  # cells with no column of their own: {header: text}, in column order
     milestones: list = field(default_factory=list)  # [(date, what)] when the deadline cell held several
 
+    @property
+    def number(self) -> int:
+        """``seq`` of a read ledger: reading gives every measure one (see ``_number``)."""
+        assert self.seq is not None, f"{self.sheet}!{self.row}: the measure was not numbered"
+        return self.seq
+
 
 @dataclass
 class ProblemIn:
@@ -155,9 +161,10 @@ def _section_row(sh: Sheet, r: int, measure_col: int) -> str | None:
     across = sh.merges.top_left(r, c + 1) == (r, c)
     if c == measure_col and not across:
         return None
-    if any(sh.merges.top_left(r, cc) not in (None, (r, c)) and sh.merges.top_left(r, cc)[0] == r
-           for cc in range(1, len(row) + 1)):
-        return None
+    for cc in range(1, len(row) + 1):
+        corner = sh.merges.top_left(r, cc)
+        if corner is not None and corner != (r, c) and corner[0] == r:
+            return None
     return str(v).strip()
 
 
@@ -246,13 +253,15 @@ class SheetReader:
         """The part and category of row ``r``."""
         st = self.st
         part_v, _ = self.cell(r, "part")
-        if cell_text(part_v):
-            st.part_key = _part(self.led, cell_text(part_v), self.name, r, self.issues, self.cols.get("part"))
+        part_text = cell_text(part_v)
+        if part_text:
+            st.part_key = _part(self.led, part_text, self.name, r, self.issues, self.cols.get("part"))
         elif st.part_key is None:
             st.part_key = _part(self.led, DEFAULT_PART, self.name, r, self.issues, None)
         cat_v, _ = self.cell(r, "category")
         if "category" in self.cols:
-            st.category_key = _category(self.led.parts[st.part_key], cell_text(cat_v)) if cell_text(cat_v) else None
+            cat_text = cell_text(cat_v)
+            st.category_key = _category(self.led.parts[st.part_key], cat_text) if cat_text else None
 
     def row(self, r: int) -> None:
         v, cont = self.cell(r, self.text_field)
@@ -276,7 +285,7 @@ class SheetReader:
         cur = self.problem_of(r, pno, mseq, text, cont)
         if cur is None:
             return
-        if counter:
+        if counter and pno is not None:  # a plain counter is a number
             cur.counters.append(pno)
         cur.measures.append(self.measure(r, cur, text, no_v, pno, mseq))
 
@@ -326,6 +335,7 @@ class SheetReader:
         if not ptext:
             self.problem_issue(r, "problem", "缺少问题 (missing 问题)")
             return None
+        assert st.part_key is not None  # row() locates the row's part before it asks for its problem
         cur = ProblemIn(self.name, r, pno, ptext, st.part_key, st.category_key)
         cur.no_merged = bool(self.cols.get("no") and self.sh.merges.spans_rows(r, self.cols["no"]))
         pa, _ = self.cell(r, "problem_account")

@@ -139,8 +139,8 @@ class _Tree:
             for cat in part.categories:
                 cat_id = self.w.category(part_id, cat.no, cat.title)
                 problems.extend((cat_id, p) for p in cat.problems)
-            for cat_id, prob in problems:
-                self.problem(part_id, cat_id, prob)
+            for category_id, prob in problems:
+                self.problem(part_id, category_id, prob)
 
     def problem(self, part_id: int, cat_id: int | None, prob: Problem) -> None:
         prob_id = self.w.problem(self.plan_id, prob.no, part_id=part_id, category_id=cat_id, text=prob.text,

@@ -175,7 +175,7 @@ def extract_money(problem_text: str, account: str, units: UnitDirectory | None =
             money.amounts.append((_yuan(a.group(1), a.group(3)), role))
         sentence_amounts.append((s, [_yuan(a.group(1), a.group(3)) for a in chosen]))
     if sentence_amounts:
-        money.involved = sum((sum(v) for _, v in sentence_amounts), Decimal(0)).quantize(_CENT)
+        money.involved = sum((sum(v, Decimal(0)) for _, v in sentence_amounts), Decimal(0)).quantize(_CENT)
     recovered = Decimal(0)
     used: set[int] = set()
     any_amount = False
@@ -247,7 +247,7 @@ _RE_RULE = re.compile(r"《([^》]{2,80})》\s*[（(]\s*([^（）()《》]{1,20}
 
 def extract_rules(account: str) -> list[RuleRecord]:
     """Rules the account says were made, with their document number (``《…》（祖办〔2022〕14号）``)."""
-    out = []
+    out: list[RuleRecord] = []
     for m in _RE_RULE.finditer(account):
         doc = re.sub(r"\s+", "", m.group(2))
         if not any(r.doc_no == doc for r in out):

@@ -110,30 +110,32 @@ def balance(groups: list[list[str]], target: int, fixed: list[bool] | None = Non
     fixed = list(fixed) if fixed is not None else [False] * len(groups)
     total = sum(len(g) for g in groups)
     while total < target:
-        best = None
+        best: tuple[int, int, tuple[str, str]] | None = None  # the longest measure that cuts, and its halves
         for gi, g in enumerate(groups):
             if fixed[gi]:
                 continue
             for mi, text in enumerate(g):
-                if (best is None or len(text) > len(groups[best[0]][best[1]])) and _cut(text):
-                    best = (gi, mi)
+                if best is None or len(text) > len(groups[best[0]][best[1]]):
+                    halves = _cut(text)
+                    if halves:
+                        best = (gi, mi, halves)
         if best is None:
             break
-        gi, mi = best
-        groups[gi][mi:mi + 1] = list(_cut(groups[gi][mi]))
+        gi, mi, halves = best
+        groups[gi][mi:mi + 1] = list(halves)
         total += 1
     while total > target:
-        best = None
+        pair: tuple[int, int, int] | None = None  # the shortest two neighbours: (size, group, index)
         for gi, g in enumerate(groups):
             if fixed[gi]:
                 continue
             for mi in range(len(g) - 1):
                 size = len(g[mi]) + len(g[mi + 1])
-                if best is None or size < best[0]:
-                    best = (size, gi, mi)
-        if best is None:
+                if pair is None or size < pair[0]:
+                    pair = (size, gi, mi)
+        if pair is None:
             break
-        _, gi, mi = best
+        _, gi, mi = pair
         groups[gi][mi:mi + 2] = [groups[gi][mi] + groups[gi][mi + 1]]
         total -= 1
     return groups
@@ -188,8 +190,9 @@ def measure_unit(text: str, category: str = "", account: str = "", problem: str 
     if unit:
         return unit
     lead, dept, place = units.named(category)
-    if lead or dept or place:
-        return lead or dept or place
+    named = lead or dept or place
+    if named:
+        return named
     if previous:
         return previous
     for source in (account, problem):

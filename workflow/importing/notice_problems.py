@@ -124,16 +124,18 @@ class _Reader:
     def step(self, i: int, p: Para) -> None:
         role = self.role(i, p)
         if role == "part":
-            if any(x.no == p.num for x in self.notice.parts):
+            no = p.num if p.num is not None else len(self.notice.parts) + 1  # 关于…问题 carries no number
+            if any(x.no == no for x in self.notice.parts):
                 raise NoticeError(f"part {p.text[:6]} appears twice", p.line)
-            self.part, self.cat, self.prob = Part(p.num, p.rest, p.line), None, None
+            self.part, self.cat, self.prob = Part(no, p.rest, p.line), None, None
             self.notice.parts.append(self.part)
         elif role == "category":
             if self.part is None:
                 raise NoticeError(f"category {p.num}. is not under a part heading （一）…", p.line)
-            if any(c.no == p.num for c in self.part.categories):
-                raise NoticeError(f"category {p.num}. appears twice in part （{self.part.no}）", p.line)
-            self.cat, self.prob = Category(p.num, p.rest, p.line), None
+            no = p.num if p.num is not None else len(self.part.categories) + 1
+            if any(c.no == no for c in self.part.categories):
+                raise NoticeError(f"category {no}. appears twice in part （{self.part.no}）", p.line)
+            self.cat, self.prob = Category(no, p.rest, p.line), None
             self.part.categories.append(self.cat)
         elif role == "problem":
             self.new_problem(p)
@@ -148,7 +150,7 @@ class _Reader:
                 raise NoticeError(f"问题 {p.num or len(self.seen) + 1} is not under a part heading （一）…", p.line)
             self.part = Part(1, self.notice.problems_heading or DEFAULT_PART_TITLE, p.line)
             self.notice.parts.append(self.part)
-        if p.kind == "wenti":
+        if p.kind == "wenti" and p.num is not None:  # 问题N： always carries its N
             no = p.num
             if no in self.seen:
                 raise NoticeError(f"问题 {no} appears twice (first at line {self.seen[no]})", p.line)

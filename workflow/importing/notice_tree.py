@@ -6,8 +6,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from .notice_text import NoticeError
+
+if TYPE_CHECKING:
+    from .notice_units import UnitDirectory
+
 
 @dataclass
 class Money:
@@ -114,7 +119,7 @@ class Notice:
     stated_parts: int | None = None  # N个方面 / N部分
     stated_done: int | None = None  # 已整改完成N个
     layout: dict = field(default_factory=dict)  # the shapes found: problem, part, category markers
-    units: object = None  # the UnitDirectory measures were given units from
+    units: UnitDirectory | None = None  # the directory measures were given units from
     repairs: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 

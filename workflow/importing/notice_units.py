@@ -129,8 +129,14 @@ class UnitDirectory:
         if self._rx is None:
             return []
         clean = re.sub(r"《[^》]*》", lambda m: " " * len(m.group()), text)
-        return [(m.start(), m.end(), self.find(m.group())) for m in self._rx.finditer(clean)
-                if not (m.start() > 0 and clean[m.start() - 1] in "市省")]
+        out: list[tuple[int, int, str]] = []
+        for m in self._rx.finditer(clean):
+            if m.start() > 0 and clean[m.start() - 1] in "市省":
+                continue
+            unit = self.find(m.group())
+            if unit is not None:  # the pattern holds only known names and aliases
+                out.append((m.start(), m.end(), unit))
+        return out
 
     def names_in(self, text: str) -> list[str]:
         """Known units named in text, in order, each once."""
