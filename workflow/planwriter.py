@@ -81,16 +81,18 @@ def target(conn: Connection, name: str | None, now: dt.datetime | None = None) -
 
 
 def inspection(conn: Connection, body: str, target_name: str, kind: str = "special", *, genre: str | None = None,
-               title: str | None = None, **dates) -> int:
+               title: str | None = None, dates: dict[str, dt.date | None] | None = None,
+               **more_dates: dt.date | None) -> int:
     """A new round of inspection: its target found or created, numbered after the target's earlier rounds;
-    its genre (巡察, 巡视, 审计, 督察) from ``genre`` or from what the body's name and ``title`` say."""
+    its genre (巡察, 巡视, 审计, 督察) from ``genre`` or from what the body's name and ``title`` say;
+    ``dates`` (and keywords): onsite_start, onsite_end, feedback_date, rect_start, rect_end."""
     tid = target(conn, target_name)
     round_no = None
     if tid is not None:
         last = conn.execute(select(func.max(Inspection.round_no)).where(Inspection.target_id == tid)).scalar()
         round_no = (last or 0) + 1
     return _insert(conn, Inspection, body=body, target=target_name, kind=kind, target_id=tid, round_no=round_no,
-                   genre=genre or vocabulary.genre_of(body, title), **dates)
+                   genre=genre or vocabulary.genre_of(body, title), **(dates or {}), **more_dates)
 
 
 def plan(conn: Connection, inspection_id: int, title: str, issuer: str | None = None,

@@ -12,6 +12,8 @@ then says how many problems were found again.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -27,7 +29,7 @@ M = Measure.__table__
 STRUCTURE_BONUS = 0.04  # added to the text's score for each shared trait (part title, unit)
 
 
-def _problems(conn: Connection, plan_ids: list[int]) -> list:
+def _problems(conn: Connection, plan_ids: list[int]) -> Sequence[Any]:
     if not plan_ids:
         return []
     return conn.execute(select(Problem.id, Problem.plan_id, Problem.no, Problem.text, Part.title.label("part"))
@@ -38,9 +40,9 @@ def _problems(conn: Connection, plan_ids: list[int]) -> list:
 def _units(conn: Connection, problem_ids: list[int]) -> dict[int, set[int]]:
     out: dict[int, set[int]] = {}
     if problem_ids:
-        for pid, uid in conn.execute(select(M.c.problem_id, M.c.unit_id).where(
+        for r in conn.execute(select(M.c.problem_id, M.c.unit_id).where(
                 M.c.problem_id.in_(problem_ids), M.c.unit_id.is_not(None))):
-            out.setdefault(pid, set()).add(uid)
+            out.setdefault(r.problem_id, set()).add(r.unit_id)
     return out
 
 
@@ -147,10 +149,11 @@ def _reopen_earlier(conn: Connection, link, actor: str, now: dt.datetime) -> lis
                          .join(Inspection, Inspection.id == Plan.inspection_id)
                          .where(Problem.id == link.problem_id)).first()
     where = f"第{later.round_no}轮" if later and later.round_no else "新一轮"
-    out = []
-    for mid, version in conn.execute(select(M.c.id, M.c.version).where(
-            M.c.problem_id == link.earlier_problem_id, M.c.state == spec.CLOSED, M.c.kind == "long_term")
-            .order_by(M.c.seq)).all():
+    out: list[int] = []
+    done: Sequence[Any] = conn.execute(select(M.c.id, M.c.version).where(
+        M.c.problem_id == link.earlier_problem_id, M.c.state == spec.CLOSED, M.c.kind == "long_term")
+        .order_by(M.c.seq)).all()
+    for mid, version in done:
         commands.fire(mid, "reopen", actor, reason=f"{where}巡察再次发现该问题（问题{later.no if later else ''}），重新整改",
                       params={"category": "rebound"}, expected_version=version, now=now, conn=conn)
         out.append(mid)

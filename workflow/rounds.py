@@ -14,6 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection, Engine
@@ -47,7 +49,8 @@ def _problem_counts(conn: Connection, today: dt.date) -> dict[int, tuple[int, in
                   func.sum(case((M.c.state == spec.CLOSED, 1), else_=0)).label("closed"))
            .outerjoin(M, M.c.problem_id == Problem.id).group_by(Problem.plan_id, Problem.id).subquery())
     q = select(per.c.plan_id, func.count(), func.sum(case(((per.c.n > 0) & (per.c.closed == per.c.n), 1), else_=0)))
-    return {pid: (n, int(done or 0)) for pid, n, done in conn.execute(q.group_by(per.c.plan_id))}
+    rows: Sequence[Any] = conn.execute(q.group_by(per.c.plan_id)).all()
+    return {pid: (n, int(done or 0)) for pid, n, done in rows}
 
 
 def _measure_counts(conn: Connection, today: dt.date) -> dict[int, dict]:
@@ -57,8 +60,9 @@ def _measure_counts(conn: Connection, today: dt.date) -> dict[int, dict]:
                 func.sum(case((M.c.kind == "self_check", 1), else_=0)),
                 func.sum(case((M.c.finding == "exists", 1), else_=0)))
          .select_from(M).join(Problem, Problem.id == M.c.problem_id).group_by(Problem.plan_id))
+    rows: Sequence[Any] = conn.execute(q).all()
     return {pid: {"measures": n, "closed": int(c or 0), "overdue": int(o or 0), "self_checks": int(sc or 0),
-                  "found": int(f or 0)} for pid, n, c, o, sc, f in conn.execute(q)}
+                  "found": int(f or 0)} for pid, n, c, o, sc, f in rows}
 
 
 def overview(actor: spec.Actor, *, now: dt.datetime, engine: Engine | None = None) -> list[dict]:

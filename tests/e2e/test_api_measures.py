@@ -266,3 +266,9 @@ def test_the_openapi_document_describes_every_route_and_the_docs_load_nothing_re
                   "/static/js/api-docs.js"):
         assert asset in html
         assert site.client.get(asset).status_code == 200
+
+
+def test_an_undeclared_query_parameter_is_refused_by_name_and_lang_is_not(site):
+    r = site.api("GET", f"{API}/measures?per_pag=10", "office1")
+    assert r.status_code == 422 and "per_pag" in r.get_data(as_text=True)
+    assert site.api("GET", f"{API}/measures?lang=en", "office1").status_code == 200

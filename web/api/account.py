@@ -1,7 +1,7 @@
 """The caller: who they are, and their inbox."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
+from .blueprint import Blueprint
 
 from workflow import readmodels
 from workflow.commands import inbox

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import send_file
-from flask_smorest import Blueprint
+from .blueprint import Blueprint
 
 from workflow import evidence as ev, readmodels
 

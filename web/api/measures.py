@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import request
-from flask_smorest import Blueprint
+from .blueprint import Blueprint
 
 from workflow import commands, evidence as ev, readmodels, spec
 from workflow.errors import Conflict

@@ -1,7 +1,7 @@
 """Problems and the dashboard counts, within what the caller may see."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
+from .blueprint import Blueprint
 
 from workflow import readmodels
 

@@ -42,8 +42,15 @@ class Error(ma.Schema):
 # --- pages -----------------------------------------------------------------------------
 
 class PageArgs(ma.Schema):
+    lang = fields.String(validate=validate.OneOf(("zh", "en")),
+                         metadata={"description": "the language of the answer's messages (zh or en)"})
     page = fields.Integer(load_default=1, validate=validate.Range(1, paging.MAX_PAGE))
     per_page = fields.Integer(load_default=50, validate=validate.Range(1, paging.MAX_PER_PAGE))
+
+    @ma.post_load
+    def _without_lang(self, data: dict, **_kw) -> dict:
+        data.pop("lang", None)  # read by the language selector, not by the view
+        return data
 
 
 def page_schema(name: str, item: type[ma.Schema], **extra: fields.Field) -> type[ma.Schema]:

@@ -394,7 +394,7 @@ def write_ledger(conn: Connection, led: LedgerIn, *, plan_id: int | None, title:
         if merged != stored:
             conn.execute(update(Plan.__table__).where(Plan.id == lw.plan_id).values(column_map=merged))
     summary = lw.summary(dry_run)
-    summary["recurrence_candidates"] = recurrence.scan(conn, lw.plan_id, now)
+    summary["recurrence_candidates"] = recurrence.scan(conn, lw.pid, now)
     return summary
 
 

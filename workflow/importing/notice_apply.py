@@ -115,7 +115,7 @@ def _plan(conn, notice: Notice, evidence_waived: bool, counts: dict) -> tuple[in
         conn.execute(update(Plan.__table__).where(Plan.id == plan_id).values(
             issuer=notice.issuer, preamble=notice.preamble()))
         return plan_id, insp_id
-    insp_id = planwriter.inspection(conn, body, target, info.kind, title=notice.title, **dates)
+    insp_id = planwriter.inspection(conn, body, target, info.kind, title=notice.title, dates=dates)
     plan_id = planwriter.plan(conn, insp_id, notice.title, issuer=notice.issuer,
                               evidence_waived=evidence_waived, preamble=notice.preamble())
     counts["inspection"] = counts["plan"] = 1
