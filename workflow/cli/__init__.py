@@ -41,6 +41,38 @@ def emit_json(data) -> None:
     sys.stdout.write("\n")
 
 
+def emit_rows(rows: list, as_json: bool, line) -> None:
+    """``rows`` as one JSON document, or one line each (``line(row) -> str``)."""
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        click.echo(line(r))
+
+
+def write_doc(doc, fmt: str, output: str | None, what: str = "document") -> None:
+    """A rendered :class:`workflow.render.Doc` to ``output`` (atomically), or to stdout; a .docx needs a file."""
+    from .. import render
+
+    if output and output != "-":
+        render.write(doc, output, fmt)
+        click.echo(f"{what} written: {output}", err=True)
+    elif fmt == "docx":
+        raise CliError("refused (output_required): a .docx needs -o FILE", EXIT_REFUSED)
+    else:
+        sys.stdout.buffer.write(render.render(doc, fmt))
+        sys.stdout.flush()
+
+
+def require_user(username: str) -> None:
+    """NotFound unless ``username`` exists (``system`` always does)."""
+    if username == "system":
+        return
+    with db.read_tx() as conn:
+        if conn.execute(select(User.id).where(User.username == username)).first() is None:
+            raise NotFound(f"no such user: {username}")
+
+
 def parse_now(value: str | None) -> dt.datetime:
     """An ISO 8601 instant as naive UTC; naive input is taken as China time."""
     if not value:
@@ -162,12 +194,8 @@ def users_cmd(as_json):
     """People: username, display name, roles, unit."""
     from ..readmodels import list_users
 
-    rows = list_users()
-    if as_json:
-        emit_json(rows)
-        return
-    for r in rows:
-        click.echo(f"{r['username']:<24} {r['name']:<20} {','.join(r['roles']):<24} {r['unit'] or ''}")
+    emit_rows(list_users(), as_json,
+              lambda r: f"{r['username']:<24} {r['name']:<20} {','.join(r['roles']):<24} {r['unit'] or ''}")
 
 
 @main_group.command("items")

@@ -4,12 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
-from .. import db, holidays
-from ..errors import NotFound
-from ..models import User
-from . import EXIT_REFUSED, CliError, emit_json, parse_now
+from .. import holidays
+from . import EXIT_REFUSED, CliError, emit_json, parse_now, require_user
 
 
 @click.group("calendar")
@@ -33,10 +30,7 @@ def calendar_import_cmd(file, year, as_user, now_, as_json):
     if not path.is_file():
         raise CliError(f"no such file: {file}", EXIT_REFUSED)
     now = parse_now(now_)
-    if as_user != "system":
-        with db.read_tx() as conn:
-            if conn.execute(select(User.id).where(User.username == as_user)).first() is None:
-                raise NotFound(f"no such user: {as_user}")
+    require_user(as_user)
     try:
         schedule = holidays.read_file(path, year)
     except holidays.ScheduleError as e:

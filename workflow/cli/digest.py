@@ -1,12 +1,11 @@
 """``rectify digest weekly|monthly``: the scheduled digests on demand, through the notice renderer."""
 from __future__ import annotations
 
-import sys
 
 import click
 
 from .. import db, digests, report, workdays
-from . import parse_now, warn_calendar
+from . import parse_now, warn_calendar, write_doc
 
 
 @click.command("digest")
@@ -31,14 +30,7 @@ def digest_cmd(kind, now_, fmt, output):
         else:
             year, month = digests.month_period(now)
             _subject, body = digests.render_monthly(digests.monthly_data(conn, year, month, today))
-    doc = report.from_markdown(body)
-    if output:
-        report.write(doc, output, fmt)
-        click.echo(f"{kind} digest written to {output}", err=True)
-    elif fmt == "docx":
-        raise click.UsageError("docx needs -o FILE")
-    else:
-        sys.stdout.buffer.write(report.render(doc, fmt))
+    write_doc(report.from_markdown(body), fmt, output, f"{kind} digest")
 
 
 COMMANDS = [digest_cmd]

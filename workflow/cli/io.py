@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import NotFound
-from . import EXIT_REFUSED, CliError, emit_json, parse_now, warn_calendar
+from . import EXIT_REFUSED, CliError, emit_json, parse_now, require_user, warn_calendar, write_doc
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -76,12 +75,10 @@ def _print_report(s: dict) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def import_cmd(file, plan_id, title, dry_run, maps, target, as_user, now_, as_json):
     """Import an .xlsx ledger, or a notice (.txt/.docx); print one report for both."""
-    from sqlalchemy import select
 
-    from .. import db, importing
+    from .. import importing
     from ..importing import notice
     from ..importing.ledger_vocab import parse_map_option
-    from ..models import User
 
     path = Path(file)
     if not path.is_file():
@@ -93,10 +90,7 @@ def import_cmd(file, plan_id, title, dry_run, maps, target, as_user, now_, as_js
     except ValueError as e:
         raise CliError(f"refused (bad_map): {e}", EXIT_REFUSED) from None
     now = parse_now(now_)
-    if as_user != "system":
-        with db.read_tx() as conn:
-            if conn.execute(select(User.id).where(User.username == as_user)).first() is None:
-                raise NotFound(f"no such user: {as_user}")
+    require_user(as_user)
     try:
         report = importing.import_file(path, dry_run=dry_run, mapping=mapping, plan_id=plan_id, title=title,
                                        actor=as_user, now=now, target=target)
@@ -167,13 +161,7 @@ def report_cmd(fmt, output, plan_id, now_):
 
     if fmt == "docx" and (not output or output == "-"):
         raise CliError("refused (output_required): a .docx report needs -o FILE", EXIT_REFUSED)
-    doc = report.notice_doc(plan_id, parse_now(now_))
-    if not output or output == "-":
-        sys.stdout.buffer.write(report.render(doc, fmt))
-        sys.stdout.flush()
-        return
-    report.write(doc, output, fmt)
-    click.echo(f"report written: {output}", err=True)
+    write_doc(report.notice_doc(plan_id, parse_now(now_)), fmt, output, "report")
 
 
 COMMANDS = [import_cmd, export_cmd, report_cmd]

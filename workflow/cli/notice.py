@@ -1,12 +1,10 @@
 """``rectify notice publish|list|show``: freeze the computed notice; read what was published."""
 from __future__ import annotations
 
-import sys
-
 import click
 
 from .. import publication, render
-from . import EXIT_REFUSED, CliError, emit_json, parse_now
+from . import emit_json, emit_rows, parse_now, write_doc
 
 
 @click.group("notice")
@@ -34,12 +32,8 @@ def publish_cmd(plan_id, as_user, now_, as_json):
 @click.option("--json", "as_json", is_flag=True)
 def list_cmd(plan_id, as_json):
     """Published versions, newest first."""
-    rows = publication.published(plan_id)
-    if as_json:
-        emit_json(rows)
-        return
-    for r in rows:
-        click.echo(f"plan {r['plan_id']} v{r['version']}  {r['published_at']:%Y-%m-%d %H:%M}  {r['title']}")
+    emit_rows(publication.published(plan_id), as_json,
+              lambda r: f"plan {r['plan_id']} v{r['version']}  {r['published_at']:%Y-%m-%d %H:%M}  {r['title']}")
 
 
 @notice_group.command("show")
@@ -50,13 +44,7 @@ def list_cmd(plan_id, as_json):
 def show_cmd(plan_id, version, fmt, output):
     """A published version as Markdown, HTML or .docx (exactly as it was published)."""
     _meta, doc = publication.published_doc(plan_id, version)
-    if output:
-        render.write(doc, output, fmt)
-        click.echo(f"written: {output}", err=True)
-    elif fmt == "docx":
-        raise CliError("refused (output_required): a .docx needs -o FILE", EXIT_REFUSED)
-    else:
-        sys.stdout.buffer.write(render.render(doc, fmt))
+    write_doc(doc, fmt, output, "notice")
 
 
 COMMANDS = [notice_group]

@@ -1,12 +1,10 @@
 """``rectify order list|show``: supervision orders (督办单), printable."""
 from __future__ import annotations
 
-import sys
-
 import click
 
 from .. import orders, render
-from . import EXIT_REFUSED, CliError, emit_json, parse_now
+from . import emit_rows, parse_now, write_doc
 
 
 @click.group("order")
@@ -18,13 +16,9 @@ def order_group():
 @click.option("--json", "as_json", is_flag=True)
 def list_cmd(as_json):
     """Every order, newest first, and whether it has been answered."""
-    rows = orders.orders()
-    if as_json:
-        emit_json(rows)
-        return
-    for r in rows:
-        click.echo(f"{r['order_no']}  {r['issued']}  #{r['measure_id']} 问题{r['problem_no']}-{r['seq']}  "
-                   f"{r['unit'] or ''}  {'已回复' if r['replied'] else '未回复'}")
+    emit_rows(orders.orders(), as_json,
+              lambda r: f"{r['order_no']}  {r['issued']}  #{r['measure_id']} 问题{r['problem_no']}-{r['seq']}  "
+                        f"{r['unit'] or ''}  {'已回复' if r['replied'] else '未回复'}")
 
 
 @order_group.command("show")
@@ -34,14 +28,7 @@ def list_cmd(as_json):
 @click.option("--now", "now_", help="count days overdue at this instant (ISO 8601)")
 def show_cmd(order_no, fmt, output, now_):
     """The order as Markdown, print-ready HTML or .docx."""
-    doc = orders.order_doc(orders.order(order_no, now=parse_now(now_)))
-    if output:
-        render.write(doc, output, fmt)
-        click.echo(f"written: {output}", err=True)
-    elif fmt == "docx":
-        raise CliError("refused (output_required): a .docx needs -o FILE", EXIT_REFUSED)
-    else:
-        sys.stdout.buffer.write(render.render(doc, fmt))
+    write_doc(orders.order_doc(orders.order(order_no, now=parse_now(now_))), fmt, output, "supervision order")
 
 
 COMMANDS = [order_group]

@@ -6,7 +6,7 @@ import click
 
 from .. import readmodels, recurrence, rounds
 from ..commands import spread as spread_cmd
-from . import EXIT_REFUSED, CliError, emit_json, parse_now
+from . import EXIT_REFUSED, CliError, emit_json, emit_rows, parse_now
 
 
 @click.group("recurrence", invoke_without_command=True)
@@ -18,13 +18,9 @@ def recurrence_group(ctx, plan_id, status, as_json):
     """Links between a round's problems and earlier rounds': list them, scan, confirm or dismiss."""
     if ctx.invoked_subcommand is not None:
         return
-    rows = recurrence.links(plan_id, status)
-    if as_json:
-        emit_json(rows)
-        return
-    for r in rows:
-        click.echo(f"#{r['id']:<4} plan {r['plan']} 问题{r['problem_no']:<3} ← plan {r['earlier_plan']} "
-                   f"问题{r['earlier_problem_no']:<3} {r['score']:.3f} {r['status']}")
+    emit_rows(recurrence.links(plan_id, status), as_json,
+              lambda r: f"#{r['id']:<4} plan {r['plan']} 问题{r['problem_no']:<3} ← plan {r['earlier_plan']} "
+                        f"问题{r['earlier_problem_no']:<3} {r['score']:.3f} {r['status']}")
 
 
 @recurrence_group.command("scan")
@@ -45,24 +41,19 @@ def _decide(fn, link_id, as_user, now_, as_json):
         click.echo(f"link {link_id}: {out['status']}{reopened}", err=True)
 
 
-@recurrence_group.command("confirm")
-@click.argument("link_id", type=int)
-@click.option("--as", "as_user", required=True)
-@click.option("--now", "now_")
-@click.option("--json", "as_json", is_flag=True)
-def confirm_cmd(link_id, as_user, now_, as_json):
-    """The same problem, found again: recorded, counted, earlier long-term measures reopened (rebound)."""
-    _decide(recurrence.confirm, link_id, as_user, now_, as_json)
+def _decision(name: str, fn, doc: str) -> None:
+    @recurrence_group.command(name, help=doc)
+    @click.argument("link_id", type=int)
+    @click.option("--as", "as_user", required=True)
+    @click.option("--now", "now_")
+    @click.option("--json", "as_json", is_flag=True)
+    def command(link_id, as_user, now_, as_json):
+        _decide(fn, link_id, as_user, now_, as_json)
 
 
-@recurrence_group.command("dismiss")
-@click.argument("link_id", type=int)
-@click.option("--as", "as_user", required=True)
-@click.option("--now", "now_")
-@click.option("--json", "as_json", is_flag=True)
-def dismiss_cmd(link_id, as_user, now_, as_json):
-    """Not the same problem."""
-    _decide(recurrence.dismiss, link_id, as_user, now_, as_json)
+_decision("confirm", recurrence.confirm,
+          "The same problem, found again: recorded, counted, earlier long-term measures reopened (rebound).")
+_decision("dismiss", recurrence.dismiss, "Not the same problem.")
 
 
 @click.command("spread")
@@ -100,14 +91,10 @@ def rounds_cmd(as_user, now_, as_json):
     from .. import spec
 
     actor = readmodels.load_actor(as_user) if as_user else spec.Actor(0, "system", frozenset({"inspection_office"}))
-    rows = rounds.overview(actor, now=parse_now(now_))
-    if as_json:
-        emit_json(rows)
-        return
-    for r in rows:
-        click.echo(f"{r['target']:<16} 第{r['round'] or '—'}轮 {r['genre_label']} plan {r['plan_id']:<4} "
-                   f"问题 {r['problems_done']}/{r['problems']} ({r['rate']}%)  措施 {r['closed']}/{r['measures']}  "
-                   f"逾期 {r['overdue']}  反弹 {r['recurred']}")
+    emit_rows(rounds.overview(actor, now=parse_now(now_)), as_json,
+              lambda r: f"{r['target']:<16} 第{r['round'] or '—'}轮 {r['genre_label']} plan {r['plan_id']:<4} "
+                        f"问题 {r['problems_done']}/{r['problems']} ({r['rate']}%)  措施 {r['closed']}/{r['measures']}  "
+                        f"逾期 {r['overdue']}  反弹 {r['recurred']}")
 
 
 COMMANDS = [recurrence_group, spread_cli, rounds_cmd]
