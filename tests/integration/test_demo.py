@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from workflow import audit, db, demo, passwords, readmodels, workdays
+from workflow import audit, db, demo, passwords, readmodels, spec, workdays
 from workflow.models import Event, Extension, Measure, MeasureEvidence, OrgUnit, Plan, Problem, User
 
 NOW = dt.datetime(2026, 11, 30, 2, 0)  # Monday 10:00 in China
@@ -130,7 +130,7 @@ def test_demo_people_are_fictional_role_holders(loaded):
     users = {u["username"]: u for u in readmodels.list_users(engine)}
     assert all(name.isascii() for name in users)
     roles = Counter(r for u in users.values() for r in u["roles"])
-    assert set(roles) == {"admin", "office", "leader", "owner", "supervisor", "inspector"}
+    assert set(roles) == {"admin", "office", "leader", "owner", "supervisor", "inspector", "inspection_office"}
     assert 2 <= roles["leader"] <= 4
     assert users["water_owner"]["name"] == "水利局责任人" and users["water_head"]["name"] == "水利局局长"
     assert users["water_head"]["unit_head"] is True
@@ -203,5 +203,5 @@ def test_cli_loads_the_demo_then_lists_items_and_users_as_json(tmp_path):
     users = rectify("users", "--json")
     assert users.returncode == 0, users.stderr
     people = json.loads(users.stdout)
-    assert {"admin", "office", "leader", "owner", "supervisor", "inspector"} == {r for u in people for r in u["roles"]}
+    assert set(spec.ROLES) == {r for u in people for r in u["roles"]}  # every role, the 巡察办 included
     assert {u["username"] for u in people} >= {r["owner"] for r in rows} | {r["leader"] for r in rows}
