@@ -14,6 +14,8 @@ import datetime as dt
 import re
 import unicodedata
 
+from ..vocabulary import cn_int
+
 _DEADLINE_KIND = (("立行立改", "immediate"), ("即知即改", "immediate"), ("立即整改", "immediate"),
                   ("长期坚持", "long_term"), ("长期整改", "long_term"), ("持续整改", "long_term"),
                   ("long-term", "long_term"), ("long term", "long_term"), ("ongoing", "long_term"),
@@ -21,7 +23,6 @@ _DEADLINE_KIND = (("立行立改", "immediate"), ("即知即改", "immediate"), 
 _FILLER = sorted(("之前", "以前", "前", "完成整改", "整改完成", "完成", "整改到位", "为止", "截止", "截至", "止",
                   "以内", "内", "并", "和", "及", "到", "至", "by", "before", "until", "end", "of"),
                  key=len, reverse=True)
-_CN_DIGIT = {"一": 1, "二": 2, "三": 3, "四": 4}
 _D_YMD = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
 _D_COMPACT = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)")
 _D_YM_CN = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(上旬|中旬|下旬|底|末|份|中)?")
@@ -74,7 +75,7 @@ def _day_of(rx: re.Pattern, m: re.Match, year: int | None) -> dt.date:
     if part == "上半年":
         return dt.date(y, 6, 30)
     if q:
-        return _month_end(y, 3 * (_CN_DIGIT.get(q) or int(q)))
+        return _month_end(y, 3 * cn_int(q))
     return dt.date(y, 12, 31)
 
 
