@@ -5,7 +5,7 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from tests.conftest import png_bytes
 from tests.data import rounds as R
@@ -195,3 +195,35 @@ def test_an_office_tied_to_one_target_reads_only_its_plans(engine, two_rounds, t
     assert {r["target"] for r in rows} == {R.TARGET}
     everyone = rounds.overview(spec.Actor(0, "x", frozenset({"inspection_office"})), now=NOW2, engine=engine)
     assert {r["target"] for r in everyone} == {R.TARGET, "测试县教育局"}
+
+
+def test_the_inspection_office_hears_weekly_which_targets_moved(engine, two_rounds):
+    first, second = two_rounds
+    with db.write_tx(engine) as conn:
+        planwriter.user(conn, "xuncha1", "巡察办工作人员", ["inspection_office"], "巡察办")
+    monday = dt.datetime(2025, 9, 8, 1, 30)  # Monday 09:30 in China
+    r1 = rounds.run_weekly(monday, engine)
+    assert r1.changed == [] and r1.notified == 0  # nothing to compare with yet
+    assert rounds.run_weekly(monday + dt.timedelta(hours=2), engine).done_before
+    # during the week: one problem of round 2 rectified
+    with db.read_tx(engine) as conn:
+        mids = conn.execute(text("SELECT m.id FROM measures m JOIN problems p ON p.id = m.problem_id "
+                                 "WHERE p.plan_id = :p AND p.no = 6 ORDER BY m.seq"),
+                            {"p": second["plan_id"]}).scalars().all()
+    with db.write_tx(engine) as conn:  # the imported measures get their people
+        owner = planwriter.user(conn, "waterboss", "水利局负责人", ["owner"], "水利局")
+        leader = planwriter.user(conn, "leader9", "分管领导", ["leader"], "局领导")
+        conn.execute(update(Measure.__table__).where(Measure.id.in_(mids)).values(owner_id=owner, leader_id=leader))
+    at = monday + dt.timedelta(days=2)
+    for mid in mids:
+        state = commands.fire(mid, "submit", "waterboss", comment="已完成", evidence=[evidence.store(png_bytes(mid), "a.png")],
+                              now=at, engine=engine).state
+        assert state == "submitted"
+        commands.fire(mid, "approve", "leader9", now=at, engine=engine)
+        commands.fire(mid, "sign_off", "office1", now=at, engine=engine)
+    r2 = rounds.run_weekly(monday + dt.timedelta(days=7), engine)
+    assert len(r2.changed) == 1 and "第2轮" in r2.changed[0] and "0.0% → 10.0%" in r2.changed[0]
+    with db.read_tx(engine) as conn:
+        told = conn.execute(text("SELECT u.username FROM outbox o JOIN users u ON u.id = o.recipient_id "
+                                 "WHERE o.kind = 'rounds_weekly' AND o.channel = 'inbox'")).scalars().all()
+    assert told == ["xuncha1"]
