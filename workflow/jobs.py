@@ -145,7 +145,7 @@ def _prepare_import(step: str) -> Callable[[Connection, dict], tuple[dict, int, 
     def prepare(conn: Connection, params: dict) -> tuple[dict, int, str]:
         from .importing import staging
 
-        meta = staging.get(params.get("token"), params.get("owner"))  # NotFound: gone, or someone else's
+        meta = staging.get(str(params.get("token")), int(params.get("owner") or 0))  # NotFound: gone, or not theirs
         out = {"token": meta["token"], "owner": meta["owner"], "at": params["at"]}
         if step == "run":
             out["actor"] = str(params.get("actor") or "system")

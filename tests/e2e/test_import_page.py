@@ -90,6 +90,7 @@ def test_a_ledger_shows_its_detected_mapping_its_first_rows_and_the_dry_run(site
     rows = re.findall(r'<tr data-row="(\d+)" data-state="(\w+)">', report)
     assert rows == [("3", "closed"), ("4", "in_progress"), ("5", "submitted"), ("6", "assigned")]
     assert "财政局整改负责人" in report
+    assert "新建 4 个问题、4 项整改措施、3 个单位、3 名人员；更新 0 个问题、0 项整改措施" in report
     assert "data-confirm-import" in body
     assert plans(site) == before  # a dry run writes nothing
     assert len(staged(site)) == 1
@@ -218,3 +219,19 @@ def test_a_large_file_is_checked_and_imported_by_a_worker_with_a_progress_page(s
     assert 'data-import-result="done"' in body and plans(site) == before + 1
     assert staged(site) == []
     assert signed_in(site, "super1").get(r.headers["Location"]).status_code == 403
+
+
+def test_the_dropdown_offers_every_field_the_importer_reads_in_both_languages(site):
+    from flask_babel import force_locale
+
+    from web.pages.imports import FIELDS
+    from workflow.importing.ledger_vocab import EXTRA, FIELD_LABELS
+
+    assert set(FIELDS) == set(FIELD_LABELS) | {EXTRA}
+    with site.app.test_request_context():
+        assert {k: str(v) for k, v in FIELDS.items() if k != EXTRA} == FIELD_LABELS
+        with force_locale("en"):
+            english = {k: str(v) for k, v in FIELDS.items()}
+    assert english["owner"] == "Owner" and english[EXTRA] == "Other information (kept as it is)"
+    page = text(signed_in(site, "office1").get("/imports?lang=en"))
+    assert "Import a ledger or a notice" in page and "Upload and preview" in page

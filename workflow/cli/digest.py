@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .. import db, digests, report, workdays
+from .. import digests, report
 from . import parse_now, warn_calendar
 
 
@@ -22,16 +22,7 @@ def digest_cmd(kind, now_, fmt, output):
     """
     now = parse_now(now_)
     warn_calendar(now)
-    today = workdays.local_today(now)
-    with db.read_tx() as conn:
-        if kind == "weekly":
-            monday = digests.week_period(now)
-            _subject, body = digests.render_weekly(digests.weekly_data(conn, monday, today), monday,
-                                                   notes=digests.calendar_notes(conn, today))
-        else:
-            year, month = digests.month_period(now)
-            _subject, body = digests.render_monthly(digests.monthly_data(conn, year, month, today))
-    doc = report.from_markdown(body)
+    doc = digests.digest_doc(kind, now)
     if output:
         report.write(doc, output, fmt)
         click.echo(f"{kind} digest written to {output}", err=True)
