@@ -118,3 +118,13 @@ def test_the_supervision_order_prints_from_its_page(browser, live):  # noqa: F81
     assert page.locator(".topbar").is_hidden() and page.locator("[data-print]").is_hidden()
     shot(page, "16-order-print")
     ctx.close()
+    # the office's pages of this work fit a phone
+    ctx, page = sign_in(browser, site, "office1", viewport={"width": 390, "height": 844})
+    wide = []
+    for path in ("/plans", f"/plans/{site.ids['plan']}", "/imports", "/orders", "/orders/DB-2026-0001"):
+        page.goto(site.url + path)
+        if page.evaluate("document.documentElement.scrollWidth") > 390:
+            wide.append(path)
+    shot(page, "17-phone-order")
+    ctx.close()
+    assert not wide, "pages wider than a phone: " + ", ".join(wide)
