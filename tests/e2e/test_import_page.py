@@ -235,3 +235,22 @@ def test_the_dropdown_offers_every_field_the_importer_reads_in_both_languages(si
     assert english["owner"] == "Owner" and english[EXTRA] == "Other information (kept as it is)"
     page = text(signed_in(site, "office1").get("/imports?lang=en"))
     assert "Import a ledger or a notice" in page and "Upload and preview" in page
+
+
+def test_importing_again_into_a_plan_shows_the_header_map_it_remembers(site, tmp_path):
+    office = signed_in(site, "office1")
+    data = audit_bytes(tmp_path, feedback_header="情况说明")
+    path = review_path(upload(office, "审计整改台账.xlsx", data))
+    body = text(office.get(path))
+    form = {f"header-{c}": h for c, h in re.findall(r'name="header-(\w+)" value="([^"]*)"', body)}
+    form.update({f"was-{c}": f for c, f in re.findall(r'name="was-(\w+)" value="([^"]*)"', body)})
+    form.update({f"field-{c[4:]}": v for c, v in form.items() if c.startswith("was-")})
+    form["field-I"] = "account"
+    post(office, path + "/mapping", form, csrf_from=path)
+    done = post(office, path + "/confirm", csrf_from=path)
+    plan_id = int(re.search(r'data-plan="(\d+)"', text(done)).group(1))
+    again = review_path(upload(office, "审计整改台账.xlsx", data))
+    post(office, again + "/mapping", {"plan": plan_id}, csrf_from=again)
+    body = text(office.get(again))
+    assert 'data-column="I" data-field="account"' in body  # remembered by the plan, shown as read
+    assert re.search(r'data-count="measures">4<', body) and "不变 4 项整改措施" in body

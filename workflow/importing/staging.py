@@ -202,13 +202,17 @@ def check(meta: dict, *, now: dt.datetime, engine: Engine | None = None) -> dict
     """How the upload would be read with its choices: ``{mapping, detected, report, error}``.
 
     ``detected`` is :func:`workflow.importing.detect` (a ledger's headers with the field each maps
-    to, its first rows); ``report`` the dry run's import report, or ``error`` why it was refused.
+    to, its first rows), the fields as the dry run read them (a plan remembers its header map);
+    ``report`` the dry run's import report, or ``error`` why it was refused.
     """
     out: dict = {"mapping": meta["mapping"], "plan": meta["plan"], "detected": None, "report": None, "error": None}
     try:
         if meta["kind"] == "ledger":
             out["detected"] = detect(meta["path"], meta["mapping"] or None)
         out["report"] = import_file(meta["path"], dry_run=True, **_options(meta), now=now, engine=engine)
+        used = (out["report"].get("columns") or {}).get((out["detected"] or {}).get("sheet"))
+        if used:  # what the import reads, with the plan's remembered header map too
+            out["detected"]["headers"] = used
     except REFUSALS as e:
         out["error"] = _error(e)
     return _jsonable(out)
