@@ -240,6 +240,28 @@ def render_monthly(data: dict) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
+DIGESTS = ("weekly", "monthly")
+
+
+def digest_doc(kind: str, now: dt.datetime, engine: Engine | None = None):
+    """The weekly report (``weekly``) or monthly summary (``monthly``) of the period containing ``now``,
+    as a :class:`workflow.render.Doc`: what the scheduler sends, for printing; nothing is recorded."""
+    from .render import from_markdown
+
+    if kind not in DIGESTS:
+        raise ValueError(f"no such digest: {kind!r}; expected weekly or monthly")
+    today = workdays.local_today(now)
+    with db.read_tx(engine) as conn:
+        if kind == "weekly":
+            monday = week_period(now)
+            _subject, body = render_weekly(weekly_data(conn, monday, today), monday,
+                                           notes=calendar_notes(conn, today))
+        else:
+            year, month = month_period(now)
+            _subject, body = render_monthly(monthly_data(conn, year, month, today))
+    return from_markdown(body)
+
+
 # --- the services ---------------------------------------------------------------------------
 
 @dataclass

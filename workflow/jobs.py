@@ -55,6 +55,7 @@ MIMETYPES = {
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ".html": "text/html; charset=utf-8",
     ".md": "text/markdown; charset=utf-8",
+    ".json": "application/json",
 }
 
 Clock = Callable[[], dt.datetime]
@@ -118,9 +119,62 @@ def _make_report(path: Path, params: dict, progress: Progress, engine: Engine) -
     path.write_bytes(report.report(params["format"], params["plan"], now=_at(params), engine=engine))
 
 
+def _prepare_digest(conn: Connection, params: dict) -> tuple[dict, int, str]:
+    from .digests import DIGESTS, month_period, week_period
+
+    kind, fmt = params.get("digest"), params.get("format", "docx")
+    if kind not in DIGESTS or fmt not in REPORT_FORMATS:
+        raise spec.Refused("bad_parameter", f"digest must be weekly or monthly and format one of "
+                                            f"{', '.join(REPORT_FORMATS)}, not {kind!r}, {fmt!r}")
+    at = _at(params)
+    if kind == "weekly":
+        name = f"整改周报告-{week_period(at):%Y%m%d}.{fmt}"
+    else:
+        year, month = month_period(at)
+        name = f"整改月总结-{year}{month:02d}.{fmt}"
+    return {"digest": kind, "format": fmt, "at": params["at"]}, 0, name
+
+
+def _make_digest(path: Path, params: dict, progress: Progress, engine: Engine) -> None:
+    from . import digests, render
+
+    path.write_bytes(render.render(digests.digest_doc(params["digest"], _at(params), engine), params["format"]))
+
+
+def _prepare_import(step: str) -> Callable[[Connection, dict], tuple[dict, int, str]]:
+    def prepare(conn: Connection, params: dict) -> tuple[dict, int, str]:
+        from .importing import staging
+
+        meta = staging.get(str(params.get("token")), int(params.get("owner") or 0))  # NotFound: gone, or not theirs
+        out = {"token": meta["token"], "owner": meta["owner"], "at": params["at"]}
+        if step == "run":
+            out["actor"] = str(params.get("actor") or "system")
+        return out, 0, f"导入{'结果' if step == 'run' else '预览'}-{meta['name']}.json"
+    return prepare
+
+
+def _make_import(step: str) -> Callable[[Path, dict, Progress, Engine], None]:
+    def make(path: Path, params: dict, progress: Progress, engine: Engine) -> None:
+        import json
+
+        from .importing import staging
+
+        meta = staging.get(params["token"], params["owner"])
+        if step == "run":
+            out = staging.run(meta, params["actor"], now=_at(params), engine=engine)
+        else:
+            out = staging.check(meta, now=_at(params), engine=engine)
+        path.write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
+    return make
+
+
 KINDS: dict[str, Kind] = {
     "ledger_export": Kind(_prepare_export, _make_export),
     "report": Kind(_prepare_report, _make_report),
+    "digest": Kind(_prepare_digest, _make_digest),
+    # the office's import page with a large file: the dry run with the chosen mapping, then the import
+    "import_check": Kind(_prepare_import("check"), _make_import("check")),
+    "import_run": Kind(_prepare_import("run"), _make_import("run")),
 }
 
 
@@ -154,6 +208,34 @@ def enqueue_report(owner_id: int, plan_id: int | None, fmt: str, *, now: dt.date
                    engine: Engine | None = None) -> str:
     """Queue the public notice (通报) of a plan as ``docx``, ``html`` or ``md``."""
     return enqueue("report", {"plan": plan_id, "format": fmt}, owner_id, now=now, engine=engine)
+
+
+def enqueue_digest(owner_id: int, kind: str, fmt: str, *, now: dt.datetime, at: dt.datetime | None = None,
+                   engine: Engine | None = None) -> str:
+    """Queue the weekly report or monthly summary (``kind``) of the period containing ``at`` (default
+    ``now``) as ``docx``, ``html`` or ``md``."""
+    params = {"digest": kind, "format": fmt, "at": at.replace(tzinfo=None).isoformat() if at else None}
+    return enqueue("digest", params, owner_id, now=now, engine=engine)
+
+
+def enqueue_import(owner_id: int, token: str, *, run: bool, actor: str | None = None, now: dt.datetime,
+                   engine: Engine | None = None) -> str:
+    """Queue the dry run (``run=False``) or the import of the owner's staged upload ``token``
+    (:mod:`workflow.importing.staging`); the job's file is the answer as JSON."""
+    params = {"token": token, "owner": owner_id, "actor": actor}
+    return enqueue("import_run" if run else "import_check", params, owner_id, now=now, engine=engine)
+
+
+def result(job_id: str, user_id: int, engine: Engine | None = None) -> dict | None:
+    """The JSON answer of the owner's finished job (an import's), or None until it is done."""
+    import json
+
+    try:
+        path, _name, _mime = ready_file(job_id, user_id, engine)
+    except NotFound:
+        status(job_id, user_id, engine)  # NotFound if the job itself is not the user's
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def status(job_id: str, user_id: int, engine: Engine | None = None) -> dict:
@@ -378,6 +460,9 @@ def clean(*, now: dt.datetime, engine: Engine | None = None) -> int:
                            .returning(J.c.id, J.c.name)).all()
     for row in old:
         file_path(row.id, row.name).unlink(missing_ok=True)
+    from .importing import staging
+
+    staging.clean()
     wall = utcnow().timestamp() - KEEP.total_seconds()
     for path in folder().iterdir():
         try:

@@ -30,10 +30,20 @@ _NAMES = {cls: name for name, cls in _BLOCKS.items()}
 PUBLISHERS = ("office",)
 
 
+def as_dict(doc: Doc) -> dict:
+    """A document as plain data: ``{title, issuer, blocks: [{type, …}]}`` (for storing, and for pages)."""
+    blocks = [{"type": _NAMES[type(b)], **dataclasses.asdict(b)} for b in doc.blocks]
+    return {"title": doc.title, "issuer": doc.issuer, "blocks": blocks}
+
+
 def to_json(doc: Doc) -> str:
     """A document as canonical JSON (sorted keys, compact): what is hashed and stored."""
-    blocks = [{"type": _NAMES[type(b)], **dataclasses.asdict(b)} for b in doc.blocks]
-    return canonical_json({"title": doc.title, "issuer": doc.issuer, "blocks": blocks})
+    return canonical_json(as_dict(doc))
+
+
+def fingerprint(doc: Doc) -> str:
+    """The sha256 a document would be published under: a reviewer's draft names what they read."""
+    return hashlib.sha256(to_json(doc).encode("utf-8")).hexdigest()
 
 
 def from_json(text: str) -> Doc:
@@ -46,9 +56,12 @@ def _chain(prev_hash: str, sha256: str) -> str:
     return hashlib.sha256((prev_hash + sha256).encode("ascii")).hexdigest()
 
 
-def publish(plan_id: int, actor: str, *, now: dt.datetime | None = None, engine: Engine | None = None) -> dict:
+def publish(plan_id: int, actor: str, *, now: dt.datetime | None = None, engine: Engine | None = None,
+            expected: str | None = None) -> dict:
     """Freeze the notice of ``plan_id`` as computed at ``now``; only the office publishes.
 
+    ``expected``: the :func:`fingerprint` of the draft the publisher reviewed; if the notice computed
+    now differs (the ledger changed since), nothing is published (``Refused("draft_changed")``).
     Returns ``{plan_id, version, sha256, hash, published_at, title}``.
     """
     now = (now or utcnow()).replace(tzinfo=None)
@@ -60,6 +73,8 @@ def publish(plan_id: int, actor: str, *, now: dt.datetime | None = None, engine:
         doc = report.notice_doc(plan.id, now, engine=engine, conn=conn)
         body = to_json(doc)
         sha = hashlib.sha256(body.encode("utf-8")).hexdigest()
+        if expected is not None and expected != sha:
+            raise spec.Refused("draft_changed", "the notice changed since the draft was reviewed; review it again")
         last = conn.execute(select(NV.c.version, NV.c.hash).where(NV.c.plan_id == plan.id)
                             .order_by(NV.c.version.desc()).limit(1)).first()
         version, prev = (last.version + 1, last.hash) if last else (1, GENESIS)

@@ -260,6 +260,9 @@ def test_pages_fit_a_phone_screen(browser, live):
             page.goto(site.url + "/dashboard")
             shot(page, "09-phone-dashboard")
         ctx.close()
+    from workflow import publication
+
+    publication.publish(site.ids["plan"], "office1", now=site.clock(), engine=site.engine)
     ctx = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
     page = ctx.new_page()
     page.goto(f"{site.url}/public/plans/{site.ids['plan']}")

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import png_bytes
-from workflow import escalation, spec
+from workflow import escalation, publication, spec
 from workflow.models import Escalation, Feedback, Measure, MeasureEvidence, Membership, OrgUnit, Outbox, User
 
 TOKEN_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -499,21 +499,30 @@ def test_admin_creates_a_unit_and_sets_its_head(site):
 
 # --- the public notice and feedback -----------------------------------------------------
 
-def test_the_public_notice_needs_no_sign_in_and_shows_derived_progress(site):
+def published(site):
+    """The office publishes the plan's notice as computed now (only published notices are public)."""
+    return publication.publish(site.ids["plan"], "office1", now=site.clock(), engine=site.engine)
+
+
+def test_the_published_notice_needs_no_sign_in_and_shows_derived_progress(site):
     ids = site.ids["measures"]
     client = site.app.test_client()
+    assert client.get(f"/public/plans/{site.ids['plan']}").status_code == 404  # nothing published yet
+    published(site)
     body = client.get(f"/public/plans/{site.ids['plan']}").get_data(as_text=True)
-    assert "学习不主动。" in body and 'data-progress="in_progress"' in body and "正在整改" in body
+    assert "学习不主动。" in body and "<strong>整改进度：</strong>正在整改" in body
     assert "owner1" not in body and "水利局责任人" not in body  # no people on the public page
     for m in ids:
         site.drive(m, "closed")
+    published(site)
     body = client.get(f"/public/plans/{site.ids['plan']}").get_data(as_text=True)
-    assert 'data-progress="done"' in body
+    assert "<strong>整改进度：</strong>已完成。" in body
     assert client.get("/public/plans/999").status_code == 404
 
 
 def test_public_feedback_is_csrf_protected_and_rate_limited(make_site):
     site = make_site(config={"RECTIFY_FEEDBACK_PER_HOUR": 2})
+    published(site)
     client = site.app.test_client()
     path = f"/public/plans/{site.ids['plan']}"
     form = {"problem_id": site.ids["problem"], "text": "问题没有真正解决", "contact": ""}
@@ -534,6 +543,7 @@ def test_public_feedback_is_csrf_protected_and_rate_limited(make_site):
 def test_office_turns_public_feedback_into_a_reopen(site):
     m = site.ids["measures"][0]
     site.drive(m, "closed")
+    published(site)
     public = site.app.test_client()
     path = f"/public/plans/{site.ids['plan']}"
     post(public, path + "/feedback", {"problem_id": site.ids["problem"], "text": "河道仍有垃圾"}, csrf_from=path)
@@ -569,4 +579,6 @@ def test_the_pages_work_on_postgresql(pg_site):
         .get_data(as_text=True)
     assert 'data-ok="yes"' in body
     assert signed_in(site, "owner1").get("/todo").status_code == 200
+    assert site.app.test_client().get(f"/public/plans/{site.ids['plan']}").status_code == 404
+    published(site)
     assert site.app.test_client().get(f"/public/plans/{site.ids['plan']}").status_code == 200

@@ -38,7 +38,7 @@ from sqlalchemy import func, select, text, update
 
 from tests import factory
 from tests.conftest import png_bytes
-from workflow import audit, db, planwriter, workdays
+from workflow import audit, db, planwriter, publication, workdays
 from workflow.cli import create_token
 from workflow.clock import utcnow
 from workflow.models import Event, Feedback, OrgUnit, Outbox, User
@@ -138,6 +138,7 @@ def build_ledger(engine, webhook_url: str, measures: int = 150) -> dict:
             webhook_url=webhook_url, webhook_format="json"))
     ids["tokens"] = {u: create_token(u, engine) for u in
                      ("owner1", "owner2", "owner3", "leader1", "leader2", "office1", "super1")}
+    publication.publish(ids["plan"], "office1", now=utcnow(), engine=engine)  # the public reads what is published
     return ids
 
 

@@ -6,8 +6,11 @@
 - 整改台账 ``/ledger`` (filter, sort, paginate, export to .xlsx with a progress bar);
 - 督办 ``/supervise``, the dashboard ``/dashboard``, the inbox ``/inbox`` (the bell);
 - administration ``/admin/people``, ``/admin/units`` and the holiday calendar ``/admin/calendar``;
-- the public notice ``/public/plans/<id>`` with its feedback form, and the office's feedback
-  desk ``/feedback``.
+- the published notice ``/public/plans/<id>`` (only versions the office published) with its
+  feedback form, and the office's feedback desk ``/feedback``;
+- 整改方案与通报 ``/plans`` (the office: a plan's draft notice, the imported text as history, the
+  published versions, 发布; the weekly report and monthly summary), 导入 ``/imports`` (upload →
+  mapping and dry run → confirm), 督办单 ``/orders/<no>`` (print-ready, .docx/.html).
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from web.auth import current_user
 from workflow import readmodels, vocabulary
 
-from . import admin, board, inbox, ledger, public, rounds, work  # noqa: F401  (the routes)
+from . import admin, board, imports, inbox, ledger, orders, plans, public, rounds, work  # noqa: F401  (the routes)
 from .common import bp, public_bp
 
 # (endpoint, label, roles that see it; empty = everyone signed in)
@@ -29,6 +32,7 @@ MENU = (
     ("pages.supervise", _l("督办"), ("supervisor", "office", "admin", "leader")),
     ("pages.dashboard", _l("统计"), ()),
     ("pages.feedback_desk", _l("群众反馈"), ("office",)),
+    ("pages.plans", _l("方案与通报"), ("office",)),
     ("pages.rounds_page", _l("各单位整改"), ("inspection_office", "office", "admin", "supervisor", "inspector")),
     ("pages.recurrence_page", _l("疑似反弹"), ("office", "inspection_office")),
     ("pages.admin_people", _l("人员管理"), ("admin",)),

@@ -1,4 +1,8 @@
-"""The public notice of a plan (no sign-in) with its feedback form, and the office's feedback desk.
+"""The published notice of a plan (no sign-in) with its feedback form, and the office's feedback desk.
+
+The public reads only versions the office published (:mod:`workflow.publication`): the newest at
+``/public/plans/<id>``, every version listed newest first with its publication date, each as a
+page and as .docx/.html. A plan with nothing published does not exist here.
 
 Feedback is rate limited per sender address, counted in the database; the office can turn a
 piece of feedback into a ``reopen`` (群众不满意) of a chosen measure of its problem, in one
@@ -16,6 +20,7 @@ from workflow.errors import Conflict, NotFound
 
 from . import labels
 from .common import arg_choice, arg_int, bp, conflict_text, engine, now, public_bp, refusal_text
+from .docs import send_document, shown
 
 
 def _limit() -> int:
@@ -23,22 +28,41 @@ def _limit() -> int:
 
 
 # --- public pages -----------------------------------------------------------------
+# Only what the office published: a plan with no published version is not listed and has no page
+# (nor feedback form); a draft is never served.
 
 @public_bp.get("/")
 def plans():
     return render_template("pages/public/plans.html", plans=readmodels.public_plans(engine()))
 
 
-def _notice(plan_id: int):
+def _notice(plan_id: int, version: int | None = None):
     try:
-        return readmodels.public_notice(plan_id, now=now(), engine=engine())
+        return readmodels.published_notice(plan_id, version, engine=engine())
     except NotFound:
         abort(404)
 
 
+def _page(n: dict, status: int = 200, **extra):
+    latest = n["version"]["version"] == n["versions"][0]["version"]
+    return render_template("pages/public/notice.html", n=n, doc=shown(n["doc"]), latest=latest,
+                           values=extra.pop("values", {}), **extra), status
+
+
 @public_bp.get("/plans/<int:plan_id>")
 def notice(plan_id: int):
-    return render_template("pages/public/notice.html", n=_notice(plan_id), values={}, L=labels)
+    return _page(_notice(plan_id))
+
+
+@public_bp.get("/plans/<int:plan_id>/versions/<int:version>")
+def version(plan_id: int, version: int):
+    return _page(_notice(plan_id, version))
+
+
+@public_bp.get("/plans/<int:plan_id>/versions/<int:version>/<any(docx, html):fmt>")
+def version_file(plan_id: int, version: int, fmt: str):
+    n = _notice(plan_id, version)
+    return send_document(n["doc"], fmt, f"{n['doc'].title}-{plan_id}-v{version}")
 
 
 @public_bp.post("/plans/<int:plan_id>/feedback")
@@ -51,11 +75,10 @@ def feedback(plan_id: int):
         feedbacks.submit(plan_id, values["problem_id"] or 0, values["text"], values["contact"], source,
                          at=now(), limit=_limit(), engine=engine())
     except feedbacks.RateLimited:
-        return render_template("pages/public/notice.html", n=n, values=values, L=labels,
-                               error=gettext("提交太频繁，请一小时后再试。")), 429, {"Retry-After": "3600"}
+        return _page(n, 429, values=values, error=gettext("提交太频繁，请一小时后再试。"))[0], 429, \
+            {"Retry-After": "3600"}
     except spec.Refused as e:
-        return render_template("pages/public/notice.html", n=n, values=values, L=labels,
-                               error=refusal_text(e.rule)), 422
+        return _page(n, 422, values=values, error=refusal_text(e.rule))
     flash(gettext("感谢您的反馈，我们会认真核实处理。"), "success")
     return redirect(url_for("public.notice", plan_id=plan_id) + "#feedback")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import db, digests, report, workdays
+from .. import digests
 from . import parse_now, warn_calendar, write_doc
 
 
@@ -21,16 +21,7 @@ def digest_cmd(kind, now_, fmt, output):
     """
     now = parse_now(now_)
     warn_calendar(now)
-    today = workdays.local_today(now)
-    with db.read_tx() as conn:
-        if kind == "weekly":
-            monday = digests.week_period(now)
-            _subject, body = digests.render_weekly(digests.weekly_data(conn, monday, today), monday,
-                                                   notes=digests.calendar_notes(conn, today))
-        else:
-            year, month = digests.month_period(now)
-            _subject, body = digests.render_monthly(digests.monthly_data(conn, year, month, today))
-    write_doc(report.from_markdown(body), fmt, output, f"{kind} digest")
+    write_doc(digests.digest_doc(kind, now), fmt, output, f"{kind} digest")
 
 
 COMMANDS = [digest_cmd]

@@ -8,7 +8,8 @@ through :func:`scope`, the one rule of who sees what. Nothing here writes (write
   measure, its events and evidence; :mod:`.queues` to-do, waiting, review and sign-off;
   :mod:`.ledger` the ledger page and the rows the CLI streams; :mod:`.supervision` escalations;
   :mod:`.dashboard` counts, parts, timeline, problems; :mod:`.inbox` notifications;
-  :mod:`.people` people, units, profiles; :mod:`.public` the public notice and feedback.
+  :mod:`.people` people, units, profiles; :mod:`.public` the published notice and feedback;
+  :mod:`.plans` plans as the office reviews and publishes them; :mod:`.documents` supervision orders.
 """
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from .measures import (
     selectable, version_of, visible_measure_ids,
 )
 from .people import Identity, identity, list_users, people, units, user_profile
-from .public import feedback_list, public_notice, public_plans
+from .documents import supervision_order, supervision_orders
+from .plans import imported_notice, plan_review, plans
+from .public import feedback_list, public_plans, published_notice
 from .queues import review_queue, signoff_queue, todo, waiting
 from .scope import GLOBAL_ROLES, load_actor, may_see, scope
 from .supervision import EscalationPage, escalations
@@ -31,7 +34,8 @@ __all__ = [
     "allowed_triggers", "by_part", "escalations", "evidence_file", "export_size", "feedback_list", "filter_choices",
     "identity", "items_query", "iter_items", "ledger", "ledger_ids", "light_condition", "list_measures",
     "list_notifications", "list_problems", "list_users", "load_actor", "may_see", "measure_detail",
-    "measure_events", "notifications", "people", "preflight", "public_notice", "public_plans", "review_queue",
-    "scope", "selectable", "signoff_queue", "stats", "timeline", "todo", "units", "unread_count", "user_profile",
+    "measure_events", "notifications", "people", "plan_review", "plans", "preflight", "public_plans",
+    "published_notice", "imported_notice", "review_queue", "scope", "selectable", "signoff_queue", "stats",
+    "supervision_order", "supervision_orders", "timeline", "todo", "units", "unread_count", "user_profile",
     "version_of", "visible_measure_ids", "waiting",
 ]

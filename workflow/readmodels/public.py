@@ -1,62 +1,50 @@
-"""What the public sees without signing in (plans and their notice, progress derived, no people),
-and the office's list of the feedback the public sent."""
+"""What the public sees without signing in: the notices the office published (frozen versions, never
+a draft; no people, no internal accounts), and the office's list of the feedback the public sent."""
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from .. import db, spec, workdays
-from ..errors import NotFound
-from ..models import Category, Feedback, Inspection, Measure, Part, Plan, Problem
+from .. import db, publication
+from ..models import Feedback, Inspection, Measure, NoticeVersion, Plan, Problem
 from ..paging import Page, paginate
 
 M = Measure.__table__
 F = Feedback.__table__
+NV = NoticeVersion.__table__
 
 
 def public_plans(engine=None) -> list[dict]:
-    """Every plan with its inspecting body and target, for the public index."""
+    """The plans with a published notice, for the public index: inspecting body, target, and the
+    newest version with its date. A plan nothing was published for is not listed."""
+    newest = (select(NV.c.plan_id, func.max(NV.c.version).label("version"),
+                     func.max(NV.c.published_at).label("published_at")).group_by(NV.c.plan_id)).subquery()
     with db.read_tx(engine) as conn:
         return [dict(r._mapping) for r in conn.execute(
-            select(Plan.id, Plan.title, Plan.issuer, Inspection.body, Inspection.target)
-            .join(Inspection, Inspection.id == Plan.inspection_id).order_by(Plan.id))]
+            select(Plan.id, Plan.title, Plan.issuer, Inspection.body, Inspection.target, newest.c.version,
+                   newest.c.published_at)
+            .join(Inspection, Inspection.id == Plan.inspection_id).join(newest, newest.c.plan_id == Plan.id)
+            .order_by(newest.c.published_at.desc(), Plan.id))]
 
 
-def public_notice(plan_id: int, *, now: dt.datetime, engine=None) -> dict:
-    """A plan as published: parts, problems, the published account and the derived progress.
+def published_notice(plan_id: int, version: int | None = None, *, engine=None) -> dict:
+    """A published version of a plan's notice (the newest when ``version`` is None), as the public
+    reads it: ``{plan: {id, title}, version: {version, title, published_at, sha256}, doc, versions,
+    problems}``: ``doc`` the frozen :class:`workflow.render.Doc`, ``versions`` every published version
+    newest first with its date, ``problems`` the plan's problems (id, no) for the feedback form.
 
-    Only what the notice itself publishes: no people, no internal accounts, no evidence.
+    Never a draft: NotFound when the plan has no published version (or not that one).
     """
-    today = workdays.local_today(now)
+    meta, doc = publication.published_doc(plan_id, version, engine=engine)
     with db.read_tx(engine) as conn:
-        plan = conn.execute(
-            select(Plan.id, Plan.title, Plan.issuer, Plan.preamble, Inspection.body, Inspection.target,
-                   Inspection.kind, Inspection.onsite_start, Inspection.onsite_end, Inspection.feedback_date,
-                   Inspection.rect_start, Inspection.rect_end)
-            .join(Inspection, Inspection.id == Plan.inspection_id).where(Plan.id == plan_id)).first()
-        if plan is None:
-            raise NotFound(f"no such plan: {plan_id}")
-        parts = conn.execute(select(Part.id, Part.no, Part.title).where(Part.plan_id == plan_id)
-                             .order_by(Part.no)).all()
-        problems = conn.execute(select(Problem.id, Problem.no, Problem.text, Problem.account, Problem.part_id,
-                                       Category.no.label("cat_no"), Category.title.label("cat_title"))
-                                .outerjoin(Category, Category.id == Problem.category_id)
-                                .where(Problem.plan_id == plan_id).order_by(Problem.no)).all()
-        states: dict[int, list] = defaultdict(list)
-        for m in conn.execute(select(M.c.problem_id, M.c.state, M.c.kind).join(Problem, Problem.id == M.c.problem_id)
-                              .where(Problem.plan_id == plan_id)):
-            states[m.problem_id].append((m.state, m.kind))
-    by_part = defaultdict(list)
-    for p in problems:
-        by_part[p.part_id].append({"id": p.id, "no": p.no, "text": p.text, "account": p.account,
-                                   "category_no": p.cat_no, "category": p.cat_title,
-                                   "progress": spec.problem_progress(states[p.id], plan.rect_end, today),
-                                   "measures": len(states[p.id])})
-    return {"plan": dict(plan._mapping),
-            "parts": [{"no": p.no, "title": p.title, "problems": by_part[p.id]} for p in parts],
-            "problems": [{"id": p.id, "no": p.no} for p in problems]}
+        plan = conn.execute(select(Plan.id, Plan.title).where(Plan.id == plan_id)).one()
+        versions = [dict(r._mapping) for r in conn.execute(
+            select(NV.c.version, NV.c.title, NV.c.published_at).where(NV.c.plan_id == plan_id)
+            .order_by(NV.c.version.desc()))]
+        problems = [dict(r._mapping) for r in conn.execute(
+            select(Problem.id, Problem.no).where(Problem.plan_id == plan_id).order_by(Problem.no))]
+    return {"plan": dict(plan._mapping), "version": meta, "doc": doc, "versions": versions, "problems": problems}
 
 
 def feedback_list(*, status: str | None = None, page: int = 1, per_page: int = 50, engine=None) -> Page:
