@@ -266,7 +266,7 @@ def check_consistency(engine, by_pid, kills: int) -> dict:
     """Assert every invariant; return counts for the record."""
     from sqlalchemy import func, select
 
-    from workflow import audit, db
+    from workflow import audit, db, spec
     from workflow.models import Event, Extension, Measure, MeasureEvidence, Outbox
 
     broken = audit.verify(engine)
@@ -298,7 +298,7 @@ def check_consistency(engine, by_pid, kills: int) -> dict:
         assert m.evidence_count == links.get(mid, 0), f"measure {mid}: evidence count vs links"
 
     # outbox rows belong to their event: same measure, same instant, the trigger's notice kind
-    notice_kind = {t: k for t, (k, _s, _b) in commands.measures.NOTICE_TEXT.items()}
+    notice_kind = {name: t.notice.kind for name, t in spec.TRIGGERS.items() if t.notice is not None}
     events_at = defaultdict(list)
     for e in events:
         events_at[(e.measure_id, e.at)].append(e)
