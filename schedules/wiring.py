@@ -96,7 +96,7 @@ def build(engine: Engine, lock: LeaderLock, start_now: bool = True) -> BlockingS
                 if job.counts_days:  # the office's newest schedules, and a warning for a year nobody covers
                     warning = holidays.warning(now, engine)
                     if warning:
-                        _say(f"{job.id}: {warning}", logging.WARNING)
+                        _say(f"calendar ({job.id}): {warning}", logging.WARNING)  # not "<job>: ", a finished run
                 result = job.run(now, engine)
             except Exception:
                 log.exception("job %s failed", job.id)

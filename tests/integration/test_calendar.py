@@ -216,7 +216,7 @@ def test_the_scheduler_logs_the_missing_year_each_time_a_counting_job_runs(sqlit
             sched.get_job("escalation_sweep").func()
         sched.get_job("delivery").func()
         err = capsys.readouterr().err
-        assert err.count(MISSING) == 2 and "escalation_sweep: 警告" in err
+        assert err.count(MISSING) == 2 and "calendar (escalation_sweep): 警告" in err
         import_notice(sqlite_engine)
         sched.get_job("escalation_sweep").func()
         assert MISSING not in capsys.readouterr().err
