@@ -108,6 +108,8 @@ def formatter(fmt: str | None = None) -> logging.Formatter:
 
 
 _HANDLER_MARK = "_rectify_handler"
+# libraries that narrate every step at INFO (transitions: each state callback); only their warnings are kept
+QUIET = ("transitions",)
 
 
 def configure(fmt: str | None = None, level: str | None = None, stream=None) -> logging.Logger:
@@ -125,6 +127,8 @@ def configure(fmt: str | None = None, level: str | None = None, stream=None) -> 
     setattr(handler, _HANDLER_MARK, True)
     root.addHandler(handler)
     root.setLevel(level)
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
     logging.captureWarnings(True)
     return root
 
@@ -146,5 +150,6 @@ def gunicorn_logconfig(fmt: str | None = None, level: str | None = None) -> dict
                                "qualname": "gunicorn.error"},
             "gunicorn.access": {"level": "INFO", "handlers": ["stderr"], "propagate": False,
                                 "qualname": "gunicorn.access"},
+            **{name: {"level": "WARNING"} for name in QUIET},
         },
     }
