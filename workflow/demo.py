@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from . import commands, db, evidence, passwords, planwriter, readmodels, workdays
+from . import commands, db, evidence, passwords, planwriter, publication, readmodels, workdays
 from .commands import units as unit_commands
 from .importing import notice as notice_mod
 from .models import Inspection, Measure, OrgUnit, Plan, Problem, User
@@ -239,6 +239,8 @@ def load(now: dt.datetime, engine=None) -> str:
     history = _History(now, start, engine)
     for i, r in enumerate(rows):
         history.play(i, r, scenario[(r.no, r.seq)], names[r.owner_id], names[r.leader_id], today)
+    # the office published the notice a week ago, computed from the ledger as it stood then
+    publication.publish(plan_id, "office", now=now - dt.timedelta(days=7), engine=engine)
     counts = Counter(it["state"] for it in readmodels.iter_items(now=now, engine=engine, plan_id=plan_id))
     lights = Counter(f"{it['light']}{'' if it['level'] < 1 else it['level']}"
                      for it in readmodels.iter_items(now=now, engine=engine, plan_id=plan_id))

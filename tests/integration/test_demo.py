@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from workflow import audit, db, demo, passwords, readmodels, spec, workdays
 from workflow.models import Event, Extension, Measure, MeasureEvidence, OrgUnit, Plan, Problem, User
@@ -205,3 +205,27 @@ def test_cli_loads_the_demo_then_lists_items_and_users_as_json(tmp_path):
     people = json.loads(users.stdout)
     assert set(spec.ROLES) == {r for u in people for r in u["roles"]}  # every role, the 巡察办 included
     assert {u["username"] for u in people} >= {r["owner"] for r in rows} | {r["leader"] for r in rows}
+
+
+def test_the_demo_notice_states_the_ledger_and_reprints_no_imported_claim(loaded):
+    from workflow import publication, report, stats
+
+    engine, _ = loaded
+    with db.read_tx(engine) as conn:
+        plan_id = conn.execute(select(Plan.id)).scalar_one()
+        is_closed = func.sum(case((Measure.state == "closed", 1), else_=0))
+        measures, closed = conn.execute(select(func.count(), is_closed).select_from(Measure)).one()
+        per_problem = conn.execute(select(Problem.no, func.count(Measure.id), is_closed)
+                                   .join(Measure, Measure.problem_id == Problem.id).group_by(Problem.no)).all()
+    done = sum(1 for _no, n, c in per_problem if n == c)
+    md = report.render(report.notice_doc(plan_id, NOW, engine=engine), "md").decode()
+    para = next(line for line in md.splitlines() if line.startswith("截至"))
+    rate = stats._pct(stats._rate(done, len(per_problem)))
+    assert f"3个方面16个问题，已整改完成{done}个，整改完成率{rate}%" in para
+    assert f"细化整改措施{measures}项，已完成{closed}项" in para
+    assert "已全部整改完毕" not in md and "截止目前" not in md
+    # the public reads the version the office published, signed the day it was published
+    versions = publication.published(plan_id, engine=engine)
+    assert len(versions) == 1
+    _meta, doc = publication.published_doc(plan_id, engine=engine)
+    assert doc.blocks[-1].lines[-1] == stats.cn_date(workdays.local_today(NOW - dt.timedelta(days=7)))
