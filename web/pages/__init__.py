@@ -18,7 +18,7 @@ from web.auth import current_user
 from workflow import readmodels, vocabulary
 
 from . import admin, board, inbox, ledger, public, work  # noqa: F401  (the routes)
-from .common import bp, public_bp
+from .common import bp, public_bp, stashed
 
 # (endpoint, label, roles that see it; empty = everyone signed in)
 MENU = (
@@ -26,7 +26,7 @@ MENU = (
     ("pages.review", _l("待我审核"), ("leader",)),
     ("pages.signoff", _l("销号"), ("office",)),
     ("pages.ledger", _l("整改台账"), ()),
-    ("pages.supervise", _l("督办"), ("supervisor", "office", "admin", "leader")),
+    ("pages.supervise", _l("督办"), ("supervisor", "office", "admin", "leader", "inspector")),
     ("pages.dashboard", _l("统计"), ()),
     ("pages.feedback_desk", _l("群众反馈"), ("office",)),
     ("pages.admin_people", _l("人员管理"), ("admin",)),
@@ -49,6 +49,12 @@ def inbox_unread() -> int:
     return readmodels.unread_count(current_user.id, engine=db())
 
 
+def now_local() -> str:
+    """The time now in China, for printed pages."""
+    from web import now
+    from web.i18n import localtime
+
+    return localtime(now())
 
 
 def register(app: Flask) -> None:
@@ -57,4 +63,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.add_template_global(page_menu, "page_menu")
     app.add_template_global(inbox_unread, "inbox_unread")
+    app.add_template_global(stashed, "stashed")
+    app.add_template_global(now_local, "now_local")
+    app.add_template_global(current_user, "current_user")  # for the macros, imported without context
     app.add_template_filter(vocabulary.cn_ordinal, "cn_ordinal")

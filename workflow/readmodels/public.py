@@ -56,7 +56,7 @@ def public_notice(plan_id: int, *, now: dt.datetime, engine=None) -> dict:
                                    "measures": len(states[p.id])})
     return {"plan": dict(plan._mapping),
             "parts": [{"no": p.no, "title": p.title, "problems": by_part[p.id]} for p in parts],
-            "problems": [{"id": p.id, "no": p.no} for p in problems]}
+            "problems": [{"id": p.id, "no": p.no, "text": p.text} for p in problems]}
 
 
 def feedback_list(*, status: str | None = None, page: int = 1, per_page: int = 50, engine=None) -> Page:
