@@ -63,7 +63,7 @@ def test_a_returned_measure_is_first_on_the_to_do_with_who_why_and_since_when(wo
     assert [m["id"] for m in readmodels.todo(owner, now=T0, engine=engine)] == [a, b]
     leader = readmodels.load_actor("leader1", engine=engine)
     queued = readmodels.review_queue(leader, now=T0, engine=engine)["submitted"]
-    assert [(m["id"], m["came_back"]["kind"], m["new_evidence"]) for m in queued] == [(c, "return", 1)]
+    assert [(m["id"], m["last_sent_back"]["kind"], m["new_evidence"]) for m in queued] == [(c, "return", 1)]
 
 
 def test_a_refused_sign_off_and_a_reopening_come_back_too(world):

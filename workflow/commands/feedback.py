@@ -123,8 +123,7 @@ def forward(feedback_id: int, measure_id: int | None, actor: str, *, text: str,
                                                              M.c.problem_id == problem_id)).first()
         if ok is None:
             raise NotOfProblem(measure_id)
-        result = fire(measure_id, "comment", actor, comment=text, expected_version=expected_version, now=now,
-                      conn=conn)
+        result = fire(ok.id, "comment", actor, comment=text, expected_version=expected_version, now=now, conn=conn)
         notify.enqueue(conn, [ok.owner_id], "feedback_forwarded", f"群众反馈：整改措施 {measure_id}",
                        f"整改办转来群众对整改措施 {measure_id} 的反馈：{text.strip()}", now, measure_id=measure_id)
         conn.execute(update(F).where(F.c.id == feedback_id).values(status="forwarded", measure_id=measure_id))

@@ -60,5 +60,5 @@ def new_evidence(conn: Connection, since: dict[int, int]) -> dict[int, int]:
     rows = conn.execute(select(ME.c.measure_id, func.count()).where(ME.c.removed_seq.is_(None), or_(*conds))
                         .group_by(ME.c.measure_id))
     counts = {mid: 0 for mid in since}
-    counts.update({mid: n for mid, n in rows})
+    counts.update({int(r[0]): int(r[1]) for r in rows})
     return counts

@@ -54,8 +54,8 @@ def waiting(actor: spec.Actor, *, now: dt.datetime, engine=None) -> list[dict]:
 def review_queue(actor: spec.Actor, *, now: dt.datetime, engine=None) -> dict:
     """A leader's queue: submissions to approve or return, and extension requests to decide.
 
-    A resubmission carries ``came_back`` (the last return or reopening) and ``new_evidence`` (files
-    added since), so the leader sees what changed.
+    A resubmission carries ``last_sent_back`` (the last return, refused sign-off or reopening) and
+    ``new_evidence`` (files added since), so the leader sees what changed.
     """
     if "leader" not in actor.roles:
         return {"submitted": [], "extensions": []}
@@ -70,7 +70,8 @@ def review_queue(actor: spec.Actor, *, now: dt.datetime, engine=None) -> dict:
         back = sent_back(conn, [r.id for r in sub], current=False)
         fresh = new_evidence(conn, {mid: b["seq"] for mid, b in back.items()})
     extensions = [{**row_dict(r, today), "extension": pending.get(r.id)} for r in ext]
-    submitted = [{**row_dict(r, today), "came_back": back.get(r.id), "new_evidence": fresh.get(r.id)} for r in sub]
+    submitted = [{**row_dict(r, today), "last_sent_back": back.get(r.id), "new_evidence": fresh.get(r.id)}
+                 for r in sub]
     return {"submitted": submitted, "extensions": extensions}
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import cast
 
 from sqlalchemy import and_, case, exists, func, or_, select
 
@@ -93,7 +94,7 @@ def escalations(actor: spec.Actor, *, now: dt.datetime, level: int | None = None
         d["escalated_now"] = bool(r.now)
         return d
 
-    return rows.map(item).extend(EscalationPage, counts=counts)
+    return cast(EscalationPage, rows.map(item).extend(EscalationPage, counts=counts))
 
 
 def _ladders(conn, ids: list[int]) -> dict[int, list[dict]]:
