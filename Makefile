@@ -22,7 +22,7 @@ dev: $(VENV)/.installed-dev
 
 demo: $(VENV)/.installed
 	$(BIN)/rectify init-db
-	$(BIN)/rectify demo
+	$(BIN)/rectify demo $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST))
 
 # the linters first (a few seconds), then the tests
 lint: $(VENV)/.installed-dev

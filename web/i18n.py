@@ -13,7 +13,8 @@ next to it (a test checks that it matches the ``.po``). After editing texts::
     .venv/bin/pybabel compile -d web/translations
 
 The language of a request: ``?lang=en|zh`` (remembered in the ``lang`` cookie), else that
-cookie, else the best match of ``Accept-Language``, else Chinese.
+cookie, else Chinese. Pages are Chinese unless the person chose English (a browser's own
+language setting is not a choice made here); API clients may ask with ``Accept-Language``.
 """
 from __future__ import annotations
 
@@ -115,6 +116,8 @@ MESSAGES = {
     "evidence_too_large": _l("文件太大，超过了上传限制"),
     "evidence_type": _l("只接受图片、PDF、Word 或 Excel 文件"),
     "evidence_unknown": _l("没有找到该佐证材料"),
+    "evidence_submitted": _l("已提交审核的佐证材料会保留在记录中，不能删除"),
+    "bad_parameter": _l("参数有误"),
     # HTTP
     "bad_request": _l("请求有误"),
     "validation_error": _l("请求的参数有误"),
@@ -148,7 +151,7 @@ def message(code: str, **params) -> str:
 # --- choosing the language ----------------------------------------------------------
 
 def select_locale() -> str:
-    """``?lang=``, then the ``lang`` cookie, then ``Accept-Language``, then Chinese."""
+    """``?lang=``, then the ``lang`` cookie, then (API only) ``Accept-Language``, then Chinese."""
     chosen = request.args.get("lang")
     if chosen in LANGS:
         g.set_lang_cookie = chosen
@@ -156,7 +159,9 @@ def select_locale() -> str:
     cookie = request.cookies.get(COOKIE)
     if cookie in LANGS:
         return cookie
-    return request.accept_languages.best_match(LANGS, default=DEFAULT) or DEFAULT
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(LANGS, default=DEFAULT) or DEFAULT
+    return DEFAULT
 
 
 def current_lang() -> str:

@@ -7,7 +7,8 @@ audit chains are real. Dates are shifted so that the concentrated rectification 
 way today: problems 1–10 are signed off (one measure reopened by the inspectors and closed again,
 one refused at sign-off and redone, two long-term ones re-checked), problems 11–16 are in every
 other state and at every traffic light — green, yellow (due within 3 working days), red at
-levels 1, 2 and 3 — with one extension pending and one granted (its original deadline kept).
+levels 1, 2 and 3 — with one extension pending and one granted (its original deadline kept), one
+measure returned to its owner with the leader's reason and one returned and resubmitted.
 Deadlines are counted in Chinese working days from ``now``, so the lights are exact.
 """
 from __future__ import annotations
@@ -52,7 +53,7 @@ LEADER_UNIT = "管委会"
 # what the measures of the last problems are doing today, in measure order
 OPEN_SCENARIOS = (
     "verified", "verified", "submitted", "submitted", "returned_resubmitted",
-    "in_progress_green", "in_progress_green", "in_progress_yellow", "in_progress_yellow",
+    "in_progress_green", "returned", "in_progress_yellow", "in_progress_yellow",
     "red_l1", "red_l2", "red_l3", "extension_pending", "extension_granted",
     "assigned_green", "assigned_yellow", "assigned_red",
 )
@@ -112,6 +113,7 @@ def _deadlines(today: dt.date, default: dt.date) -> dict[str, dt.date]:
     add = workdays.add_workdays
     return {
         "in_progress_green": add(today, 12),
+        "returned": add(today, 10),
         "in_progress_yellow": add(today, 2),
         "red_l1": _back_workdays(today, 2),
         "red_l2": _back_workdays(today, 7),
@@ -305,6 +307,10 @@ class _History:
             self.fire(mid, "submit", owner, self._ago(5, i), comment=r.text, evidence=self._evidence(i, r))
             if name == "verified":
                 self.fire(mid, "approve", leader, self._ago(2, i), comment="同意，请整改办对账销号。")
+            return
+        if name == "returned":  # back with the owner: what the leader said is on their to-do
+            self.fire(mid, "submit", owner, self._ago(6, i), comment=r.text, evidence=self._evidence(i, r))
+            self.fire(mid, "return", leader, self._ago(2, i), reason="落实情况写得过于笼统，请写明已完成的具体事项，并补充整改后的现场照片。")
             return
         if name == "returned_resubmitted":
             self.fire(mid, "submit", owner, self._ago(6, i), comment=r.text, evidence=self._evidence(i, r))

@@ -35,7 +35,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from . import db, spec, workdays
 from .holiday_schedule import WORKDAY, Schedule, ScheduleError, decode, read, read_file
-from .models import CalendarDay, CalendarImport, Measure
+from .models import CalendarDay, CalendarImport, Measure, User
 
 IMPORTS = CalendarImport.__table__
 DAYS = CalendarDay.__table__
@@ -175,11 +175,13 @@ def import_text(text: str | bytes, actor: str, now: dt.datetime, year: int | Non
 
 def _current_imports(conn: Connection) -> dict[int, dict]:
     newest = select(func.max(IMPORTS.c.id)).group_by(IMPORTS.c.year)
-    q = select(IMPORTS.c.id, IMPORTS.c.year, IMPORTS.c.source, IMPORTS.c.filename, IMPORTS.c.sha256,
-               IMPORTS.c.imported_by, IMPORTS.c.imported_at, IMPORTS.c.holidays,
-               IMPORTS.c.workdays).where(IMPORTS.c.id.in_(newest))
+    q = (select(IMPORTS.c.id, IMPORTS.c.year, IMPORTS.c.source, IMPORTS.c.filename, IMPORTS.c.sha256,
+                IMPORTS.c.imported_by, IMPORTS.c.imported_at, IMPORTS.c.holidays, IMPORTS.c.workdays,
+                User.name.label("by_name"))
+         .outerjoin(User, User.username == IMPORTS.c.imported_by).where(IMPORTS.c.id.in_(newest)))
     return {r.year: {"source": r.source, "filename": r.filename, "sha256": r.sha256, "by": r.imported_by,
-                     "at": r.imported_at, "holidays": r.holidays, "workdays": r.workdays}
+                     "by_name": r.by_name or r.imported_by, "at": r.imported_at, "holidays": r.holidays,
+                     "workdays": r.workdays}
             for r in conn.execute(q)}
 
 

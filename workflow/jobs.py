@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 from . import db, spec, workdays
 from .clock import utcnow
 from .errors import NotFound
-from .models import Job, Measure, Problem
+from .models import Job, Measure
 
 log = logging.getLogger(__name__)
 
@@ -89,19 +89,44 @@ def _plan(conn: Connection, plan_id) -> int:
     return resolve_plan(conn, plan_id).id
 
 
+EXPORT_FILTERS = ("part", "unit", "state", "light", "q")
+
+
+def _view(conn: Connection, params: dict):
+    """The condition of a filtered export: the ledger's filters within what ``params["as"]`` sees
+    (None: the plan's whole ledger)."""
+    from .loading import load_actor
+    from .readmodels.ledger import ledger_condition
+
+    if not params.get("as"):
+        return None
+    who = load_actor(conn, params["as"])
+    return ledger_condition(conn, who, today=workdays.local_today(_at(params)), **params.get("filters", {}))
+
+
 def _prepare_export(conn: Connection, params: dict) -> tuple[dict, int, str]:
     plan_id = _plan(conn, params.get("plan"))
-    total = conn.execute(select(func.count()).select_from(Measure).join(Problem, Problem.id == Measure.problem_id)
-                         .where(Problem.plan_id == plan_id)).scalar_one()
-    name = f"整改台账-{plan_id}-{workdays.local_today(_at(params)):%Y%m%d}.xlsx"
-    return {"plan": plan_id, "at": params["at"]}, total, name
+    filters = {k: v for k, v in (params.get("filters") or {}).items() if k in EXPORT_FILTERS and v}
+    params = {"plan": plan_id, "at": params["at"], "as": params.get("as"), "filters": filters}
+    from .exporting.ledger_xlsx import ledger_query
+
+    query = ledger_query(plan_id).with_only_columns(Measure.id).order_by(None)
+    view = _view(conn, params)
+    if view is not None:
+        query = query.where(view)
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    part = "-筛选" if filters else ""
+    name = f"整改台账-{plan_id}-{workdays.local_today(_at(params)):%Y%m%d}{part}.xlsx"
+    return params, total, name
 
 
 def _make_export(path: Path, params: dict, progress: Progress, engine: Engine) -> None:
     from .exporting.ledger_xlsx import export_ledger
 
+    with db.read_tx(engine) as conn:
+        view = _view(conn, params)
     export_ledger(path, plan_id=params["plan"], now=_at(params), engine=engine, batch=EXPORT_BATCH,
-                  progress=lambda done, _total: progress(done))
+                  progress=lambda done, _total: progress(done), where=view)
 
 
 def _prepare_report(conn: Connection, params: dict) -> tuple[dict, int, str]:
@@ -198,10 +223,13 @@ def enqueue(kind: str, params: dict, owner_id: int, *, now: dt.datetime, engine:
     return job_id
 
 
-def enqueue_ledger_export(owner_id: int, plan_id: int | None, *, now: dt.datetime,
-                          engine: Engine | None = None) -> str:
-    """Queue the .xlsx export of a plan's whole ledger (the only plan when ``plan_id`` is None)."""
-    return enqueue("ledger_export", {"plan": plan_id}, owner_id, now=now, engine=engine)
+def enqueue_ledger_export(owner_id: int, plan_id: int | None, *, now: dt.datetime, engine: Engine | None = None,
+                          actor: str | None = None, filters: dict | None = None) -> str:
+    """Queue the .xlsx export of a plan's ledger (the only plan when ``plan_id`` is None): the whole
+    ledger, or with ``actor`` (a username) what that person sees of it narrowed by the ledger's
+    ``filters`` (``part``, ``unit``, ``state``, ``light``, ``q``), as the ledger page shows it."""
+    return enqueue("ledger_export", {"plan": plan_id, "as": actor, "filters": filters or {}}, owner_id, now=now,
+                   engine=engine)
 
 
 def enqueue_report(owner_id: int, plan_id: int | None, fmt: str, *, now: dt.datetime,

@@ -316,6 +316,8 @@ class MeasureEvidence(Base):
     sha256: Mapped[str] = mapped_column(ForeignKey("evidence.sha256"))
     name: Mapped[str] = mapped_column(String(255))
     event_seq: Mapped[int] = mapped_column(Integer)
+    # migration 0015: the event that removed the file before it was submitted (the link stays for the chain)
+    removed_seq: Mapped[int | None] = mapped_column(Integer)
 
 
 class Checkpoint(Base):
@@ -461,6 +463,17 @@ class WebSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class FormStash(Base):
+    """What a refused form held (the typed values and the message), kept a short while for the page the
+    person is sent back to, so a refusal is a redirect and a refresh never resubmits (migration 0015)."""
+
+    __tablename__ = "form_stash"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token in the session
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    data: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
 
 
 class LoginFailure(Base):

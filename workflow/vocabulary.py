@@ -90,7 +90,8 @@ def genre_of(*texts: str | None) -> str:
 
 EXTENSION_STATUS_LABELS = {"pending": N_("待审批"), "granted": N_("已同意"), "denied": N_("未同意")}
 
-FEEDBACK_STATUS_LABELS = {"new": N_("待处理"), "reopened": N_("已转重新整改"), "dismissed": N_("已处理")}
+FEEDBACK_STATUS_LABELS = {"new": N_("待处理"), "reopened": N_("已转重新整改"), "forwarded": N_("已转责任人"),
+                          "dismissed": N_("已处理")}
 
 ACCOUNTABILITY_LABELS = {
     "admonition": N_("约谈"),
@@ -102,7 +103,8 @@ ACCOUNTABILITY_LABELS = {
 LINK_STATUS_LABELS = {"candidate": N_("待确认"), "confirmed": N_("已确认"), "dismissed": N_("已排除")}
 
 # audit events that are not triggers of the lifecycle
-EVENT_LABELS = {"create": N_("创建"), "import": N_("导入"), "escalate": N_("督办")}
+EVENT_LABELS = {"create": N_("创建"), "import": N_("导入"), "escalate": N_("督办"),
+                "remove_evidence": N_("删除佐证材料")}
 
 TABLES: dict[str, dict] = {
     "state": STATE_LABELS, "kind": KIND_LABELS, "light": LIGHT_LABELS, "level": LEVEL_LABELS,

@@ -7,8 +7,11 @@ clock. ``site.login(client, "owner1")`` signs a browser client in through the re
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
+import threading
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import pytest
@@ -169,3 +172,51 @@ def pg_site(pg_url):
     site = Site(app, engine, ids, tokens, clock, None)
     site.client = app.test_client()
     return site
+
+
+# --- a real browser (Debian's Chromium through Playwright) on the site served on a port ----------------
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        reason = f"{CHROMIUM} is not installed (Debian package 'chromium')"
+        if _in_ci():
+            pytest.fail(f"the browser tests need Chromium in CI: {reason}", pytrace=False)
+        pytest.skip(reason)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def live(site):
+    """The site's app served by werkzeug on a free port of 127.0.0.1, with a worker for its exports
+    beside it (as the scheduler process is beside gunicorn)."""
+    from werkzeug.serving import make_server
+
+    from workflow import jobs
+
+    server = make_server("127.0.0.1", 0, site.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
+    thread.start()
+    stop = threading.Event()
+    worker = threading.Thread(target=jobs.serve, args=(stop,), kwargs={"poll": 0.2, "engine": site.engine},
+                              name="live-worker", daemon=True)
+    worker.start()
+    site.url = f"http://127.0.0.1:{server.server_port}"
+    yield site
+    stop.set()
+    server.shutdown()
+    thread.join(timeout=10)
+    worker.join(timeout=10)

@@ -39,7 +39,8 @@ def test_an_alias_taken_by_another_unit_is_refused_with_a_message(site):
     post(admin, "/admin/units", {"name": "发改局", "kind": "department"}, csrf_from="/admin/units")
     r = post(admin, "/admin/units/alias", {"unit": "发改局", "alias": "水利局"}, csrf_from="/admin/units")
     assert r.status_code == 302 and aliases(site, "发改局") == []
-    assert "already names another unit" in admin.get("/admin/units").get_data(as_text=True)
+    page = admin.get("/admin/units").get_data(as_text=True)
+    assert "「水利局」已是另一个单位的名称或别名" in page and "already names" not in page
 
 
 def test_admin_uploads_an_org_chart(site):
@@ -58,7 +59,7 @@ def test_a_bad_org_chart_upload_names_the_cell_and_writes_nothing(site):
         before = conn.execute(select(func.count()).select_from(OrgUnit)).scalar_one()
     r = upload(admin, "org.csv", "name,kind\n新单位甲,department\n新单位乙,planet\n".encode())
     assert r.status_code == 302
-    assert "org.csv: row 3, column kind" in admin.get("/admin/units").get_data(as_text=True)
+    assert "org.csv：第 3 行「类型」列：没有「planet」这种单位类型" in admin.get("/admin/units").get_data(as_text=True)
     with site.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(OrgUnit)).scalar_one() == before
     assert upload(admin, "org.txt", b"name\n").status_code == 302

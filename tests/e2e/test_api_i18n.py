@@ -73,13 +73,18 @@ def test_every_rule_the_engine_can_refuse_with_has_a_message():
     assert not rules - set(i18n.MESSAGES), sorted(rules - set(i18n.MESSAGES))
 
 
-def test_pages_are_chinese_by_default_and_english_when_the_browser_prefers_it(site):
+def test_pages_are_chinese_unless_the_person_chooses_english_whatever_the_browser_prefers(site):
     assert '<html lang="zh-CN">' in site.client.get("/login").get_data(as_text=True)
     c = site.app.test_client()
     r = c.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert '<html lang="zh-CN">' in r.get_data(as_text=True) and "登录" in r.get_data(as_text=True)
+    r = c.get("/login?lang=en", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     assert '<html lang="en">' in r.get_data(as_text=True) and "Sign in" in r.get_data(as_text=True)
-    r = c.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
-    assert "登录" in r.get_data(as_text=True)
+
+
+def test_api_clients_may_ask_for_english_with_accept_language(site):
+    r = site.api("GET", "/api/v1/measures/99999", "owner1", headers={"Accept-Language": "en"})
+    assert r.status_code == 404 and r.get_json()["message"] == "Not found"
 
 
 def test_lang_in_the_address_switches_and_is_remembered(site):

@@ -2,17 +2,16 @@
 
 The whole round of one measure: the owner signs in and submits with a photo, the leader returns
 it with a reason, the owner resubmits (adding a second photo by drag and drop), the leader
-approves, the office signs off, and the ledger shows it closed. Then 待我审核 on a phone-sized
+approves, the office signs off (confirming), and the ledger shows it closed. Then 待我审核 on a phone-sized
 screen. Screenshots go to ``test-artifacts/screenshots/`` (git-ignored).
 
 Without ``/usr/bin/chromium`` the tests are skipped, saying why; under CI (``CI=true``) that is
-a failure instead. Playwright's own browser downloads are never used.
+a failure instead. Playwright's own browser downloads are never used (the ``browser`` and ``live``
+fixtures are in ``tests/e2e/conftest.py``).
 """
 from __future__ import annotations
 
-import os
 import struct
-import threading
 import zlib
 from pathlib import Path
 
@@ -23,14 +22,7 @@ from workflow.models import Measure
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def photo_png(width: int = 160, height: int = 120, tint: int = 0) -> bytes:
@@ -47,43 +39,6 @@ def photo_png(width: int = 160, height: int = 120, tint: int = 0) -> bytes:
 
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(b"".join(rows))) + chunk(b"IEND", b""))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        reason = f"{CHROMIUM} is not installed (Debian package 'chromium')"
-        if _in_ci():
-            pytest.fail(f"the browser tests need Chromium in CI: {reason}", pytrace=False)
-        pytest.skip(reason)
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def live(site):
-    """The site's app served by werkzeug on a free port of 127.0.0.1, with a worker for its exports
-    beside it (as the scheduler process is beside gunicorn)."""
-    from werkzeug.serving import make_server
-
-    from workflow import jobs
-
-    server = make_server("127.0.0.1", 0, site.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
-    thread.start()
-    stop = threading.Event()
-    worker = threading.Thread(target=jobs.serve, args=(stop,), kwargs={"poll": 0.2, "engine": site.engine},
-                              name="live-worker", daemon=True)
-    worker.start()
-    site.url = f"http://127.0.0.1:{server.server_port}"
-    yield site
-    stop.set()
-    server.shutdown()
-    thread.join(timeout=10)
-    worker.join(timeout=10)
 
 
 def shot(page, name: str) -> Path:
@@ -181,8 +136,9 @@ def test_a_measure_goes_round_the_whole_lifecycle_in_a_real_browser(browser, liv
     # the office signs it off
     fctx, office = sign_in(browser, site, "office1")
     office.goto(site.url + "/signoff")
+    office.locator(item).locator("summary", has_text="销号").first.click()  # signing off asks to confirm
     shot(office, "02-office-signoff")
-    submit(office, office.locator(item).get_by_role("button", name="销号"))
+    submit(office, office.locator(item).get_by_role("button", name="确认销号"))
     assert state_of(site, m).state == "closed"
 
     # the ledger shows it closed
@@ -231,9 +187,10 @@ def test_the_review_queue_fits_a_phone_screen(browser, live):
     # the fonts cover Chinese: the heading is not drawn as empty boxes (its width is real text)
     assert page.locator("h1").evaluate("h => h.getBoundingClientRect().width") > 40
     shot(page, "06-phone-review")
-    # bulk approval of everything ticked, with one result per measure
+    # bulk approval of everything ticked, confirmed, with one result per measure
     page.locator("[data-check-all]").check()
     submit(page, page.get_by_role("button", name="批量审核通过"))
+    submit(page, page.get_by_role("button", name="确认审核通过 3 项"))
     assert page.locator('tr[data-ok="yes"]').count() == 3
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "07-phone-bulk-result")

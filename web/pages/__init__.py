@@ -21,7 +21,7 @@ from web.auth import current_user
 from workflow import readmodels, vocabulary
 
 from . import admin, board, imports, inbox, ledger, orders, plans, public, rounds, work  # noqa: F401  (the routes)
-from .common import bp, public_bp
+from .common import bp, public_bp, stashed
 
 # (endpoint, label, roles that see it; empty = everyone signed in)
 MENU = (
@@ -29,7 +29,7 @@ MENU = (
     ("pages.review", _l("待我审核"), ("leader",)),
     ("pages.signoff", _l("销号"), ("office",)),
     ("pages.ledger", _l("整改台账"), ()),
-    ("pages.supervise", _l("督办"), ("supervisor", "office", "admin", "leader")),
+    ("pages.supervise", _l("督办"), ("supervisor", "office", "admin", "leader", "inspector")),
     ("pages.dashboard", _l("统计"), ()),
     ("pages.feedback_desk", _l("群众反馈"), ("office",)),
     ("pages.plans", _l("方案与通报"), ("office",)),
@@ -55,6 +55,12 @@ def inbox_unread() -> int:
     return readmodels.unread_count(current_user.id, engine=db())
 
 
+def now_local() -> str:
+    """The time now in China, for printed pages."""
+    from web import now
+    from web.i18n import localtime
+
+    return localtime(now())
 
 
 def register(app: Flask) -> None:
@@ -63,4 +69,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.add_template_global(page_menu, "page_menu")
     app.add_template_global(inbox_unread, "inbox_unread")
+    app.add_template_global(stashed, "stashed")
+    app.add_template_global(now_local, "now_local")
+    app.add_template_global(current_user, "current_user")  # for the macros, imported without context
     app.add_template_filter(vocabulary.cn_ordinal, "cn_ordinal")

@@ -13,7 +13,7 @@ from workflow import holidays, readmodels, spec
 from workflow.commands import people as persons, units as unit_commands
 
 from . import labels
-from .common import arg_int, bp, engine, now, refusal_text
+from .common import arg_int, bp, engine, now, refusal_text, send_back, stashed
 
 
 def _roles(form) -> list[str]:
@@ -21,14 +21,16 @@ def _roles(form) -> list[str]:
 
 
 def _refused(e: spec.Refused) -> str:
-    return f"{refusal_text(e.rule)} — {e.message}"
+    return refusal_text(e.rule, None, e.message)
 
 
 @bp.get("/admin/people")
 @roles_required("admin")
 def admin_people():
+    kept = stashed("person:new")
     return render_template("pages/admin/people.html", people=readmodels.people(engine()),
-                           units=readmodels.units(engine()), roles=spec.ROLES, values={})
+                           units=readmodels.units(engine()), roles=spec.ROLES,
+                           values=kept["values"] if kept else {}, error=kept["message"] if kept else None)
 
 
 @bp.post("/admin/people")
@@ -42,11 +44,10 @@ def admin_people_create():
     except spec.Refused as e:
         values = {k: f.get(k, "") for k in ("username", "name", "unit", "email")}
         values["roles"] = _roles(f)
-        return render_template("pages/admin/people.html", people=readmodels.people(engine()),
-                               units=readmodels.units(engine()), roles=spec.ROLES, values=values,
-                               error=_refused(e)), 422
+        return send_back(url_for("pages.admin_people") + "#new-user", "person:new", _refused(e), values=values,
+                         announce=False)
     flash(gettext("已创建用户 %(u)s", u=f.get("username", "").strip()), "success")
-    return redirect(url_for("pages.admin_people"))
+    return redirect(url_for("pages.admin_people"), 303)
 
 
 def _person(username: str) -> dict:
@@ -59,24 +60,30 @@ def _person(username: str) -> dict:
 @bp.get("/admin/people/<username>")
 @roles_required("admin")
 def admin_person(username: str):
-    return render_template("pages/admin/person.html", p=_person(username), units=readmodels.units(engine()),
-                           roles=spec.ROLES)
+    p = _person(username)
+    kept = stashed(f"person:{username}")
+    if kept:
+        p = {**p, **kept["values"]}
+    return render_template("pages/admin/person.html", p=p, units=readmodels.units(engine()),
+                           roles=spec.ROLES, error=kept["message"] if kept else None)
 
 
 @bp.post("/admin/people/<username>")
 @roles_required("admin")
 def admin_person_update(username: str):
     f = request.form
-    p = _person(username)
+    _person(username)
     try:
         persons.update_user(username, name=f.get("name", ""), roles=_roles(f), unit=f.get("unit") or None,
                             email=f.get("email"), active=bool(f.get("active")), head=bool(f.get("head")),
                             password=f.get("password") or None, engine=engine())
     except spec.Refused as e:
-        return render_template("pages/admin/person.html", p=p, units=readmodels.units(engine()), roles=spec.ROLES,
-                               error=_refused(e)), 422
+        values = {"name": f.get("name", ""), "email": f.get("email", ""), "unit": f.get("unit") or None,
+                  "roles": _roles(f), "active": bool(f.get("active")), "head": bool(f.get("head"))}
+        return send_back(url_for("pages.admin_person", username=username), f"person:{username}", _refused(e),
+                         values=values)
     flash(gettext("已保存用户 %(u)s", u=username), "success")
-    return redirect(url_for("pages.admin_person", username=username))
+    return redirect(url_for("pages.admin_person", username=username), 303)
 
 
 def _units_page(**extra):
@@ -157,15 +164,12 @@ def admin_units_import():
 
 # --- the working-day calendar ------------------------------------------------------------
 
-def _calendar_page(error: str | None = None, values: dict | None = None, status: int = 200):
-    return render_template("pages/admin/calendar.html", years=holidays.overview(now(), engine()), error=error,
-                           values=values or {}), status
-
-
 @bp.get("/admin/calendar")
 @roles_required("admin", "office")
 def admin_calendar():
-    return _calendar_page()
+    kept = stashed("calendar")
+    return render_template("pages/admin/calendar.html", years=holidays.overview(now(), engine()),
+                           error=kept["message"] if kept else None, values=kept["values"] if kept else {})
 
 
 @bp.post("/admin/calendar")
@@ -179,8 +183,9 @@ def admin_calendar_import():
         s = holidays.import_text(source, current_user.username, now(), year=year,
                                  filename=upload.filename if upload and upload.filename else None, engine=engine())
     except holidays.ScheduleError as e:
-        return _calendar_page(e.text(current_lang()), {"text": f.get("text", ""), "year": f.get("year", "")}, 422)
+        return send_back(url_for("pages.admin_calendar") + "#import-calendar", "calendar", e.text(current_lang()),
+                         values={"text": f.get("text", ""), "year": f.get("year", "")}, announce=False)
     for y in s["years"]:
         flash(gettext("已录入%(year)s年节假日安排：放假 %(off)s 天，调休上班 %(on)s 天", year=y,
                       off=s["holidays"][y], on=s["workdays"][y]), "success")
-    return redirect(url_for("pages.admin_calendar"))
+    return redirect(url_for("pages.admin_calendar"), 303)

@@ -11,20 +11,23 @@ from . import labels
 from .charts import line_chart, stacked_bars
 from .common import actor, arg_int, bp, engine, now
 
-LEVEL_TABS = (None, 1, 2, 3, 0, 10, 11)
+LEVEL_TABS = (None, 3, 2, 1, 0, 10)
+# who reads 督办: the inspector reads everything, and may not urge
+SUPERVISE_ROLES = ("supervisor", "office", "admin", "leader", "inspector")
 
 
 @bp.get("/supervise")
-@roles_required("supervisor", "office", "admin", "leader")
+@roles_required(*SUPERVISE_ROLES)
 def supervise():
+    """Each escalated measure once, at its level now, most serious first, with its ladder folded in."""
     level = arg_int("level")
     if level not in LEVEL_TABS:
         level = None
     open_only = request.args.get("all") != "1"
     page = readmodels.escalations(actor(), now=now(), level=level, open_only=open_only, page=arg_int("page", 1),
-                               engine=engine())
+                                  engine=engine())
     return render_template("pages/supervise.html", page=page, level=level, open_only=open_only,
-                           tabs=LEVEL_TABS, L=labels)
+                           tabs=LEVEL_TABS, L=labels, may_urge=current_user.has_role("supervisor", "office", "leader"))
 
 
 @bp.get("/dashboard")

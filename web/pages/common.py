@@ -1,17 +1,21 @@
-"""What every page route shares: the blueprint, the asking actor, and error messages by rule."""
+"""What every page route shares: the blueprint, the asking actor, refusals in plain words, and
+post-redirect-get (a refused form is kept in a stash and the person is sent back where they were)."""
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, flash, g, redirect, request, session
 from flask_babel import gettext
 
 from web import db as app_db, i18n, now as app_now
 from web.auth import current_user
 from web.security import safe_next
+from workflow.commands import stash
 
 from . import labels
+from .refusals import detail_text
 
 bp = Blueprint("pages", __name__)
 public_bp = Blueprint("public", __name__, url_prefix="/public")
+STASH_KEY = "form_stash"
 
 
 def actor():
@@ -41,13 +45,17 @@ def arg_choice(name: str, choices, default=None, source=None):
     return value if value in choices else default
 
 
-def refusal_text(rule: str, trigger: str | None = None) -> str:
-    """A refusal in the request's language, naming the rule: what the person reads."""
-    text = i18n.message(rule)
+def refusal_text(rule: str, trigger: str | None = None, detail: str | None = None) -> str:
+    """A refusal as one plain sentence in the request's language (the rule's code stays in the API)."""
+    text = detail_text(detail) or i18n.message(rule)
     if trigger:
-        return gettext("未能执行「%(action)s」：%(reason)s（规则：%(rule)s）",
-                       action=labels.label(labels.TRIGGERS, trigger), reason=text, rule=rule)
-    return gettext("%(reason)s（规则：%(rule)s）", reason=text, rule=rule)
+        return gettext("未能%(action)s：%(reason)s。", action=labels.label(labels.TRIGGERS, trigger), reason=text)
+    return gettext("%(reason)s。", reason=text)
+
+
+def evidence_text(rule: str, name: str) -> str:
+    """An upload refused, naming the file."""
+    return gettext("「%(name)s」未能上传：%(reason)s。", name=name, reason=i18n.message(rule))
 
 
 def conflict_text(expected, actual) -> str:
@@ -58,3 +66,37 @@ def conflict_text(expected, actual) -> str:
 
 def next_url(default: str) -> str:
     return safe_next(request.form.get("next") or request.args.get("next"), default)
+
+
+# --- post-redirect-get -------------------------------------------------------------------
+
+def send_back(target: str, form: str, message: str, *, values: dict | None = None, category: str = "error",
+              announce: bool = True):
+    """Answer a refused form with a redirect to ``target``: the message is flashed (unless the page
+    shows it by the form alone: ``announce`` False), and the form ``form`` (its values and the
+    message) is kept for that page, which shows it open and filled in."""
+    user_id = current_user.id if current_user.is_authenticated else None
+    session[STASH_KEY] = stash.put(user_id, {"form": form, "values": values or {}, "message": message,
+                                             "category": category}, now=now(), engine=engine())
+    if announce:
+        flash(message, category)
+    return redirect(target, 303)
+
+
+def load_stash() -> None:
+    """Before a page is drawn: take the stash the last refused form left (once)."""
+    g.form_stash = None
+    token = session.pop(STASH_KEY, None) if request.method == "GET" else None
+    if token:
+        user_id = current_user.id if current_user.is_authenticated else None
+        g.form_stash = stash.take(token, user_id, now=now(), engine=engine())
+
+
+def stashed(form: str) -> dict | None:
+    """What the refused form ``form`` held (``values``, ``message``), if this page is its answer."""
+    kept = g.get("form_stash")
+    return kept if kept and kept.get("form") == form else None
+
+
+bp.before_request(load_stash)
+public_bp.before_request(load_stash)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
-from flask_babel import gettext
 
 from web.auth import current_user, login_required
 from workflow import jobs, readmodels, spec
 from workflow.errors import NotFound
 
 from .common import actor, arg_choice, arg_int, bp, engine, now, refusal_text
+
+FILTERS = ("plan", "part", "unit", "state", "light", "q")
+
 
 def _filters(source) -> dict:
     return {
@@ -18,6 +20,7 @@ def _filters(source) -> dict:
         "unit": (source.get("unit") or "").strip() or None,
         "state": arg_choice("state", spec.STATES, source=source),
         "light": arg_choice("light", readmodels.LIGHTS, source=source),
+        "q": " ".join(readmodels.search_terms(source.get("q"))) or None,
     }
 
 
@@ -29,34 +32,35 @@ def ledger():
     f["desc"] = request.args.get("desc") == "1"
     per_page = arg_int("per_page", 25)
     page = readmodels.ledger(actor(), now=now(), sort=f["sort"], desc=f["desc"], page=arg_int("page", 1),
-                          per_page=per_page, engine=engine(), **{k: f[k] for k in ("plan", "part", "unit", "state", "light")})
+                             per_page=per_page, engine=engine(), **{k: f[k] for k in FILTERS})
+    filtered = any(f[k] for k in FILTERS if k != "plan")
     return render_template("pages/ledger.html", page=page, f=f, choices=readmodels.filter_choices(engine()),
-                           states=spec.STATES, lights=readmodels.LIGHTS)
+                           states=spec.STATES, lights=readmodels.LIGHTS, filtered=filtered)
 
 
 def _queue(enqueue):
     """Queue a file for the signed-in person and show its progress page; 404 or a message if refused."""
-    if not current_user.sees_everything:
-        abort(403)
     try:
         job_id = enqueue(current_user.id, arg_int("plan", source=request.form), now=now(), engine=engine())
     except NotFound:
         abort(404)
     except spec.Refused as e:
-        flash(refusal_text(e.rule) + " — " + gettext("请先在筛选中选择一个整改方案"), "error")
-        return redirect(url_for("pages.ledger"))
-    return redirect(url_for("pages.ledger_export_page", job_id=job_id))
+        flash(refusal_text(e.rule, None, e.message), "error")
+        return redirect(url_for("pages.ledger"), 303)
+    return redirect(url_for("pages.ledger_export_page", job_id=job_id), 303)
 
 
 @bp.post("/ledger/export")
 @login_required
 def ledger_export():
-    """Queue the .xlsx export of a plan's whole ledger; the next page shows its progress.
-
-    The exporter writes every measure of the plan (with a summary sheet), so only those who see
-    every measure may export. A worker (the scheduler, or ``rectify worker``) writes the file.
+    """Queue the .xlsx export of the ledger as the person sees it, with the page's filters (a
+    keyword search included); the next page shows its progress. A worker (the scheduler, or
+    ``rectify worker``) writes the file.
     """
-    return _queue(jobs.enqueue_ledger_export)
+    f = _filters(request.form)
+    filters = {k: f[k] for k in FILTERS if k != "plan" and f[k]}
+    return _queue(lambda owner, plan, **kw: jobs.enqueue_ledger_export(
+        owner, plan, actor=current_user.username, filters=filters, **kw))
 
 
 def _job(job_id: str) -> dict:
@@ -92,6 +96,9 @@ def ledger_export_file(job_id: str):
 @bp.post("/reports")
 @login_required
 def report_start():
-    """Queue the public notice (通报) of a plan as .docx, .html or .md, with a progress page."""
+    """Queue the public notice (通报) of a plan as .docx, .html or .md, with a progress page (for those
+    who see every measure: the notice is about all of them)."""
+    if not current_user.sees_everything:
+        abort(403)
     fmt = arg_choice("format", jobs.REPORT_FORMATS, "docx", source=request.form)
     return _queue(lambda owner, plan, **kw: jobs.enqueue_report(owner, plan, fmt, **kw))

@@ -19,7 +19,7 @@ from workflow.commands import feedback as feedbacks
 from workflow.errors import Conflict, NotFound
 
 from . import labels
-from .common import arg_choice, arg_int, bp, conflict_text, engine, now, public_bp, refusal_text
+from .common import arg_choice, arg_int, bp, conflict_text, engine, now, public_bp, refusal_text, send_back, stashed
 from .docs import send_document, shown
 
 
@@ -51,7 +51,9 @@ def _page(n: dict, status: int = 200, **extra):
 
 @public_bp.get("/plans/<int:plan_id>")
 def notice(plan_id: int):
-    return _page(_notice(plan_id))
+    kept = stashed("feedback")
+    return _page(_notice(plan_id), values=dict(kept["values"]) if kept else {},
+                 error=kept["message"] if kept else None)
 
 
 @public_bp.get("/plans/<int:plan_id>/versions/<int:version>")
@@ -67,10 +69,13 @@ def version_file(plan_id: int, version: int, fmt: str):
 
 @public_bp.post("/plans/<int:plan_id>/feedback")
 def feedback(plan_id: int):
+    """Send feedback; refused, the sender is sent back to the form with what they wrote (a redirect),
+    except past the hourly limit, which is answered 429 with the form as it was."""
     n = _notice(plan_id)
     f = request.form
     values = {"problem_id": arg_int("problem_id", source=f), "text": f.get("text", ""), "contact": f.get("contact", "")}
     source = feedbacks.source_hash(current_app.config["SECRET_KEY"], request.remote_addr or "-")
+    back = url_for("public.notice", plan_id=plan_id) + "#feedback"
     try:
         feedbacks.submit(plan_id, values["problem_id"] or 0, values["text"], values["contact"], source,
                          at=now(), limit=_limit(), engine=engine())
@@ -78,9 +83,9 @@ def feedback(plan_id: int):
         return _page(n, 429, values=values, error=gettext("提交太频繁，请一小时后再试。"))[0], 429, \
             {"Retry-After": "3600"}
     except spec.Refused as e:
-        return _page(n, 422, values=values, error=refusal_text(e.rule))
+        return send_back(back, "feedback", refusal_text(e.rule, None, e.message), values=values, announce=False)
     flash(gettext("感谢您的反馈，我们会认真核实处理。"), "success")
-    return redirect(url_for("public.notice", plan_id=plan_id) + "#feedback")
+    return redirect(back, 303)
 
 
 # --- the office's feedback desk -------------------------------------------------------
@@ -93,26 +98,46 @@ def feedback_desk():
     return render_template("pages/feedback.html", page=page, status=status, L=labels)
 
 
-@bp.post("/feedback/<int:feedback_id>/reopen")
-@roles_required("office")
-def feedback_reopen(feedback_id: int):
-    """Reopen the chosen measure of the feedback's problem: 群众不满意, reason from the form."""
+def _act_on(feedback_id: int, act, done: str, trigger: str):
+    """Reopen or forward: one command on the chosen measure of the feedback's problem."""
     f = request.form
     measure_id = arg_int("measure_id", source=f)
+    back = url_for("pages.feedback_desk") + f"#fb-{feedback_id}"
+    form = f"feedback:{feedback_id}:{trigger}"
+    values = {"measure_id": measure_id, "text": f.get("text", ""), "reason": f.get("reason", "")}
     try:
-        feedbacks.reopen(feedback_id, measure_id, current_user.username, reason=f.get("reason", "").strip(),
-                         expected_version=arg_int("version", source=f), now=now(), engine=engine())
+        act(measure_id, arg_int("version", source=f))
     except NotFound:
         abort(404)
     except feedbacks.NotOfProblem:
-        flash(refusal_text("invalid_input", "reopen") + " — " + gettext("请选择该问题下的一项整改措施"), "error")
+        return send_back(back, form, refusal_text("invalid_input", trigger) + gettext("请选择该问题下的一项整改措施。"),
+                         values=values)
     except spec.Refused as e:
-        flash(refusal_text(e.rule, "reopen"), "error")
+        return send_back(back, form, refusal_text(e.rule, trigger, e.message), values=values)
     except Conflict as e:
-        flash(conflict_text(e.expected, e.actual), "error")
-    else:
-        flash(gettext("已将整改措施 #%(id)s 转为重新整改（群众不满意）", id=measure_id), "success")
-    return redirect(url_for("pages.feedback_desk"))
+        return send_back(back, form, conflict_text(e.expected, e.actual), values=values, category="conflict")
+    flash(done % {"id": measure_id}, "success")
+    return redirect(url_for("pages.feedback_desk"), 303)
+
+
+@bp.post("/feedback/<int:feedback_id>/reopen")
+@roles_required("office")
+def feedback_reopen(feedback_id: int):
+    """Reopen the chosen (closed) measure of the feedback's problem: 群众不满意, reason from the form."""
+    reason = request.form.get("reason", "").strip()
+    return _act_on(feedback_id, lambda mid, version: feedbacks.reopen(
+        feedback_id, mid, current_user.username, reason=reason, expected_version=version, now=now(),
+        engine=engine()), gettext("已将整改措施 #%(id)s 转为重新整改（群众不满意）"), "reopen")
+
+
+@bp.post("/feedback/<int:feedback_id>/forward")
+@roles_required("office")
+def feedback_forward(feedback_id: int):
+    """Pass the feedback to the owner of an open measure of its problem, as a comment on its record."""
+    text = request.form.get("text", "").strip()
+    return _act_on(feedback_id, lambda mid, version: feedbacks.forward(
+        feedback_id, mid, current_user.username, text=text, expected_version=version, now=now(),
+        engine=engine()), gettext("已将群众反馈转给整改措施 #%(id)s 的责任人"), "comment")
 
 
 @bp.post("/feedback/<int:feedback_id>/dismiss")
@@ -123,4 +148,4 @@ def feedback_dismiss(feedback_id: int):
     except NotFound:
         abort(404)
     flash(gettext("已标记为已处理"), "success")
-    return redirect(url_for("pages.feedback_desk"))
+    return redirect(url_for("pages.feedback_desk"), 303)

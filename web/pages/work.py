@@ -1,20 +1,24 @@
 """The work pages: 我的待办, 待我审核, 销号, a measure's page, its commands and its evidence.
 
-Routes are thin: parse the form, call one ``workflow`` service, render. A refused rule is shown
-in the person's language naming the rule; a stale form (the version changed meanwhile) is a
-conflict that never overwrites.
+Routes are thin: parse the form, call one ``workflow`` service, render or redirect. Every form
+answers with a redirect (post-redirect-get): a refusal is one plain sentence in the person's
+language, shown where they were with the form open and what they typed kept; a stale form (the
+version changed meanwhile) is a conflict that never overwrites.
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, session, url_for
 from flask_babel import gettext
 
 from web.auth import current_user, login_required, roles_required
 from workflow import commands, evidence as ev, readmodels, spec
+from workflow.commands import evidence as evidence_commands, stash
 from workflow.errors import Conflict, NotFound
 
 from . import labels
-from .common import actor, bp, conflict_text, engine, next_url, now, refusal_text
+from .common import (
+    STASH_KEY, actor, bp, conflict_text, engine, evidence_text, next_url, now, refusal_text, send_back, stashed,
+)
 from .diagram import lifecycle_svg
 
 # what each role starts on
@@ -54,33 +58,64 @@ def review():
     return render_template("pages/review.html", items=q["submitted"], extensions=q["extensions"])
 
 
-@bp.post("/review/bulk")
-@roles_required("leader")
-def review_bulk():
-    """Approve several submissions at once; each gets its own result (done, refused or conflict)."""
+def _picks(values) -> list[tuple[int, int]]:
     picks = []
-    for value in request.form.getlist("pick"):
+    for value in values:
         mid, _, version = value.partition(":")
         try:
             picks.append((int(mid), int(version)))
         except ValueError:
             continue
+    return picks
+
+
+@bp.get("/review/confirm")
+@roles_required("leader")
+def review_confirm():
+    """Bulk approval, step two: what was ticked, a comment for all, and one button to confirm."""
+    picks = dict(_picks(request.args.getlist("pick")))
     if not picks:
         flash(gettext("请先勾选要审核通过的整改措施。"), "error")
         return redirect(url_for("pages.review"))
+    queue = readmodels.review_queue(actor(), now=now(), engine=engine())["submitted"]
+    chosen = [{**m, "picked_version": picks[m["id"]]} for m in queue if m["id"] in picks]
+    gone = sorted(set(picks) - {m["id"] for m in chosen})
+    return render_template("pages/bulk_confirm.html", items=chosen, gone=gone)
+
+
+@bp.post("/review/bulk")
+@roles_required("leader")
+def review_bulk():
+    """Approve several submissions at once; each gets its own result (done, refused or conflict)."""
+    picks = _picks(request.form.getlist("pick"))
+    if not picks:
+        flash(gettext("请先勾选要审核通过的整改措施。"), "error")
+        return redirect(url_for("pages.review"), 303)
     comment = request.form.get("comment", "").strip()
     results = []
     for mid, version in picks:
         try:
             commands.fire(mid, "approve", current_user.username, comment=comment, expected_version=version,
-                     now=now(), engine=engine())
+                          now=now(), engine=engine())
             results.append({"id": mid, "ok": True, "message": gettext("已审核通过")})
         except spec.Refused as e:
-            results.append({"id": mid, "ok": False, "message": refusal_text(e.rule, "approve")})
+            results.append({"id": mid, "ok": False, "message": refusal_text(e.rule, "approve", e.message)})
         except Conflict as e:
             results.append({"id": mid, "ok": False, "message": conflict_text(e.expected, e.actual)})
         except NotFound:
             results.append({"id": mid, "ok": False, "message": refusal_text("not_found", "approve")})
+    session[STASH_KEY] = stash.put(current_user.id, {"form": "bulk", "values": {"results": results}},
+                                   now=now(), engine=engine())
+    return redirect(url_for("pages.review_result"), 303)
+
+
+@bp.get("/review/result")
+@roles_required("leader")
+def review_result():
+    kept = stashed("bulk")
+    if not kept:
+        return redirect(url_for("pages.review"))
+    results = kept["values"]["results"]
     done = sum(1 for r in results if r["ok"])
     return render_template("pages/bulk_result.html", results=results, done=done, failed=len(results) - done)
 
@@ -93,8 +128,9 @@ def signoff():
 
 # --- a measure ----------------------------------------------------------------
 
-def render_measure(measure_id: int, *, error: str | None = None, conflict: str | None = None,
-                   values: dict | None = None, trigger: str | None = None, status: int = 200):
+@bp.get("/measures/<int:measure_id>")
+@login_required
+def measure(measure_id: int):
     a = actor()
     try:
         m = readmodels.measure_detail(a, measure_id, now=now(), engine=engine())
@@ -107,28 +143,32 @@ def render_measure(measure_id: int, *, error: str | None = None, conflict: str |
     units = readmodels.units(engine()) if "unit" in kinds else []
     return render_template(
         "pages/measure.html", m=m, events=events, allowed=allowed, diagram=lifecycle_svg(m["state"], allowed),
-        error=error, conflict=conflict, values=values or {}, failed_trigger=trigger, people=people, units=units,
-        T=spec.TRIGGERS, EVIDENCE_STATES=spec.EVIDENCE_STATES, L=labels,
-    ), status
+        people=people, units=units, T=spec.TRIGGERS, EVIDENCE_STATES=spec.EVIDENCE_STATES, L=labels,
+    )
 
 
-@bp.get("/measures/<int:measure_id>")
-@login_required
-def measure(measure_id: int):
-    return render_measure(measure_id)
+def _back_to(measure_id: int, trigger: str) -> str:
+    """Where a refused form sends the person: the page the form was on, at that form."""
+    here = url_for("pages.measure", measure_id=measure_id)
+    target = next_url(here)
+    return target + (f"#act-{trigger}" if target == here else f"#m-{measure_id}")
 
 
 @bp.post("/measures/<int:measure_id>/fire/<trigger>")
 @login_required
 def fire(measure_id: int, trigger: str):
-    """Fire one trigger from a form; the form's ``version`` is the expected version."""
+    """Fire one trigger from a form; the form's ``version`` is the expected version.
+
+    Done or refused, the answer is a redirect: a refusal goes back where the person was, with the
+    form open and what they typed kept (files are not kept: they are chosen again).
+    """
     if trigger not in spec.PUBLIC_TRIGGERS:
         abort(404)
     f = request.form
     taken = {p.name: f.get(p.name, "").strip() for p in spec.TRIGGERS[trigger].params}
     files = [fs for fs in request.files.getlist("evidence") if fs and fs.filename]
     version = f.get("version", type=int)
-    values = dict(taken)
+    form = f"{measure_id}:{trigger}"
     a = actor()
     try:
         given = spec.inputs(trigger, **_split(taken))
@@ -139,29 +179,62 @@ def fire(measure_id: int, trigger: str):
         # check every rule before keeping any uploaded file
         readmodels.preflight(a, measure_id, trigger, comment=comment, reason=reason, new_evidence=len(files),
                              params=params, now=now(), engine=engine())
-        stored = [ev.store(fs.read(), fs.filename) for fs in files]
-        commands.fire(measure_id, trigger, current_user.username, comment=comment, reason=reason, evidence=stored,
-                 params=params, expected_version=version, now=now(), engine=engine())
+        stored = [_store(fs) for fs in files]
+        result = commands.fire(measure_id, trigger, current_user.username, comment=comment, reason=reason,
+                               evidence=stored, params=params, expected_version=version, now=now(), engine=engine())
     except NotFound:
         abort(404)
     except Conflict as e:
-        return render_measure(measure_id, conflict=conflict_text(e.expected, e.actual), values=values,
-                              trigger=trigger, status=409)
-    except (spec.Refused, ev.EvidenceRefused) as e:
-        text = refusal_text(e.rule, trigger)
-        if isinstance(e, ev.EvidenceRefused):
-            text = f"{text} — {e.message}"
-        return render_measure(measure_id, error=text, values=values, trigger=trigger,
-                              status=403 if e.rule == "not_permitted" else 422)
+        return send_back(_back_to(measure_id, trigger), form, conflict_text(e.expected, e.actual), values=taken,
+                         category="conflict")
+    except spec.Refused as e:
+        return send_back(_back_to(measure_id, trigger), form, refusal_text(e.rule, trigger, e.message), values=taken)
+    except _FileRefused as e:
+        return send_back(_back_to(measure_id, trigger), form, str(e), values=taken)
     flash(gettext("已完成「%(action)s」：整改措施 #%(id)s", action=labels.label(labels.TRIGGERS, trigger),
                   id=measure_id), "success")
-    return redirect(next_url(url_for("pages.measure", measure_id=measure_id)))
+    repeated = [s.name for s in stored if s.sha256 not in result.evidence]
+    if repeated:
+        flash(gettext("以下文件此前已上传过，没有重复保存：%(names)s", names="、".join(repeated)), "info")
+    return redirect(next_url(url_for("pages.measure", measure_id=measure_id)), 303)
+
+
+class _FileRefused(Exception):
+    """An uploaded file was refused; the message names it."""
+
+
+def _store(fs):
+    try:
+        return ev.store(fs.read(), fs.filename)
+    except ev.EvidenceRefused as e:
+        raise _FileRefused(evidence_text(e.rule, ev.safe_name(fs.filename))) from None
 
 
 def _split(taken: dict) -> dict:
     """Form fields as :func:`workflow.spec.inputs` takes them: comment, reason and the parameters."""
     rest = {k: v for k, v in taken.items() if k not in ("comment", "reason")}
     return {"comment": taken.get("comment", ""), "reason": taken.get("reason", ""), "params": rest}
+
+
+@bp.post("/measures/<int:measure_id>/evidence/<sha256>/remove")
+@login_required
+def evidence_remove(measure_id: int, sha256: str):
+    """Take a wrong file off a measure before it is submitted (the removal is on the audit chain)."""
+    here = url_for("pages.measure", measure_id=measure_id) + "#evidence"
+    try:
+        readmodels.version_of(actor(), measure_id, engine=engine())  # not seen: not found
+        done = evidence_commands.remove_evidence(measure_id, sha256, current_user.username,
+                                                 expected_version=request.form.get("version", type=int),
+                                                 now=now(), engine=engine())
+    except NotFound:
+        abort(404)
+    except Conflict as e:
+        flash(conflict_text(e.expected, e.actual), "conflict")
+    except spec.Refused as e:
+        flash(refusal_text(e.rule, None, e.message), "error")
+    else:
+        flash(gettext("已删除佐证材料「%(name)s」", name=done["name"]), "success")
+    return redirect(here, 303)
 
 
 @bp.get("/evidence/<sha256>")

@@ -7,6 +7,8 @@
 - :func:`reopen` turns feedback into a ``reopen`` (群众不满意) of a measure of its problem: the
   measure's command and the closing of the feedback are one transaction, so a refused or
   conflicting reopen leaves the feedback open and a successful one changes both.
+- :func:`forward` passes feedback on a problem whose measures are still open to the owner of one
+  of them, as a comment on its record (there is nothing closed to reopen yet).
 - :func:`dismiss` closes feedback without a reopen.
 """
 from __future__ import annotations
@@ -18,7 +20,7 @@ import hmac
 from sqlalchemy import func, insert, select, text as sql, update
 from sqlalchemy.engine import Connection, Engine
 
-from .. import db, spec
+from .. import db, notify, spec
 from ..errors import NotFound
 from ..models import Feedback, Measure, Problem
 from .measures import Result, fire
@@ -29,7 +31,7 @@ MAX_TEXT = 2000
 MAX_CONTACT = 200
 WINDOW = dt.timedelta(hours=1)
 REOPEN_CATEGORY = "public_dissatisfaction"
-STATUSES = ("new", "reopened", "dismissed")
+STATUSES = ("new", "reopened", "forwarded", "dismissed")
 
 
 class RateLimited(Exception):
@@ -108,6 +110,23 @@ def reopen(feedback_id: int, measure_id: int | None, actor: str, *, reason: str,
         result = fire(measure_id, "reopen", actor, reason=reason, params={"category": REOPEN_CATEGORY},
                       expected_version=expected_version, now=now, conn=conn)
         conn.execute(update(F).where(F.c.id == feedback_id).values(status="reopened", measure_id=measure_id))
+    return result
+
+
+def forward(feedback_id: int, measure_id: int | None, actor: str, *, text: str,
+            expected_version: int | None = None, now: dt.datetime, engine: Engine | None = None) -> Result:
+    """Pass the feedback to the owner of ``measure_id`` (one of its problem's measures) as a comment on
+    its record, tell the owner, and mark the feedback ``forwarded``; one transaction, as :func:`reopen`."""
+    with db.write_tx(engine) as conn:
+        problem_id = _problem_of(conn, feedback_id)
+        ok = conn.execute(select(M.c.id, M.c.owner_id).where(M.c.id == (measure_id or 0),
+                                                             M.c.problem_id == problem_id)).first()
+        if ok is None:
+            raise NotOfProblem(measure_id)
+        result = fire(ok.id, "comment", actor, comment=text, expected_version=expected_version, now=now, conn=conn)
+        notify.enqueue(conn, [ok.owner_id], "feedback_forwarded", f"群众反馈：整改措施 {measure_id}",
+                       f"整改办转来群众对整改措施 {measure_id} 的反馈：{text.strip()}", now, measure_id=measure_id)
+        conn.execute(update(F).where(F.c.id == feedback_id).values(status="forwarded", measure_id=measure_id))
     return result
 
 

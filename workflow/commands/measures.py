@@ -64,16 +64,31 @@ def fire(measure_id: int, trigger: str, actor: str, *, comment: str = "", reason
         row = load_measure(conn, measure_id)
         if expected_version is not None and row.version != expected_version:
             raise Conflict(measure_id, expected_version, row.version)
+        if evidence:
+            evidence = not_yet_attached(conn, measure_id, evidence)
         ctx = spec.Ctx(who, view_of(row), comment=comment or "", reason=reason or "",
                        new_evidence=len(evidence), params=dict(params or {}), today=workdays.local_today(now))
         dest = spec.check(trigger, ctx)
         return _apply(conn, t, row, dest, ctx, evidence, now)
 
 
-_EVIDENCE_SEEN = select(MeasureEvidence.sha256).where(MeasureEvidence.measure_id == bindparam("measure_id"))
+_EVIDENCE_SEEN = select(MeasureEvidence.sha256).where(MeasureEvidence.measure_id == bindparam("measure_id"),
+                                                      MeasureEvidence.removed_seq.is_(None))
 _INSERT_LIGHT = insert(LightChange.__table__)
 _UPDATE_CHECKED = update(M).where(and_(M.c.id == bindparam("b_id"), M.c.version == bindparam("b_version")))
 _HEADS = select(Membership.user_id).where(Membership.unit_id == bindparam("unit_id"), Membership.is_head.is_(True))
+
+
+def not_yet_attached(conn: Connection, measure_id: int, evidence: list[Stored]) -> list[Stored]:
+    """The files not already on the measure (by sha256), each once: the same file uploaded again is not
+    attached again."""
+    seen = {r[0] for r in conn.execute(_EVIDENCE_SEEN, {"measure_id": measure_id})}
+    fresh = []
+    for e in evidence:
+        if e.sha256 not in seen:
+            seen.add(e.sha256)
+            fresh.append(e)
+    return fresh
 
 
 def write_checked(conn: Connection, measure_id: int, version: int, values: dict) -> None:

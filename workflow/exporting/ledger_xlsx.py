@@ -331,7 +331,7 @@ def write_summary(ws, st: Styles, plan_title: str, now: dt.datetime, today: dt.d
     ws.freeze_panes = "A4"
 
 
-def _ledger_query(plan_id: int):
+def ledger_query(plan_id: int):
     from ..readmodels import items_query
 
     return (items_query(plan_id=plan_id)
@@ -345,10 +345,12 @@ def _ledger_query(plan_id: int):
 
 def export_ledger(path: str | Path, *, plan_id: int | None = None, now: dt.datetime | None = None,
                   engine: Engine | None = None, progress: Callable[[int, int], None] | None = None,
-                  batch: int = 1000) -> dict:
+                  batch: int = 1000, where=None) -> dict:
     """Write the plan's ledger as .xlsx in the import layout, streaming; return counts.
 
-    ``progress(done, total)`` is called every ``batch`` rows and at the end.
+    ``progress(done, total)`` is called every ``batch`` rows and at the end. ``where``: a condition
+    on the ledger's rows (a filtered view, see :func:`workflow.readmodels.ledger.ledger_condition`);
+    the summary then counts what was exported.
     """
     from openpyxl import Workbook
 
@@ -366,14 +368,22 @@ def export_ledger(path: str | Path, *, plan_id: int | None = None, now: dt.datet
     with db.read_tx(engine) as conn:
         plan = resolve_plan(conn, plan_id)
         names = {r.username: r.name for r in conn.execute(select(User.username, User.name))}
-        total = conn.execute(select(func.count()).select_from(M).join(Problem, Problem.id == M.c.problem_id)
-                             .where(Problem.plan_id == plan.id)).scalar_one()
-        problems = conn.execute(select(func.count()).select_from(Problem)
-                                .where(Problem.plan_id == plan.id)).scalar_one()
+        query = ledger_query(plan.id)
+        if where is not None:
+            query = query.where(where)
+            total = conn.execute(select(func.count()).select_from(
+                query.with_only_columns(M.c.id).order_by(None).subquery())).scalar_one()
+            problems = conn.execute(select(func.count()).select_from(
+                query.with_only_columns(M.c.problem_id).order_by(None).distinct().subquery())).scalar_one()
+        else:
+            total = conn.execute(select(func.count()).select_from(M).join(Problem, Problem.id == M.c.problem_id)
+                                 .where(Problem.plan_id == plan.id)).scalar_one()
+            problems = conn.execute(select(func.count()).select_from(Problem)
+                                    .where(Problem.plan_id == plan.id)).scalar_one()
         if progress:
             progress(0, total)
         sheets = PartSheets(wb, st, plan.title, extra_columns(conn, plan.id))
-        for r in conn.execution_options(stream_results=True, yield_per=batch).execute(_ledger_query(plan.id)):
+        for r in conn.execution_options(stream_results=True, yield_per=batch).execute(query):
             light, _level = workdays.light(r.state, r.deadline, today, workdays.ladder(r.ladder))
             sheets.add(r, light, names)
             tally.add(r, light)

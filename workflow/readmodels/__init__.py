@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..paging import MAX_PER_PAGE, Page
 from .dashboard import by_part, list_problems, stats, timeline
 from .inbox import InboxPage, list_notifications, notifications, unread_count
-from .ledger import SORTS, export_size, filter_choices, items_query, iter_items, ledger, ledger_ids
+from .ledger import SORTS, export_size, filter_choices, items_query, iter_items, ledger, ledger_condition, ledger_ids
 from .measures import (
     LIGHTS, allowed_triggers, evidence_file, light_condition, list_measures, measure_detail, measure_events, preflight,
     selectable, version_of, visible_measure_ids,
@@ -27,15 +27,16 @@ from .plans import imported_notice, plan_review, plans
 from .public import feedback_list, public_plans, published_notice
 from .queues import review_queue, signoff_queue, todo, waiting
 from .scope import GLOBAL_ROLES, load_actor, may_see, scope
+from .search import terms as search_terms
 from .supervision import EscalationPage, escalations
 
 __all__ = [
     "GLOBAL_ROLES", "LIGHTS", "MAX_PER_PAGE", "SORTS", "EscalationPage", "Identity", "InboxPage", "Page",
     "allowed_triggers", "by_part", "escalations", "evidence_file", "export_size", "feedback_list", "filter_choices",
-    "identity", "items_query", "iter_items", "ledger", "ledger_ids", "light_condition", "list_measures",
+    "identity", "items_query", "iter_items", "ledger", "ledger_condition", "ledger_ids", "light_condition", "list_measures",
     "list_notifications", "list_problems", "list_users", "load_actor", "may_see", "measure_detail",
     "measure_events", "notifications", "people", "plan_review", "plans", "preflight", "public_plans",
-    "published_notice", "imported_notice", "review_queue", "scope", "selectable", "signoff_queue", "stats",
+    "published_notice", "imported_notice", "review_queue", "scope", "search_terms", "selectable", "signoff_queue", "stats",
     "supervision_order", "supervision_orders", "timeline", "todo", "units", "unread_count", "user_profile",
     "version_of", "visible_measure_ids", "waiting",
 ]

@@ -35,7 +35,16 @@ def notifications(user_id: int, *, unread_only: bool = False, page: int = 1, per
         q = select(O.c.id, O.c.kind, O.c.subject, O.c.body, O.c.measure_id, O.c.level, O.c.created_at,
                    O.c.read_at).where(cond)
         rows = paginate(conn, q, [O.c.id.desc()], page, per_page)
-    return rows.map(lambda r: dict(r._mapping)).extend(InboxPage, unread=unread)
+    return rows.map(lambda r: {**dict(r._mapping), "body": without_link(r.body)}).extend(InboxPage, unread=unread)
+
+
+def without_link(body: str | None) -> str:
+    """A message as the inbox shows it: without the address line added for email (the inbox links
+    to the measure itself)."""
+    lines = (body or "").rstrip().split("\n")
+    if len(lines) > 1 and lines[-1].strip().startswith(("http://", "https://")):
+        lines.pop()
+    return "\n".join(lines)
 
 
 def unread_count(user_id: int, engine=None) -> int:

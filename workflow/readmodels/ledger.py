@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from .. import db, spec, stats, workdays
 from ..models import Measure, OrgUnit, Part, Plan, Problem
 from ..paging import Page, paginate
 from .measures import light_condition, plan_ladders, row_dict, selectable
+from .scope import scope
+from .search import keyword_condition
 
 M = Measure.__table__
 
@@ -25,33 +27,58 @@ SORTS = {
 
 def ledger(actor: spec.Actor, *, now: dt.datetime, plan: int | None = None, part: int | None = None,
            unit: str | None = None, state: str | None = None, light: str | None = None, sort: str = "id",
-           desc: bool = False, page: int = 1, per_page: int = 25, engine=None) -> Page:
-    """One page of the ledger the actor may see; the order is stable (ties broken by id)."""
+           desc: bool = False, page: int = 1, per_page: int = 25, q: str | None = None, engine=None) -> Page:
+    """One page of the ledger the actor may see; the order is stable (ties broken by id).
+
+    ``q``: keywords that must all occur in the measure, its problem or their accounts
+    (:mod:`workflow.readmodels.search`)."""
     today = workdays.local_today(now)
     cols = SORTS.get(sort, SORTS["id"])
     order = [c.desc() if desc else c.asc() for c in cols]
     order.append(M.c.id.desc() if desc else M.c.id.asc())
     with db.read_tx(engine) as conn:
-        q = _filtered(conn, selectable(actor), today, plan, part, unit, state, light)
-        rows = paginate(conn, q, order, page, per_page, key=M.c.id, default_per_page=25)
+        query = _filtered(conn, selectable(actor), today, plan, part, unit, state, light, q)
+        rows = paginate(conn, query, order, page, per_page, key=M.c.id, default_per_page=25)
     return rows.map(lambda r: row_dict(r, today))
 
 
 def ledger_ids(actor: spec.Actor, *, now: dt.datetime, plan=None, part=None, unit=None, state=None,
-               light=None, engine=None) -> list[int]:
-    """Every measure id of the filtered ledger (for the export), in id order."""
+               light=None, q=None, engine=None) -> list[int]:
+    """Every measure id of the filtered ledger, in id order."""
     today = workdays.local_today(now)
     with db.read_tx(engine) as conn:
-        q = _filtered(conn, selectable(actor).with_only_columns(M.c.id), today, plan, part, unit, state, light)
-        return [r[0] for r in conn.execute(q.order_by(M.c.id))]
+        query = _filtered(conn, selectable(actor).with_only_columns(M.c.id), today, plan, part, unit, state, light, q)
+        return [r[0] for r in conn.execute(query.order_by(M.c.id))]
 
 
-def _filtered(conn, q, today, plan, part, unit, state, light):
-    """``q`` narrowed by the ledger's filters (they combine with AND)."""
-    q = _narrowed(q, plan=plan, part=part, unit=unit, state=state)
+def ledger_condition(conn, actor: spec.Actor, *, today: dt.date, part=None, unit=None, state=None, light=None,
+                     q=None):
+    """The ledger's filters and the actor's scope as one condition on a query that joins the
+    measure's problem, part, plan and unit (the Excel export's query does)."""
+    conds = [scope(actor)]
+    if part:
+        conds.append(Part.no == part)
+    if unit:
+        conds.append(OrgUnit.name == unit)
+    if state:
+        conds.append(M.c.state == state)
     if light:
-        q = q.where(light_condition(light, today, plan_ladders(conn)))
-    return q
+        conds.append(light_condition(light, today, plan_ladders(conn)))
+    words = keyword_condition(conn, q)
+    if words is not None:
+        conds.append(words)
+    return and_(*conds)
+
+
+def _filtered(conn, query, today, plan, part, unit, state, light, q=None):
+    """``query`` narrowed by the ledger's filters (they combine with AND)."""
+    query = _narrowed(query, plan=plan, part=part, unit=unit, state=state)
+    if light:
+        query = query.where(light_condition(light, today, plan_ladders(conn)))
+    words = keyword_condition(conn, q)
+    if words is not None:
+        query = query.where(words)
+    return query
 
 
 def _narrowed(q, *, plan=None, part=None, unit=None, state=None):

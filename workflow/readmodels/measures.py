@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import aliased
 
@@ -18,6 +18,7 @@ from .. import db, loading, spec, workdays
 from ..errors import Conflict, NotFound
 from ..models import Category, Event, Evidence, Extension, Measure, MeasureEvidence, OrgUnit, Part, Plan, Problem, User
 from ..paging import Page, paginate
+from . import history
 from .scope import scope, visible_row
 
 M = Measure.__table__
@@ -202,46 +203,71 @@ def measure_detail(actor: spec.Actor, measure_id: int, *, now: dt.datetime, engi
             .where(Problem.id == row.problem_id)).one()
         submitter = None
         if row.submitter_id is not None:
-            submitter = conn.execute(select(User.username).where(User.id == row.submitter_id)).scalar()
-        evidence = [
-            {"sha256": e.sha256, "name": e.name, "size": e.size, "mime": e.mime, "event_seq": e.event_seq}
-            for e in conn.execute(
-                select(MeasureEvidence.sha256, MeasureEvidence.name, MeasureEvidence.event_seq, Evidence.size,
-                       Evidence.mime)
-                .join(Evidence, Evidence.sha256 == MeasureEvidence.sha256)
-                .where(MeasureEvidence.measure_id == measure_id).order_by(MeasureEvidence.id))
-        ]
+            submitter = conn.execute(select(User.username, User.name).where(User.id == row.submitter_id)).first()
+        back = history.sent_back(conn, [measure_id], current=False).get(measure_id)
+        evidence = _evidence_of(conn, row, back)
         requester, decider = aliased(User), aliased(User)
         extensions = [
             {"id": x.id, "old_deadline": x.old_deadline, "new_deadline": x.new_deadline, "reason": x.reason,
              "status": x.status, "requested_by": x.requested_by, "decided_by": x.decided_by,
+             "requested_by_name": x.requested_by_name, "decided_by_name": x.decided_by_name,
              "created_at": x.created_at, "decided_at": x.decided_at}
             for x in conn.execute(
                 select(Extension.id, Extension.old_deadline, Extension.new_deadline, Extension.reason,
                        Extension.status, Extension.created_at, Extension.decided_at,
-                       requester.username.label("requested_by"), decider.username.label("decided_by"))
+                       requester.username.label("requested_by"), decider.username.label("decided_by"),
+                       requester.name.label("requested_by_name"), decider.name.label("decided_by_name"))
                 .join(requester, requester.id == Extension.requested_by)
                 .outerjoin(decider, decider.id == Extension.decided_by)
                 .where(Extension.measure_id == measure_id).order_by(Extension.id))
         ]
+        now_back = (history.sent_back(conn, [measure_id]).get(measure_id)
+                    if row.state == spec.IN_PROGRESS else None)
     out.update(
         problem_text=prob.text, part_title=prob.part_title, category=prob.category,
-        account=row.account, extra=dict(row.extra or {}), submitter=submitter, submitted_at=row.submitted_at,
+        account=row.account, extra=dict(row.extra or {}), submitter=submitter.username if submitter else None,
+        submitter_name=submitter.name if submitter else None, submitted_at=row.submitted_at,
         closed_at=row.closed_at,
         created_at=row.created_at, evidence_waived=bool(row.evidence_waived), evidence=evidence,
         extensions=extensions, allowed_triggers=allowed_triggers(actor, row),
+        came_back=now_back,
+        last_sent_back=back, new_evidence=sum(1 for e in evidence if e["new"]),
+        may_remove_evidence=row.state in spec.WORK_STATES and spec.is_owner_or_unit_member(
+            spec.Ctx(actor, loading.view_of(row))),
     )
     return out
 
 
+def _evidence_of(conn: Connection, row, back: dict | None) -> list[dict]:
+    """The measure's live evidence files, each marked ``new`` (attached after the measure last came
+    back) and ``removable`` (not yet part of a submission, while the measure is with its owner)."""
+    last_submit = conn.execute(select(func.coalesce(func.max(Event.seq), 0)).where(
+        Event.measure_id == row.id, Event.kind == "submit")).scalar_one()
+    out = []
+    for e in conn.execute(
+            select(MeasureEvidence.sha256, MeasureEvidence.name, MeasureEvidence.event_seq, Evidence.size,
+                   Evidence.mime)
+            .join(Evidence, Evidence.sha256 == MeasureEvidence.sha256)
+            .where(MeasureEvidence.measure_id == row.id, MeasureEvidence.removed_seq.is_(None))
+            .order_by(MeasureEvidence.id)):
+        out.append({"sha256": e.sha256, "name": e.name, "size": e.size, "mime": e.mime, "event_seq": e.event_seq,
+                    "new": back is not None and e.event_seq > back["seq"],
+                    "removable": row.state in spec.WORK_STATES and e.event_seq > last_submit})
+    return out
+
+
 def measure_events(actor: spec.Actor, measure_id: int, engine: Engine | None = None) -> list[dict]:
-    """The audit timeline of a measure, oldest first (each event with its chain hash)."""
+    """The audit timeline of a measure, oldest first: each event with its chain hash and the name of
+    the person who caused it (``actor`` stays the login name the chain records)."""
+    E = Event.__table__
     with db.read_tx(engine) as conn:
         visible_row(conn, actor, measure_id)
-        rows = conn.execute(select(Event.__table__).where(Event.measure_id == measure_id).order_by(Event.seq))
+        rows = conn.execute(select(E, User.name.label("actor_name")).outerjoin(User, User.username == E.c.actor)
+                            .where(E.c.measure_id == measure_id).order_by(E.c.seq))
         return [{
-            "seq": e.seq, "kind": e.kind, "actor": e.actor, "from_state": e.from_state, "to_state": e.to_state,
-            "at": e.at, "body": json.loads(e.body) if e.body else {}, "prev_hash": e.prev_hash, "hash": e.hash,
+            "seq": e.seq, "kind": e.kind, "actor": e.actor, "actor_name": e.actor_name or e.actor,
+            "from_state": e.from_state, "to_state": e.to_state, "at": e.at,
+            "body": json.loads(e.body) if e.body else {}, "prev_hash": e.prev_hash, "hash": e.hash,
         } for e in rows]
 
 
@@ -256,7 +282,7 @@ def evidence_file(actor: spec.Actor, sha256: str, engine: Engine | None = None) 
             select(MeasureEvidence.name, Evidence.mime, Evidence.size)
             .join(Evidence, Evidence.sha256 == MeasureEvidence.sha256)
             .join(M, M.c.id == MeasureEvidence.measure_id)
-            .where(MeasureEvidence.sha256 == sha256, scope(actor))
+            .where(MeasureEvidence.sha256 == sha256, MeasureEvidence.removed_seq.is_(None), scope(actor))
             .order_by(MeasureEvidence.id).limit(1)).first()
     if row is None:
         raise NotFound("no such evidence")

@@ -43,7 +43,7 @@ def published_notice(plan_id: int, version: int | None = None, *, engine=None) -
             select(NV.c.version, NV.c.title, NV.c.published_at).where(NV.c.plan_id == plan_id)
             .order_by(NV.c.version.desc()))]
         problems = [dict(r._mapping) for r in conn.execute(
-            select(Problem.id, Problem.no).where(Problem.plan_id == plan_id).order_by(Problem.no))]
+            select(Problem.id, Problem.no, Problem.text).where(Problem.plan_id == plan_id).order_by(Problem.no))]
     return {"plan": dict(plan._mapping), "version": meta, "doc": doc, "versions": versions, "problems": problems}
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 
 from .. import db, spec, workdays
 from ..models import Extension, Measure
+from .history import new_evidence, sent_back
 from .measures import row_dict, selectable
 
 M = Measure.__table__
@@ -19,7 +20,11 @@ WITH_APPROVER = (spec.SUBMITTED, spec.VERIFIED)
 
 
 def todo(actor: spec.Actor, *, now: dt.datetime, engine=None) -> list[dict]:
-    """An owner's open work: measures they own (or their unit owns) not yet with an approver."""
+    """An owner's open work: measures they own (or their unit owns) not yet with an approver.
+
+    What came back (returned, refused at sign-off, reopened) comes first, newest first, each with
+    ``came_back``: who sent it back, why and since when; then the rest by deadline.
+    """
     if "owner" not in actor.roles:
         return []
     today = workdays.local_today(now)
@@ -29,7 +34,10 @@ def todo(actor: spec.Actor, *, now: dt.datetime, engine=None) -> list[dict]:
     with db.read_tx(engine) as conn:
         rows = conn.execute(selectable(actor).where(or_(*mine), M.c.state.in_(OPEN))
                             .order_by(M.c.deadline.is_(None), M.c.deadline, M.c.id)).all()
-    return [row_dict(r, today) for r in rows]
+        back = sent_back(conn, [r.id for r in rows if r.state == spec.IN_PROGRESS])
+    items = [{**row_dict(r, today), "came_back": back.get(r.id)} for r in rows]
+    returned = sorted((i for i in items if i["came_back"]), key=lambda i: i["came_back"]["at"], reverse=True)
+    return returned + [i for i in items if not i["came_back"]]
 
 
 def waiting(actor: spec.Actor, *, now: dt.datetime, engine=None) -> list[dict]:
@@ -44,7 +52,11 @@ def waiting(actor: spec.Actor, *, now: dt.datetime, engine=None) -> list[dict]:
 
 
 def review_queue(actor: spec.Actor, *, now: dt.datetime, engine=None) -> dict:
-    """A leader's queue: submissions to approve or return, and extension requests to decide."""
+    """A leader's queue: submissions to approve or return, and extension requests to decide.
+
+    A resubmission carries ``last_sent_back`` (the last return, refused sign-off or reopening) and
+    ``new_evidence`` (files added since), so the leader sees what changed.
+    """
     if "leader" not in actor.roles:
         return {"submitted": [], "extensions": []}
     today = workdays.local_today(now)
@@ -55,8 +67,12 @@ def review_queue(actor: spec.Actor, *, now: dt.datetime, engine=None) -> dict:
         ext = conn.execute(selectable(actor).where(leads, M.c.pending_extension.is_(True), M.c.state.in_(OPEN))
                            .order_by(M.c.deadline, M.c.id)).all()
         pending = _pending_extensions(conn, [r.id for r in ext])
+        back = sent_back(conn, [r.id for r in sub], current=False)
+        fresh = new_evidence(conn, {mid: b["seq"] for mid, b in back.items()})
     extensions = [{**row_dict(r, today), "extension": pending.get(r.id)} for r in ext]
-    return {"submitted": [row_dict(r, today) for r in sub], "extensions": extensions}
+    submitted = [{**row_dict(r, today), "last_sent_back": back.get(r.id), "new_evidence": fresh.get(r.id)}
+                 for r in sub]
+    return {"submitted": submitted, "extensions": extensions}
 
 
 def _pending_extensions(conn, ids: list[int]) -> dict[int, dict]:

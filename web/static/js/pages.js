@@ -14,9 +14,17 @@
     var filesInput = zone.querySelector("input[data-evidence-input]:not([capture])") || inputs[0];
     if (!filesInput) return;
 
+    var chosen = zone.querySelector("[data-chosen]");
+
     function render() {
       if (!list) return;
       while (list.firstChild) list.removeChild(list.firstChild);
+      var n = 0;
+      inputs.forEach(function (input) { n += (input.files || []).length; });
+      if (chosen) {
+        chosen.hidden = n === 0;
+        chosen.textContent = (chosen.getAttribute("data-text-chosen") || "").replace("{n}", n);
+      }
       inputs.forEach(function (input) {
         Array.prototype.forEach.call(input.files || [], function (file) {
           var li = document.createElement("li");
@@ -125,15 +133,15 @@
     }
   }
 
-  /* --- forms that ask before they act (data-confirm="question") --- */
+  /* --- a form that asks before it is sent (data-confirm-text) --- */
   function setupConfirm(form) {
-    form.addEventListener("submit", function (ev) {
-      if (!window.confirm(form.getAttribute("data-confirm"))) ev.preventDefault();
+    form.addEventListener("submit", function (e) {
+      if (!window.confirm(form.getAttribute("data-confirm-text"))) e.preventDefault();
     });
   }
 
   onReady(function () {
-    document.querySelectorAll("form[data-confirm]").forEach(setupConfirm);
+    document.querySelectorAll("form[data-confirm-text]").forEach(setupConfirm);
     document.querySelectorAll("[data-dropzone]").forEach(setupDropzone);
     document.querySelectorAll("[data-check-all]").forEach(setupCheckAll);
     document.querySelectorAll("[data-export-job]").forEach(setupExport);
