@@ -94,7 +94,7 @@ def escalations(actor: spec.Actor, *, now: dt.datetime, level: int | None = None
         d["escalated_now"] = bool(r.now)
         return d
 
-    return cast(EscalationPage, rows.map(item).extend(EscalationPage, counts=counts))
+    return rows.map(item).extend(EscalationPage, counts=counts)
 
 
 def _ladders(conn, ids: list[int]) -> dict[int, list[dict]]:
