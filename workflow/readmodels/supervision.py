@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import cast
 
 from sqlalchemy import and_, case, exists, func, or_, select
 
