@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from tests.data import ledgers
-from tests.e2e.test_browser import browser, live, shot, sign_in, submit  # noqa: F401  (fixtures)
+from tests.e2e.test_browser import shot, sign_in, submit
 from workflow import escalation
 from workflow.cli import parse_now
 from workflow.importing import staging

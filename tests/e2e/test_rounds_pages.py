@@ -10,7 +10,7 @@ from tests.data import rounds as R
 from workflow import db, importing, planwriter
 from workflow.models import Measure
 
-from tests.e2e.test_browser import browser, live, shot, sign_in  # noqa: F401  (fixtures)
+from tests.e2e.test_browser import shot, sign_in
 
 NOW1 = dt.datetime(2023, 9, 2, 2, 0)
 NOW2 = dt.datetime(2025, 9, 2, 2, 0)
