@@ -19,7 +19,7 @@ from workflow.models import Measure
 pytestmark = pytest.mark.browser
 
 
-def test_the_office_imports_a_ledger_publishes_its_notice_and_the_public_reads_it(browser, live, tmp_path):  # noqa: F811
+def test_the_office_imports_a_ledger_publishes_its_notice_and_the_public_reads_it(browser, live, tmp_path):
     site = live
     path = ledgers.audit_system(tmp_path / "审计整改台账.xlsx", feedback_header="情况说明")
     ctx, page = sign_in(browser, site, "office1")
@@ -78,7 +78,7 @@ def test_the_office_imports_a_ledger_publishes_its_notice_and_the_public_reads_i
     pub.close()
 
 
-def test_a_large_ledger_waits_for_the_worker_and_the_page_shows_it_when_ready(browser, live, tmp_path, monkeypatch):  # noqa: F811
+def test_a_large_ledger_waits_for_the_worker_and_the_page_shows_it_when_ready(browser, live, tmp_path, monkeypatch):
     site = live
     monkeypatch.setattr(staging, "INLINE_BYTES", 0)  # every file counts as large here
     path = ledgers.audit_system(tmp_path / "审计整改台账.xlsx")
@@ -96,7 +96,7 @@ def test_a_large_ledger_waits_for_the_worker_and_the_page_shows_it_when_ready(br
     ctx.close()
 
 
-def test_the_supervision_order_prints_from_its_page(browser, live):  # noqa: F811
+def test_the_supervision_order_prints_from_its_page(browser, live):
     site = live
     m = site.ids["measures"][0]
     with site.engine.begin() as conn:

@@ -82,7 +82,7 @@ def test_the_office_spreads_a_problem_to_units_from_the_measure_page(site):
     assert c.get(f"/problems/{site.ids['problem']}/spread").status_code == 403
 
 
-def test_the_overview_shows_two_targets_in_a_real_browser(two_targets, browser, live):  # noqa: F811
+def test_the_overview_shows_two_targets_in_a_real_browser(two_targets, browser, live):
     _ctx, page = sign_in(browser, live, "xuncha1")
     page.goto(live.url + "/rounds")
     targets = page.locator("[data-target]")
