@@ -15,11 +15,13 @@ from pathlib import Path
 from dataclasses import dataclass, field
 
 import pytest
+from sqlalchemy import update
 
 from tests import factory
 from tests.conftest import png_bytes
-from workflow import commands, db, evidence as ev
-from workflow.cli import create_token
+from workflow import commands, db, escalation, evidence as ev
+from workflow.cli import create_token, parse_now
+from workflow.models import Measure
 
 USERS = ("owner1", "owner2", "owner3", "head1", "leader1", "leader2", "office1", "super1", "insp1", "admin1")
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|<meta name="csrf-token" content="([^"]+)"')
@@ -220,3 +222,16 @@ def live(site):
     server.shutdown()
     thread.join(timeout=10)
     worker.join(timeout=10)
+
+
+@pytest.fixture
+def ordered(site):
+    """The first measure overdue past L3 (deadline 8 December 2026): supervision order DB-2026-0001."""
+    m = site.ids["measures"][0]
+    with site.engine.begin() as conn:
+        conn.execute(update(Measure.__table__).where(Measure.id == m)
+                     .values(deadline=dt.date(2026, 12, 8), deadline_original=dt.date(2026, 12, 8)))
+    for at in ("2026-12-03T10:00", "2026-12-09T10:00", "2026-12-15T10:00", "2026-12-22T10:00"):
+        escalation.sweep(parse_now(at), site.engine)
+    site.clock.t = parse_now("2026-12-24T10:00")
+    return m

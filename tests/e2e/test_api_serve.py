@@ -3,21 +3,19 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import requests
+from tests.pg import free_port
 
 BIN = Path(sys.executable).parent
 
 
 def test_rectify_serve_answers_on_the_given_port(site):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "RECTIFY_INSTANCE": str(site.folder),
            "RECTIFY_DATABASE_URL": f"sqlite:///{site.folder / 'rectify.db'}"}
     proc = subprocess.Popen([str(BIN / "rectify"), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,

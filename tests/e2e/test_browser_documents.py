@@ -3,18 +3,13 @@ correcting a column on the way, publishes the notice, and the public reads it; a
 for the worker and its page refreshes itself; the order prints. See ``test_browser.py`` for the set-up."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import update
 
 from tests.data import ledgers
 from tests.e2e.test_browser import shot, sign_in, submit
-from workflow import escalation
-from workflow.cli import parse_now
 from workflow.importing import staging
-from workflow.models import Measure
 
 pytestmark = pytest.mark.browser
 
@@ -96,14 +91,8 @@ def test_a_large_ledger_waits_for_the_worker_and_the_page_shows_it_when_ready(br
     ctx.close()
 
 
-def test_the_supervision_order_prints_from_its_page(browser, live):
+def test_the_supervision_order_prints_from_its_page(browser, live, ordered):
     site = live
-    m = site.ids["measures"][0]
-    with site.engine.begin() as conn:
-        conn.execute(update(Measure.__table__).where(Measure.id == m)
-                     .values(deadline=dt.date(2026, 12, 8), deadline_original=dt.date(2026, 12, 8)))
-    for at in ("2026-12-03T10:00", "2026-12-09T10:00", "2026-12-15T10:00", "2026-12-22T10:00"):
-        escalation.sweep(parse_now(at), site.engine)
     ctx, page = sign_in(browser, site, "super1")
     page.goto(site.url + "/supervise?level=3")
     with page.expect_navigation():

@@ -2,33 +2,15 @@
 .docx/.html, reached from 督办; the weekly report and monthly summary, made by a worker for the office."""
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 
 import docx
-import pytest
-from sqlalchemy import update
 
 from tests.e2e.forms import post, signed_in, text
-from workflow import escalation, jobs
-from workflow.cli import parse_now
-from workflow.models import Measure
+from workflow import jobs
 
 ORDER = "DB-2026-0001"
-
-
-@pytest.fixture
-def ordered(site):
-    """The first measure overdue past L3 (deadline 8 December 2026): supervision order DB-2026-0001."""
-    m = site.ids["measures"][0]
-    with site.engine.begin() as conn:
-        conn.execute(update(Measure.__table__).where(Measure.id == m)
-                     .values(deadline=dt.date(2026, 12, 8), deadline_original=dt.date(2026, 12, 8)))
-    for at in ("2026-12-03T10:00", "2026-12-09T10:00", "2026-12-15T10:00", "2026-12-22T10:00"):
-        escalation.sweep(parse_now(at), site.engine)
-    site.clock.t = parse_now("2026-12-24T10:00")
-    return m
 
 
 def test_the_order_is_reached_from_supervision_and_prints_what_it_must_say(site, ordered):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from tests.pg import free_port
 
 pytestmark = pytest.mark.slow  # starts real gunicorn masters with three workers
 
@@ -24,15 +24,10 @@ BIN = Path(sys.executable).parent
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def gunicorn_url(site):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "RECTIFY_INSTANCE": str(site.folder),
            "RECTIFY_DATABASE_URL": f"sqlite:///{site.folder / 'rectify.db'}"}
     (site.folder / "secret_key").unlink(missing_ok=True)  # the workers must agree on a new one

@@ -22,7 +22,6 @@ import os
 import random
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from workflow import audit, db, planwriter, publication, workdays
 from workflow.cli import create_token
 from workflow.clock import utcnow
 from workflow.models import Event, Feedback, OrgUnit, Outbox, User
+from tests.pg import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -56,11 +56,6 @@ def soak_seconds() -> float:
         return float(os.environ["RECTIFY_SOAK_SECONDS"])
     return 15.0 if os.environ.get("RECTIFY_QUICK", "") not in ("", "0") else 75.0
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- real peers: an SMTP server and a webhook receiver -------------------------------------

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,11 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "run-production.sh"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def data_dir():
@@ -45,7 +39,7 @@ def data_dir():
 
 
 def test_run_production_serves_with_a_leader_and_a_standby_and_stops_everything_on_ctrl_c(data_dir):
-    port = free_port()
+    port = pg.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECTIFY_")}
     env.update(RECTIFY_LOG_FORMAT="json", RECTIFY_LEADER_POLL="2")
     err = (data_dir / "stderr.log").open("w")

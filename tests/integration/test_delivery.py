@@ -8,7 +8,6 @@ import email.policy
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,15 +21,11 @@ from sqlalchemy import select, update
 from tests import factory
 from workflow import db, delivery, notify
 from workflow.models import OrgUnit, Outbox, User
+from tests.pg import free_port
 
 T0 = dt.datetime(2026, 12, 1, 2, 0)  # 10:00 in China
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- a real SMTP server ------------------------------------------------------------------

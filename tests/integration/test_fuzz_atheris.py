@@ -34,32 +34,29 @@ def notice_target(data: bytes) -> None:
         pass
 
 
-def notice_docx_target(data: bytes) -> None:
+def _file_target(data: bytes, suffix: str, read, refused: type[Exception]) -> None:
+    """Write the bytes to a file of that suffix and read it; only the importer's own refusal is expected."""
     import tempfile
 
-    from workflow.importing import notice as N
-
-    with tempfile.NamedTemporaryFile(suffix=".docx") as fh:
+    with tempfile.NamedTemporaryFile(suffix=suffix) as fh:
         fh.write(data)
         fh.flush()
         try:
-            N.read(fh.name)
-        except N.NoticeError:
+            read(fh.name)
+        except refused:
             pass
+
+
+def notice_docx_target(data: bytes) -> None:
+    from workflow.importing import notice as N
+
+    _file_target(data, ".docx", N.read, N.NoticeError)
 
 
 def excel_target(data: bytes) -> None:
-    import tempfile
-
     from workflow import importing
 
-    with tempfile.NamedTemporaryFile(suffix=".xlsx") as fh:
-        fh.write(data)
-        fh.flush()
-        try:
-            importing.read_ledger(fh.name)
-        except importing.LedgerImportError:
-            pass
+    _file_target(data, ".xlsx", importing.read_ledger, importing.LedgerImportError)
 
 
 TARGETS = {"notice": notice_target, "notice_docx": notice_docx_target, "excel": excel_target}

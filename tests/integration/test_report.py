@@ -61,35 +61,22 @@ def sequence_md(md: str) -> list[tuple[str, int, str]]:
 
 
 def sequence_html(page: str) -> list[tuple[str, int, str]]:
-    out, part = [], None
-    for tag, body in re.findall(r"<(h3|p)[^>]*>(.*?)</\1>", page):
-        if tag == "h3":
-            part = body
-            continue
-        m = re.match(r"^<b>问题(\d+)：</b>", body)
-        if m:
-            out.append([part, int(m.group(1)), None])
-        m = re.match(r"^<b>整改进度：</b>(.+)。$", body)
-        if m:
-            out[-1][2] = m.group(1)
-    return [tuple(x) for x in out]
+    """The same sequence from the page: its h3 headings and its paragraphs' bold leads, read as Markdown."""
+    lines = [f"### {body}" if tag == "h3" else re.sub(r"</?b>", "**", body)
+             for tag, body in re.findall(r"<(h3|p)[^>]*>(.*?)</\1>", page)]
+    return sequence_md("\n".join(lines))
 
 
 def sequence_docx(data: bytes) -> list[tuple[str, int, str]]:
-    out, part = [], None
+    """The same sequence from the document: its level-2 headings and the bold first run of a paragraph."""
+    lines = []
     for p in docx.Document(io.BytesIO(data)).paragraphs:
-        if p.style.name == "Heading 2":
-            part = p.text
-            continue
         lead = p.runs[0] if p.runs else None
-        if lead is None or not lead.bold:
-            continue
-        m = re.match(r"^问题(\d+)：$", lead.text)
-        if m:
-            out.append([part, int(m.group(1)), None])
-        if lead.text == "整改进度：":
-            out[-1][2] = p.text[len(lead.text):].rstrip("。")
-    return [tuple(x) for x in out]
+        if p.style.name == "Heading 2":
+            lines.append(f"### {p.text}")
+        elif lead is not None and lead.bold:
+            lines.append(f"**{lead.text}**{p.text[len(lead.text):]}")
+    return sequence_md("\n".join(lines))
 
 
 def test_the_seed_notice_renders_its_16_problems_with_progress_in_order_under_their_parts(seeded):
