@@ -19,7 +19,7 @@ from sqlalchemy import update
 
 from tests import factory
 from tests.conftest import png_bytes
-from workflow import commands, db, escalation, evidence as ev
+from workflow import commands, db, escalation, evidence as ev, publication
 from workflow.cli import create_token, parse_now
 from workflow.models import Measure
 
@@ -74,6 +74,10 @@ class Site:
     def fire(self, measure_id: int, trigger: str, actor: str, **kw):
         """Fire through the engine directly (to set a scene), at the site's clock."""
         return commands.fire(measure_id, trigger, actor, now=self.clock(), engine=self.engine, **kw)
+
+    def publish(self, actor: str = "office1") -> dict:
+        """Publish the plan's notice as computed now (the public reads only published versions)."""
+        return publication.publish(self.ids["plan"], actor, now=self.clock(), engine=self.engine)
 
     def evidence(self, seed: int = 0, name: str = "photo.png"):
         return ev.store(png_bytes(seed), name)

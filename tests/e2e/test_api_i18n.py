@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 
 import web
 from web import i18n
-from workflow import commands, evidence as ev, spec, vocabulary
+from workflow import commands, effects, evidence as ev, rules, spec, vocabulary
 
 WEB = Path(web.__file__).resolve().parent
 WORKFLOW = Path(vocabulary.__file__).resolve().parent
@@ -67,10 +67,11 @@ def test_every_word_of_the_vocabulary_is_marked_for_the_catalogue():
 
 
 def test_every_rule_the_engine_can_refuse_with_has_a_message():
-    source = Path(spec.__file__).read_text() + Path(commands.measures.__file__).read_text() + Path(ev.__file__).read_text()
-    rules = set(re.findall(r'Refused\("(\w+)"', source)) | set(re.findall(r'return \("(\w+)", "', source))
-    assert {"wrong_state", "not_permitted", "four_eyes", "evidence_type"} <= rules
-    assert not rules - set(i18n.MESSAGES), sorted(rules - set(i18n.MESSAGES))
+    modules = (spec, rules, effects, commands.measures, ev)
+    source = "".join(Path(m.__file__).read_text() for m in modules)
+    refusals = set(re.findall(r'Refused\("(\w+)"', source)) | set(re.findall(r'return \("(\w+)", "', source))
+    assert {"wrong_state", "not_permitted", "four_eyes", "evidence_type"} <= refusals
+    assert not refusals - set(i18n.MESSAGES), sorted(refusals - set(i18n.MESSAGES))
 
 
 def test_pages_are_chinese_unless_the_person_chooses_english_whatever_the_browser_prefers(site):

@@ -238,6 +238,7 @@ def test_the_admin_is_refused_a_taken_login_on_the_same_page_with_the_form_kept(
 
 def test_anyone_finds_the_public_notice_from_the_sign_in_page(browser, live, screen):
     site = live
+    site.publish()
     ctx = browser.new_context(locale="en-US", viewport=SCREENS[screen])  # a browser set to English
     page = ctx.new_page()
     page.goto(site.url + "/login")

@@ -259,6 +259,7 @@ def test_a_refusal_from_a_queue_goes_back_to_the_queue_at_that_card(site):
 
 
 def test_public_feedback_refused_keeps_what_was_written(site):
+    site.publish()
     path = f"/public/plans/{site.ids['plan']}"
     client = site.app.test_client()
     r = post(client, path + "/feedback", {"problem_id": site.ids["problem"], "text": " ", "contact": "电话 123"},
@@ -271,6 +272,7 @@ def test_public_feedback_refused_keeps_what_was_written(site):
 
 def test_feedback_on_a_problem_with_nothing_closed_is_passed_to_the_owner(site):
     m = site.ids["measures"][0]
+    site.publish()
     path = f"/public/plans/{site.ids['plan']}"
     public = site.app.test_client()
     post(public, path + "/feedback", {"problem_id": site.ids["problem"], "text": "河道仍有垃圾"}, csrf_from=path)
@@ -310,6 +312,7 @@ def test_the_ledger_searches_by_keyword_and_exports_what_it_shows(site):
 def test_the_public_page_is_linked_from_sign_in_and_its_feedback_names_the_problems(site):
     login = site.app.test_client().get("/login").get_data(as_text=True)
     assert 'data-public-link' in login and 'href="/public/"' in login
+    site.publish()
     page = site.app.test_client().get(f"/public/plans/{site.ids['plan']}").get_data(as_text=True)
     assert re.search(r"<option value=\"\d+\"[^>]*>问题 1：学习不主动。</option>", page)
 

@@ -136,5 +136,5 @@ def test_public_feedback_goes_to_a_published_plan(site):
     public = site.app.test_client()
     path = f"/public/plans/{plan}"
     r = post(public, path + "/feedback", {"problem_id": site.ids["problem"], "text": "河道仍有垃圾"}, csrf_from=path)
-    assert r.status_code == 302
+    assert r.status_code == 303
     assert "河道仍有垃圾" in text(signed_in(site, "office1").get("/feedback"))

@@ -26,7 +26,7 @@ CODES = set(i18n.MESSAGES) | set(spec.TRIGGERS) | set(spec.STATES) | {
     "in_progress", "time_bound", "long_term", "inspection_group", "public_dissatisfaction"}
 # words of Latin letters a Chinese page may show: product and file-format names, the language switch
 ALLOWED = {"Rectify", "English", "Word", "HTML", "Markdown", "PDF", "Excel", "CSV", "KB", "UTF", "GB",
-           "docx", "xlsx", "csv", "txt"}
+           "docx", "xlsx", "csv", "txt", "html", "md", "MB"}
 FILE_NAME = re.compile(r"[\w\-]+\.(?:png|jpe?g|pdf|docx|xlsx|csv|txt)\b", re.I)
 ORDER_NO = re.compile(r"\bDB-\d{4}-\d{4}\b|\b[0-9a-f]*\d[0-9a-f]*\b")  # order numbers, hashes
 LATIN = re.compile(r"[A-Za-z][A-Za-z0-9_]+")
@@ -61,6 +61,7 @@ def scene(make_site):
         escalation.sweep(day, site.engine)
     site.clock.t = dt.datetime(2027, 1, 25, 2)
     f(m[6], "urge", "super1", comment="请加快。")
+    site.publish()
     path = f"/public/plans/{site.ids['plan']}"
     post(site.app.test_client(), path + "/feedback", {"problem_id": site.ids["problem"], "text": "河道仍有垃圾。"},
          csrf_from=path)
