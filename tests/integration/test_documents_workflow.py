@@ -127,7 +127,7 @@ def test_the_public_sees_only_plans_with_a_published_version(engine, ids):
     assert (listed["id"], listed["version"], listed["published_at"]) == (plan, 2, NOW + dt.timedelta(days=2))
     n = readmodels.published_notice(plan, engine=engine)
     assert n["version"]["version"] == 2 and [v["version"] for v in n["versions"]] == [2, 1]
-    assert n["problems"] == [{"id": ids["problem"], "no": 1}]
+    assert n["problems"] == [{"id": ids["problem"], "no": 1, "text": "学习不主动。"}]  # the feedback form names them
     assert readmodels.published_notice(plan, 1, engine=engine)["version"]["published_at"] == NOW
     overview = {p["id"]: p for p in readmodels.plans(engine)}
     assert (overview[plan]["problems"], overview[plan]["measures"], overview[plan]["version"]) == (1, 3, 2)
