@@ -9,7 +9,7 @@ from sqlalchemy import select
 from .. import db, holidays
 from ..errors import NotFound
 from ..models import User
-from . import EXIT_REFUSED, CliError, emit_json, parse_now
+from . import EXIT_REFUSED, YEAR, CliError, emit_json, parse_now
 
 
 @click.group("calendar")
@@ -19,7 +19,7 @@ def calendar_group():
 
 @calendar_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--year", type=int, help="the year (a notice without its title; a CSV covering one year)")
+@click.option("--year", type=YEAR, help="the year (a notice without its title; a CSV covering one year)")
 @click.option("--as", "as_user", default="system", show_default=True, help="who the import record names")
 @click.option("--now", "now_", help="the import's time (ISO 8601; default now)")
 @click.option("--json", "as_json", is_flag=True)
@@ -54,7 +54,7 @@ def calendar_import_cmd(file, year, as_user, now_, as_json):
 
 
 @calendar_group.command("show")
-@click.argument("year", type=int)
+@click.argument("year", type=YEAR)
 @click.option("--json", "as_json", is_flag=True)
 def calendar_show_cmd(year, as_json):
     """That year's holidays and make-up working days, and where they come from."""

@@ -6,7 +6,7 @@ import sys
 import click
 
 from .. import publication, render
-from . import EXIT_REFUSED, CliError, emit_json, parse_now
+from . import EXIT_REFUSED, ID, CliError, emit_json, parse_now
 
 
 @click.group("notice")
@@ -15,7 +15,7 @@ def notice_group():
 
 
 @notice_group.command("publish")
-@click.argument("plan_id", type=int)
+@click.argument("plan_id", type=ID)
 @click.option("--as", "as_user", required=True, help="who publishes (the rectification office)")
 @click.option("--now", "now_", help="the instant of publication (ISO 8601; default now)")
 @click.option("--json", "as_json", is_flag=True)
@@ -30,7 +30,7 @@ def publish_cmd(plan_id, as_user, now_, as_json):
 
 
 @notice_group.command("list")
-@click.option("--plan", "plan_id", type=int)
+@click.option("--plan", "plan_id", type=ID)
 @click.option("--json", "as_json", is_flag=True)
 def list_cmd(plan_id, as_json):
     """Published versions, newest first."""
@@ -43,8 +43,8 @@ def list_cmd(plan_id, as_json):
 
 
 @notice_group.command("show")
-@click.argument("plan_id", type=int)
-@click.option("--version", type=int, help="default: the newest")
+@click.argument("plan_id", type=ID)
+@click.option("--version", type=ID, help="default: the newest")
 @click.option("--format", "fmt", type=click.Choice(render.FORMATS), default="md")
 @click.option("-o", "--output", type=click.Path(dir_okay=False))
 def show_cmd(plan_id, version, fmt, output):
