@@ -59,11 +59,11 @@ def parse_now(value: str | None) -> dt.datetime:
     if value is None:
         return utcnow()
     if not value.strip():
-        raise CliError("refused (invalid_input): --now is empty: give an ISO 8601 time", EXIT_REFUSED)
+        raise CliError("--now is empty: give an ISO 8601 time", EXIT_REFUSED)
     try:
         t = dt.datetime.fromisoformat(value.strip())
     except ValueError:
-        raise CliError(f"refused (invalid_input): not an ISO 8601 time: {value}", EXIT_REFUSED) from None
+        raise CliError(f"not an ISO 8601 time: {value}", EXIT_REFUSED) from None
     if t.tzinfo is None:
         t = t.replace(tzinfo=workdays.TZ)
     return t.astimezone(dt.UTC).replace(tzinfo=None)
