@@ -40,7 +40,8 @@ HTTP_CODES = {
     500: "internal_error",
     503: "service_unavailable",
 }
-EVIDENCE_STATUS = {"evidence_too_large": 413, "evidence_type": 415, "evidence_unknown": 404}
+EVIDENCE_STATUS = {"evidence_too_large": 413, "evidence_type": 415, "evidence_unknown": 404, "evidence_missing": 404,
+                   "evidence_damaged": 500, "evidence_store_unavailable": 503}
 
 
 class ApiError(HTTPException):

@@ -111,6 +111,9 @@ MESSAGES = {
     "evidence_too_large": _l("文件太大，超过了上传限制"),
     "evidence_type": _l("只接受图片、PDF、Word 或 Excel 文件"),
     "evidence_unknown": _l("没有找到该佐证材料"),
+    "evidence_missing": _l("该佐证材料已不在存储中，请重新上传"),
+    "evidence_damaged": _l("该佐证材料已损坏（内容与其哈希值不符），不予提供，请联系管理员"),
+    "evidence_store_unavailable": _l("佐证材料存储暂时无法写入，请稍后再试或联系管理员"),
     # HTTP
     "bad_request": _l("请求有误"),
     "validation_error": _l("请求的参数有误"),

@@ -12,14 +12,17 @@
 """
 from __future__ import annotations
 
+import io
 import os
 import secrets
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, request, send_file
 from flask_wtf.csrf import CSRFProtect
+
+from workflow import evidence as ev
 
 CSP = {
     "default-src": "'self'",
@@ -81,6 +84,18 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc or any(ord(ch) < 32 for ch in target):
         return default
     return target
+
+
+def serve_evidence(data: bytes, info: dict, *, inline: bool = False):
+    """An evidence file's checked bytes under a name whose extension is its type (a GIF named
+    ``evil.html`` downloads as ``evil.gif``), sandboxed, and never kept in any cache."""
+    response = send_file(io.BytesIO(data), mimetype=info["mime"], as_attachment=not inline,
+                         download_name=ev.kept_name(info["name"], info["mime"]), conditional=False, etag=False,
+                         max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = CSP_NONE
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def init_app(app: Flask) -> None:

@@ -6,7 +6,7 @@ from flask_babel import gettext
 
 from web import db as app_db, i18n, now as app_now
 from web.auth import current_user
-from web.security import safe_next
+from web.security import safe_next, serve_evidence  # noqa: F401  (serve_evidence: for the page routes)
 
 from . import labels
 
@@ -58,3 +58,4 @@ def conflict_text(expected, actual) -> str:
 
 def next_url(default: str) -> str:
     return safe_next(request.form.get("next") or request.args.get("next"), default)
+

@@ -6,7 +6,7 @@ conflict that never overwrites.
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from web.auth import current_user, login_required, roles_required
@@ -14,7 +14,7 @@ from workflow import commands, evidence as ev, readmodels, spec
 from workflow.errors import Conflict, NotFound
 
 from . import labels
-from .common import actor, bp, conflict_text, engine, next_url, now, refusal_text
+from .common import actor, bp, conflict_text, engine, next_url, now, refusal_text, serve_evidence
 from .diagram import lifecycle_svg
 
 # what each role starts on
@@ -138,14 +138,16 @@ def fire(measure_id: int, trigger: str):
         # check every rule before keeping any uploaded file
         readmodels.preflight(a, measure_id, trigger, comment=comment, reason=reason, new_evidence=len(files),
                              params=params, now=now(), engine=engine())
-        stored = [ev.store(fs.read(), fs.filename) for fs in files]
-        commands.fire(measure_id, trigger, current_user.username, comment=comment, reason=reason, evidence=stored,
-                 params=params, expected_version=version, now=now(), engine=engine())
+        commands.fire_with_files(measure_id, trigger, current_user.username, [(fs.read(), fs.filename) for fs in files],
+                                 comment=comment, reason=reason, params=params, expected_version=version, now=now(),
+                                 engine=engine())
     except NotFound:
         abort(404)
     except Conflict as e:
         return render_measure(measure_id, conflict=conflict_text(e.expected, e.actual), values=values,
                               trigger=trigger, status=409)
+    except ev.EvidenceUnavailable:
+        raise  # the store, not the person: the error page (503)
     except (spec.Refused, ev.EvidenceRefused) as e:
         text = refusal_text(e.rule, trigger)
         if isinstance(e, ev.EvidenceRefused):
@@ -169,13 +171,10 @@ def evidence(sha256: str):
     """An evidence file, for those who may see a measure it belongs to: images inline, others as files."""
     try:
         info = readmodels.evidence_file(actor(), sha256, engine=engine())
-        path = ev.path_of(info["sha256"])
-    except (NotFound, ev.EvidenceRefused):
-        abort(404)
-    if not path.exists():
+        data = ev.read_verified(info["sha256"])  # bytes that no longer match their hash are not served
+    except (NotFound, ev.EvidenceRefused) as e:
+        if isinstance(e, ev.EvidenceUnavailable) and e.rule != "evidence_missing":
+            raise
         abort(404)
     inline = info["mime"].startswith("image/") and request.args.get("download") is None
-    response = send_file(path, mimetype=info["mime"], as_attachment=not inline, download_name=info["name"],
-                         conditional=True, etag=info["sha256"], max_age=0)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return serve_evidence(data, info, inline=inline)

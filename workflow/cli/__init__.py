@@ -247,9 +247,9 @@ def fire_cmd(measure_id, trigger, as_user, comment, reason, evidence, if_version
         readmodels.preflight(readmodels.load_actor(as_user), measure_id, trigger, comment=given["comment"],
                              reason=given["reason"], new_evidence=len(paths), params=given["params"],
                              expected_version=if_version, now=utcnow())
-    stored = [ev.store(p.read_bytes(), p.name) for p in paths]
-    res = commands.fire(measure_id, trigger, as_user, comment=given["comment"], reason=given["reason"],
-                        evidence=stored, params=given["params"], expected_version=if_version)
+    res = commands.fire_with_files(measure_id, trigger, as_user, [(p.read_bytes(), p.name) for p in paths],
+                                   comment=given["comment"], reason=given["reason"], params=given["params"],
+                                   expected_version=if_version)
     if as_json:
         emit_json(res.__dict__)
     else:
@@ -407,6 +407,9 @@ def main(argv=None) -> int:
     except outfile.OutputError as e:
         click.echo(f"rectify: refused (output): {e}", err=True)
         return EXIT_REFUSED
+    except ev.EvidenceUnavailable as e:
+        click.echo(f"rectify: {e.rule}: {e.message}", err=True)
+        return 1
     except ev.EvidenceRefused as e:
         click.echo(f"rectify: refused ({e.rule}): {e.message}", err=True)
         return EXIT_REFUSED

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from .. import audit, db, notify, spec, workdays
+from .. import audit, db, evidence as ev, notify, spec, workdays
 from ..clock import utcnow
 from ..effects import Change
 from ..errors import Conflict
@@ -190,6 +190,7 @@ def _notify(conn: Connection, t: spec.Trigger, row, ctx: spec.Ctx, change: Chang
 
 def _link_evidence(conn: Connection, measure_id: int, e: Stored, seq: int, now: dt.datetime) -> None:
     if conn.execute(select(Evidence.sha256).where(Evidence.sha256 == e.sha256)).first() is None:
+        ev.claim(conn, e.sha256)  # still there: a failed command's cleanup may have taken the same bytes
         conn.execute(insert(Evidence.__table__), {"sha256": e.sha256, "size": e.size, "mime": e.mime, "created_at": now})
     conn.execute(insert(MeasureEvidence.__table__),
                  {"measure_id": measure_id, "sha256": e.sha256, "name": e.name, "event_seq": seq})
