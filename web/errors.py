@@ -107,6 +107,10 @@ def wants_json() -> bool:
 
 def render(exc: Exception):
     status, code, message, detail, errors, headers = _describe(exc)
+    if code in ("csrf_failed", "evidence_damaged"):
+        from . import seclog
+
+        seclog.record(code, "refused", detail=f"{request.method} {request.path}")
     if status >= 500:
         log.error("%s %s failed", request.method, request.path, exc_info=exc)
     if wants_json():

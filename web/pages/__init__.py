@@ -5,7 +5,8 @@
   and the forms of the triggers the person may fire), evidence ``/evidence/<sha256>``;
 - 整改台账 ``/ledger`` (filter, sort, paginate, export to .xlsx with a progress bar);
 - 督办 ``/supervise``, the dashboard ``/dashboard``, the inbox ``/inbox`` (the bell);
-- administration ``/admin/people``, ``/admin/units`` and the holiday calendar ``/admin/calendar``;
+- administration ``/admin/people``, ``/admin/units``, the holiday calendar ``/admin/calendar`` and
+  the security event log ``/admin/security``;
 - the public notice ``/public/plans/<id>`` with its feedback form, and the office's feedback
   desk ``/feedback``.
 """
@@ -31,6 +32,7 @@ MENU = (
     ("pages.feedback_desk", _l("群众反馈"), ("office",)),
     ("pages.admin_people", _l("人员管理"), ("admin",)),
     ("pages.admin_calendar", _l("节假日安排"), ("admin", "office")),
+    ("pages.admin_security", _l("安全日志"), ("admin",)),
 )
 
 

@@ -18,7 +18,9 @@ import click
 from sqlalchemy import insert, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from .. import audit, commands, db, evidence as ev, outfile, publication, readmodels, settings, spec, workdays
+from .. import (
+    audit, commands, db, evidence as ev, outfile, publication, readmodels, security_log, settings, spec, workdays,
+)
 from ..clock import utcnow
 from ..errors import Conflict, NotFound
 from ..models import User
@@ -243,13 +245,19 @@ def fire_cmd(measure_id, trigger, as_user, comment, reason, evidence, if_version
         if p.stat().st_size > ev.max_bytes():
             raise CliError(f"refused (evidence_too_large): {p.name}: larger than the upload limit", EXIT_REFUSED)
         paths.append(p)
-    if paths:  # every rule first, so a refused command leaves no file behind
-        readmodels.preflight(readmodels.load_actor(as_user), measure_id, trigger, comment=given["comment"],
-                             reason=given["reason"], new_evidence=len(paths), params=given["params"],
-                             expected_version=if_version, now=utcnow())
-    res = commands.fire_with_files(measure_id, trigger, as_user, [(p.read_bytes(), p.name) for p in paths],
-                                   comment=given["comment"], reason=given["reason"], params=given["params"],
-                                   expected_version=if_version)
+    try:
+        if paths:  # every rule first, so a refused command leaves no file behind
+            readmodels.preflight(readmodels.load_actor(as_user), measure_id, trigger, comment=given["comment"],
+                                 reason=given["reason"], new_evidence=len(paths), params=given["params"],
+                                 expected_version=if_version, now=utcnow())
+        res = commands.fire_with_files(measure_id, trigger, as_user, [(p.read_bytes(), p.name) for p in paths],
+                                       comment=given["comment"], reason=given["reason"], params=given["params"],
+                                       expected_version=if_version)
+    except spec.Refused as e:
+        if e.rule == "not_permitted":
+            security_log.record("not_permitted", "refused", actor=as_user, ip="cli",
+                                detail=f"fire {measure_id} {trigger}")
+        raise
     if as_json:
         emit_json(res.__dict__)
     else:
@@ -304,18 +312,6 @@ def audit_check_published_cmd(file):
     if problem:
         raise CliError(f"published checkpoint does not match: {problem}", 1)
     click.echo(f"{len(published)} published checkpoints match the stored history", err=True)
-
-
-@main_group.group("token")
-def token_group():
-    """API bearer tokens."""
-
-
-@token_group.command("create")
-@click.argument("username")
-def token_create_cmd(username):
-    """Print a new API bearer token for USER."""
-    click.echo(create_token(username))
 
 
 def create_token(username: str, engine=None) -> str:

@@ -8,7 +8,8 @@ through :func:`scope`, the one rule of who sees what. Nothing here writes (write
   measure, its events and evidence; :mod:`.queues` to-do, waiting, review and sign-off;
   :mod:`.ledger` the ledger page and the rows the CLI streams; :mod:`.supervision` escalations;
   :mod:`.dashboard` counts, parts, timeline, problems; :mod:`.inbox` notifications;
-  :mod:`.people` people, units, profiles; :mod:`.public` the public notice and feedback.
+  :mod:`.people` people, units, profiles; :mod:`.public` the public notice and feedback;
+  :mod:`.security` the security event log.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from .people import Identity, identity, list_users, people, units, user_profile
 from .public import feedback_list, public_notice, public_plans
 from .queues import review_queue, signoff_queue, todo, waiting
 from .scope import GLOBAL_ROLES, load_actor, may_see, scope
+from .security import security_events
 from .supervision import EscalationPage, escalations
 
 __all__ = [
@@ -32,6 +34,6 @@ __all__ = [
     "identity", "items_query", "iter_items", "ledger", "ledger_ids", "light_condition", "list_measures",
     "list_notifications", "list_problems", "list_users", "load_actor", "may_see", "measure_detail",
     "measure_events", "notifications", "people", "preflight", "public_notice", "public_plans", "review_queue",
-    "scope", "selectable", "signoff_queue", "stats", "timeline", "todo", "units", "unread_count", "user_profile",
+    "scope", "security_events", "selectable", "signoff_queue", "stats", "timeline", "todo", "units", "unread_count", "user_profile",
     "version_of", "visible_measure_ids", "waiting",
 ]
