@@ -64,12 +64,17 @@ def review_bulk():
             picks.append((int(mid), int(version)))
         except ValueError:
             continue
+    picks = [(mid, version) for mid, version in picks if 0 < mid < 2**31 and 0 <= version < 2**31][:200]
     if not picks:
         flash(gettext("请先勾选要审核通过的整改措施。"), "error")
         return redirect(url_for("pages.review"))
     comment = request.form.get("comment", "").strip()
+    visible = set(readmodels.visible_measure_ids(actor(), engine(), among=[mid for mid, _ in picks]))
     results = []
     for mid, version in picks:
+        if mid not in visible:  # answered like a missing one: no version, no rule, nothing about it
+            results.append({"id": mid, "ok": False, "message": refusal_text("not_found", "approve")})
+            continue
         try:
             commands.fire(mid, "approve", current_user.username, comment=comment, expected_version=version,
                      now=now(), engine=engine())
