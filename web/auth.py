@@ -299,7 +299,8 @@ def change_password():
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(load_user)
+    # first of all: a refusal by any later check (CSRF, say) is then logged with who was refused
+    app.before_request_funcs.setdefault(None, []).insert(0, load_user)
     app.register_blueprint(bp)
 
     @app.context_processor
