@@ -27,6 +27,7 @@ from .clock import utcnow
 from .models import SecurityEvent
 
 log = logging.getLogger("rectify.security")
+log.addHandler(logging.NullHandler())  # a process that configured no logging (the CLI) prints nothing extra
 EVENTS = SecurityEvent.__table__
 KINDS = ("login", "lockout", "csrf_failed", "not_permitted", "role_change", "password_change", "token_create",
          "token_revoke", "evidence_damaged")

@@ -201,3 +201,9 @@ def test_security_events_page_newest_first_and_filter_by_user(engine, world):
     assert (page.total, page.pages) == (3, 2)
     assert [e["ip"] for e in page.items] == ["192.0.2.2", "192.0.2.1"]
     assert readmodels.security_events(outcome="success", engine=engine).total == 1
+
+
+def test_a_refusal_on_the_command_line_is_logged_and_still_one_line(engine, world):
+    proc = _cli("fire", str(world["measures"][0]), "start", "--as", "owner3")
+    assert proc.returncode == 3 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert events(engine, "not_permitted") == [("not_permitted", "refused", "owner3", None, "cli")]
