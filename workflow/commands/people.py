@@ -17,7 +17,7 @@ import re
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from .. import db, passwords, planwriter, security_log, spec
+from .. import db, passwords, planwriter, security_log, spec, text as free_text
 from ..clock import utcnow
 from ..models import Membership, OrgUnit, User, UserRole
 from . import sessions, tokens
@@ -76,7 +76,7 @@ def create_user(username: str, name: str, password: str, roles, unit: str | None
                 email: str | None = None, head: bool = False, by: str | None = None, ip: str | None = None,
                 now: dt.datetime | None = None, engine: Engine | None = None) -> int:
     """A new person with a password, roles and (optionally) a unit they belong to or head."""
-    username, name = (username or "").strip(), (name or "").strip()
+    username, name = (username or "").strip(), free_text.clean(name or "", "name", 200)
     if not USERNAME.match(username) or username == "system":
         raise _bad("username", "2–80 letters, digits, '.', '_' or '-'")
     if not name:
@@ -101,7 +101,7 @@ def update_user(username: str, *, name: str, roles, unit: str | None, email: str
                 now: dt.datetime | None = None, engine: Engine | None = None) -> None:
     """Change a person's name, roles, unit (and whether they head it), address and active flag;
     with ``password``, set a new one (every session and token of the person ends)."""
-    name = (name or "").strip()
+    name = free_text.clean(name or "", "name", 200)
     if not name:
         raise _bad("name", "must not be empty")
     roles = _check_roles(roles)
