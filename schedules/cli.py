@@ -29,10 +29,19 @@ def tick(now_, only, as_json):
 
     from .jobs import BY_ID, run_due
 
+    from workflow import periods
+    from workflow.cli import EXIT_REFUSED
+    from workflow.clock import utcnow
+
     now = _parse_now(now_)
     engine = db.get_engine()
     if not db.has_schema(engine):
         raise CliError("the database has no schema (run `rectify init-db` first)")
+    holidays.refresh(engine)
+    try:  # before any job runs: a key written for a wrong instant stands for good
+        periods.check_instant(now, utcnow())
+    except periods.InstantRefused as e:
+        raise CliError(f"refused ({e.rule}): {e}", EXIT_REFUSED) from None
     if any(BY_ID[j].counts_days for j in (only or BY_ID)):
         warning = holidays.warning(now, engine)
         if warning:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from workflow import delivery, digests, escalation, holidays, jobs, rounds, settings
+from workflow import delivery, digests, escalation, holidays, jobs, periods, rounds, settings
 from workflow.clock import utcnow
 
 
@@ -75,9 +75,12 @@ def run_due(now: dt.datetime, engine: Engine, only=None) -> dict:
     """Run every job (or those in ``only``) at ``now``; a job whose period is done does nothing.
 
     Returns ``{job_id: result dict}``; a job that raised has ``{"error": "..."}`` and the others
-    still run. The stored holiday schedules are refreshed first (see :mod:`workflow.holidays`).
+    still run. The stored holiday schedules are refreshed first (see :mod:`workflow.holidays`);
+    an instant outside the window real time can be in is refused before any job runs
+    (:class:`workflow.periods.InstantRefused`).
     """
     holidays.refresh(engine)
+    periods.check_instant(now, utcnow())
     out: dict[str, dict] = {}
     for job in JOBS:
         if only and job.id not in only:

@@ -21,7 +21,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 
-from workflow import holidays, settings, workdays
+from workflow import holidays, periods, settings, workdays
 from workflow.clock import utcnow
 from workflow.leader_lock import LeaderLock
 
@@ -92,6 +92,11 @@ def build(engine: Engine, lock: LeaderLock, start_now: bool = True) -> BlockingS
                 lost()
                 return
             now = clock()  # the one place the clock is read
+            try:
+                periods.check_instant(now, utcnow())
+            except periods.InstantRefused as e:
+                _say(f"{job.id}: not run: {e}", logging.ERROR)
+                return
             try:
                 if job.counts_days:  # the office's newest schedules, and a warning for a year nobody covers
                     warning = holidays.warning(now, engine)

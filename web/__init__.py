@@ -22,7 +22,8 @@ Configuration comes from the environment, then from the ``config`` dict given to
 
 Only through ``config``: ``RECTIFY_CLOCK`` (a callable giving the time as naive UTC; tests
 move it to cross timeouts), ``RECTIFY_CSP`` (directives to override in the
-Content-Security-Policy), ``RECTIFY_LOGIN_MAX_FAILURES`` / ``RECTIFY_LOGIN_WINDOW``.
+Content-Security-Policy), ``RECTIFY_LOGIN_MAX_FAILURES`` (per username and address) /
+``RECTIFY_LOGIN_MAX_FAILURES_IP`` (per address) / ``RECTIFY_LOGIN_WINDOW``.
 
 What the core provides, and how the HTML pages plug in
 -------------------------------------------------------
@@ -95,7 +96,7 @@ def create_app(config: dict | None = None) -> Flask:
     """
     from workflow import db as wdb, evidence as ev, settings
 
-    from . import api, auth, errors, i18n, security
+    from . import api, auth, errors, i18n, seclog, security
 
     s = settings.get()
     instance = wdb.instance_dir()
@@ -108,7 +109,8 @@ def create_app(config: dict | None = None) -> Flask:
         RECTIFY_PROXY_FIX=s.proxy_fix,
         RECTIFY_IDLE_TIMEOUT=dt.timedelta(minutes=s.idle_minutes),
         RECTIFY_ABSOLUTE_TIMEOUT=dt.timedelta(hours=s.absolute_hours),
-        RECTIFY_LOGIN_MAX_FAILURES=5,
+        RECTIFY_LOGIN_MAX_FAILURES=5,  # per (username, address)
+        RECTIFY_LOGIN_MAX_FAILURES_IP=20,  # per address, whatever the names
         RECTIFY_LOGIN_WINDOW=dt.timedelta(minutes=5),
         # one evidence file at the limit plus the form fields around it
         MAX_CONTENT_LENGTH=ev.max_bytes() + 1024 * 1024,
@@ -132,6 +134,7 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
+    seclog.init_app(app)
     auth.init_app(app)
     api.init_app(app)
     app.add_url_rule("/healthz", "healthz", _healthz)

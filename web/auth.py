@@ -6,11 +6,18 @@ used. Signing in clears the cookie and issues a new token (no session fixation: 
 before sign-in never becomes a signed-in one); signing out, 30 minutes idle or 12 hours in
 all delete the row, so a copied cookie stops working everywhere at once.
 
-Rate limit. Failed sign-ins are rows in ``login_failures`` keyed by client address and by
-username; five of either in five minutes answer 429 until the window passes. The counter is
-in the database, so every gunicorn worker (and every host sharing the database) sees the
-same count; an in-memory limiter would give each worker its own allowance. Behind a reverse
-proxy set ``RECTIFY_PROXY_FIX`` so the client address is the real one.
+Rate limit. Failed sign-ins are rows in ``login_failures`` keyed by (username, client address)
+and by client address: five for one name from one address, or twenty from one address whatever
+the names, in five minutes answer 429 until the window passes. A guesser elsewhere therefore
+cannot lock anybody out. Each attempt is counted before its password is checked, in one
+serialised transaction, so parallel guesses get exactly the limit. The counter is in the
+database, so every gunicorn worker (and every host sharing the database) sees the same count.
+Behind a reverse proxy set ``RECTIFY_PROXY_FIX`` so the client address is the real one.
+
+Passwords. ``/account/password`` lets every signed-in person change their own (the policy of
+:mod:`workflow.passwords`); a change ends every session and API token of the person, and this
+browser gets a new session. Sign-ins, lockouts and password changes are security events
+(:mod:`web.seclog`).
 
 API. ``Authorization: Bearer <token>`` (made by ``rectify token create USER``); the
 ``api_tokens`` table holds only the token's sha256. A bad token is a 401, never a fallback to
@@ -33,11 +40,11 @@ from werkzeug.local import LocalProxy
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from workflow import spec
-from workflow.commands import sessions, tokens
+from workflow import passwords, spec
+from workflow.commands import people, sessions, tokens
 from workflow.readmodels import GLOBAL_ROLES, Identity
 
-from . import db, i18n, now
+from . import db, i18n, now, seclog
 from .errors import ApiError, wants_json
 from .security import safe_next
 
@@ -104,7 +111,7 @@ def user_from_token(header: str) -> CurrentUser | None:
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer":
         return None
-    return _current(tokens.resolve(token.strip(), engine=db()), "token")
+    return _current(tokens.resolve(token.strip(), now=now(), engine=db()), "token")
 
 
 def _timeouts() -> dict:
@@ -209,26 +216,42 @@ def login():
     error, status, headers = None, 200, {}
     if request.method == "POST":
         username = (form.username.data or "").strip()
-        ip = request.remote_addr or "-"
-        cfg = current_app.config
-        window = cfg["RECTIFY_LOGIN_WINDOW"]
-        wait = sessions.retry_after(ip, username, now=now(), window=window,
-                                    limit=int(cfg["RECTIFY_LOGIN_MAX_FAILURES"]), engine=db())
-        if wait:
-            error = i18n.message("login_rate_limited", minutes=max(1, math.ceil(wait / 60)))
-            status, headers = 429, {"Retry-After": str(wait)}
-        elif form.validate_on_submit():
-            user_id = sessions.check_credentials(username, form.password.data, engine=db())
-            if user_id is not None:
-                start_session(user_id)
-                sessions.clear_failures(username, engine=db())
-                return redirect(target)
-            sessions.record_failure(ip, username, now=now(), window=window, engine=db())
-            error = gettext("用户名或密码错误")
-        else:
+        if not form.validate_on_submit():
             error = gettext("请输入用户名和密码")
+        else:
+            error, status, headers = _sign_in(username, form.password.data)
+            if status == 302:
+                return redirect(target)
     form.next.data = target
     return render_template("login.html", form=form, error=error), status, headers
+
+
+def _attempt(username: str) -> sessions.Attempt:
+    cfg = current_app.config
+    return sessions.attempt(request.remote_addr or "-", username, now=now(), window=cfg["RECTIFY_LOGIN_WINDOW"],
+                            limit=int(cfg["RECTIFY_LOGIN_MAX_FAILURES"]),
+                            address_limit=int(cfg["RECTIFY_LOGIN_MAX_FAILURES_IP"]), engine=db())
+
+
+def _limited(a: sessions.Attempt, username: str):
+    seclog.record("lockout", "refused", actor=username, detail={"limit": a.locked, "retry_after": a.wait})
+    error = i18n.message("login_rate_limited", minutes=max(1, math.ceil(a.wait / 60)))
+    return error, 429, {"Retry-After": str(a.wait)}
+
+
+def _sign_in(username: str, password: str):
+    """(error, status, headers): 302 when signed in, 429 when the limit says wait, else 200 and why."""
+    a = _attempt(username)
+    if a.wait:
+        return _limited(a, username)
+    user_id = sessions.check_credentials(username, password, engine=db())
+    if user_id is None:
+        seclog.record("login", "failure", actor=username)
+        return gettext("用户名或密码错误"), 200, {}
+    sessions.forgive(a, request.remote_addr or "-", username, engine=db())
+    start_session(user_id)
+    seclog.record("login", "success", actor=username)
+    return None, 302, {}
 
 
 @bp.route("/logout", methods=["POST"])
@@ -238,8 +261,46 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("当前密码"), validators=[DataRequired(), Length(max=200)])
+    new = PasswordField(_l("新密码"), validators=[DataRequired(), Length(max=200)])
+    confirm = PasswordField(_l("再次输入新密码"), validators=[DataRequired(), Length(max=200)])
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Every signed-in person changes their own password; their other sessions and tokens end."""
+    form = PasswordForm()
+    error, status, headers = None, 200, {}
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            error, status = gettext("请填写当前密码和两次新密码"), 422
+        elif form.new.data != form.confirm.data:
+            error, status = gettext("两次输入的新密码不一致"), 422
+        else:
+            username = current_user.username
+            a = _attempt(username)
+            if a.wait:
+                error, status, headers = _limited(a, username)
+            else:
+                try:
+                    people.change_own_password(username, form.current.data, form.new.data,
+                                               ip=request.remote_addr, now=now(), engine=db())
+                except spec.Refused as e:
+                    error, status = f"{i18n.message(e.rule)}", 422
+                else:
+                    sessions.forgive(a, request.remote_addr or "-", username, engine=db())
+                    start_session(current_user.id)  # the others ended with the change; this browser goes on
+                    flash(gettext("密码已修改；您在其他设备上的登录和所有 API 令牌已失效"), "success")
+                    return redirect("/")
+    return render_template("account_password.html", form=form, error=error,
+                           min_length=passwords.MIN_LENGTH), status, headers
+
+
 def init_app(app: Flask) -> None:
-    app.before_request(load_user)
+    # first of all: a refusal by any later check (CSRF, say) is then logged with who was refused
+    app.before_request_funcs.setdefault(None, []).insert(0, load_user)
     app.register_blueprint(bp)
 
     @app.context_processor

@@ -40,7 +40,8 @@ HTTP_CODES = {
     500: "internal_error",
     503: "service_unavailable",
 }
-EVIDENCE_STATUS = {"evidence_too_large": 413, "evidence_type": 415, "evidence_unknown": 404}
+EVIDENCE_STATUS = {"evidence_too_large": 413, "evidence_type": 415, "evidence_unknown": 404, "evidence_missing": 404,
+                   "evidence_damaged": 500, "evidence_store_unavailable": 503}
 
 
 class ApiError(HTTPException):
@@ -106,6 +107,10 @@ def wants_json() -> bool:
 
 def render(exc: Exception):
     status, code, message, detail, errors, headers = _describe(exc)
+    if code in ("csrf_failed", "evidence_damaged"):
+        from . import seclog
+
+        seclog.record(code, "refused", detail=f"{request.method} {request.path}")
     if status >= 500:
         log.error("%s %s failed", request.method, request.path, exc_info=exc)
     if wants_json():

@@ -118,6 +118,16 @@ MESSAGES = {
     "evidence_unknown": _l("没有找到该佐证材料"),
     "evidence_submitted": _l("已提交审核的佐证材料会保留在记录中，不能删除"),
     "bad_parameter": _l("参数有误"),
+    "evidence_missing": _l("该佐证材料已不在存储中，请重新上传"),
+    "evidence_damaged": _l("该佐证材料已损坏（内容与其哈希值不符），不予提供，请联系管理员"),
+    "evidence_store_unavailable": _l("佐证材料存储暂时无法写入，请稍后再试或联系管理员"),
+    # passwords (workflow.passwords)
+    "password_too_short": _l("密码至少需要 10 个字符"),
+    "password_too_long": _l("密码太长，最多 200 个字符"),
+    "password_common": _l("这是最常见的密码之一，请另选一个"),
+    "password_is_username": _l("密码不能与用户名相同"),
+    "password_wrong": _l("当前密码不正确"),
+    "password_unchanged": _l("新密码不能与当前密码相同"),
     # HTTP
     "bad_request": _l("请求有误"),
     "validation_error": _l("请求的参数有误"),

@@ -9,17 +9,25 @@
   with its session cookie must send ``X-CSRFToken`` (see :mod:`web.api`).
 - Headers: a Content-Security-Policy without inline script, ``nosniff``, ``DENY`` framing,
   ``Referrer-Policy: same-origin``, HSTS on https, ``no-store`` on anything personal.
+- Input the databases or the parser cannot take is bad input, never a 500: every ``<int:…>`` in
+  a route stops at what an INTEGER column holds (a larger id is a 404), and JSON nested past
+  Python's recursion limit is a 400.
 """
 from __future__ import annotations
 
+import io
 import os
 import secrets
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, request, send_file
+from flask.json.provider import DefaultJSONProvider
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.routing import IntegerConverter
+
+from workflow import evidence as ev
 
 CSP = {
     "default-src": "'self'",
@@ -68,6 +76,30 @@ def _read_key(path: Path) -> str:
     return key
 
 
+MAX_INT = 2**31 - 1  # the largest id the databases store (INTEGER on PostgreSQL)
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` in every route: a whole number the databases can hold, else no match (404)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_INT, signed=False):  # werkzeug's argument names
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=min_of(max, MAX_INT), signed=signed)
+
+
+def min_of(value, limit):
+    return limit if value is None else min(value, limit)
+
+
+class SafeJSON(DefaultJSONProvider):
+    """Flask's JSON, but a document nested too deeply to parse is a ValueError (a 400), not a crash."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("the JSON document is nested too deeply") from None
+
+
 def csp_header(overrides: dict | None = None) -> str:
     policy = {**CSP, **(overrides or {})}
     return "; ".join(f"{k} {v}" for k, v in policy.items() if v)
@@ -83,7 +115,22 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
+def serve_evidence(data: bytes, info: dict, *, inline: bool = False):
+    """An evidence file's checked bytes under a name whose extension is its type (a GIF named
+    ``evil.html`` downloads as ``evil.gif``), sandboxed, and never kept in any cache."""
+    response = send_file(io.BytesIO(data), mimetype=info["mime"], as_attachment=not inline,
+                         download_name=ev.kept_name(info["name"], info["mime"]), conditional=False, etag=False,
+                         max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = CSP_NONE
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedInt  # before any route is added
+    app.json = SafeJSON(app)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     CSRFProtect(app)
     hops = int(app.config.get("RECTIFY_PROXY_FIX") or 0)
     if hops:

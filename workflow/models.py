@@ -89,6 +89,7 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # migration 0011; None: never (none made so)
 
 
 # --- the plan -----------------------------------------------------------
@@ -474,6 +475,22 @@ class FormStash(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     data: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class SecurityEvent(Base):
+    """One security-relevant event (migration 0011): sign-ins, lockouts, CSRF failures, refusals,
+    role and password changes, tokens made and revoked. Also written as a JSON log line."""
+
+    __tablename__ = "security_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    kind: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(20))  # success failure refused
+    actor: Mapped[str | None] = mapped_column(String(80))  # who acted (at sign-in: the name typed)
+    subject: Mapped[str | None] = mapped_column(String(80))  # whom it concerns, when not the actor
+    ip: Mapped[str | None] = mapped_column(String(64))  # the client address; "cli" for the command line
+    detail: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_security_events_at", "at"), Index("ix_security_events_kind_at", "kind", "at"))
 
 
 class LoginFailure(Base):

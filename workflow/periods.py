@@ -6,6 +6,12 @@ the key of the period containing ``now`` (``checkpoint:2026-12-02``, ``weekly:20
 ``monthly:2026-11``) and records it in ``job_runs`` with :func:`once` *in the same transaction
 as the work it stands for*: the unique key makes the work happen once however many schedulers,
 ticks or restarts ask for it. :func:`done` is the cheap look before doing the work at all.
+
+Because a key, once written, stands for its period for good, the instant the jobs are given must
+be a real one: :func:`check_instant` refuses an instant before the first year any holiday
+calendar covers, or more than :data:`MAX_AHEAD` past the wall clock (a typo such as
+``9999-12-31`` would otherwise use up the keys of real future dates, and those reminders would
+never be sent). ``rectify tick`` and the scheduler ask it before any job runs.
 """
 from __future__ import annotations
 
@@ -19,6 +25,33 @@ from . import db, workdays
 from .models import JobRun
 
 RUNS = JobRun.__table__
+MAX_AHEAD = dt.timedelta(days=366)  # how far past the wall clock a job's instant may be
+FIRST_YEAR = 2004  # the first year of chinese-calendar, should its data be unreadable
+
+
+class InstantRefused(ValueError):
+    """The jobs were asked to run at an instant outside the window real time can be in."""
+
+    rule = "bad_instant"
+
+
+def first_covered_year() -> int:
+    """The first year any holiday calendar covers (the package's or an imported schedule)."""
+    years = workdays.package_years() | workdays.current_overlay().years
+    return min(years) if years else FIRST_YEAR
+
+
+def check_instant(now: dt.datetime, wall: dt.datetime) -> None:
+    """Refuse (:class:`InstantRefused`) a job instant ``now`` (naive UTC) before the first covered
+    year or more than :data:`MAX_AHEAD` past the wall clock ``wall``; a year merely not yet covered
+    by a holiday schedule is fine (the calendar warns of it)."""
+    first = first_covered_year()
+    shown = local(now).isoformat(timespec="seconds")
+    if local(now).year < first:
+        raise InstantRefused(f"{shown} is before {first}, the first year any holiday calendar covers")
+    if now - wall > MAX_AHEAD:
+        raise InstantRefused(f"{shown} is more than a year past the wall clock "
+                             f"({local(wall).isoformat(timespec='seconds')}); jobs run only at real instants")
 
 
 def local(now: dt.datetime) -> dt.datetime:

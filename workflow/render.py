@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import outfile
+
 FORMATS = ("md", "html", "docx")
 
 FONT_TITLE = "方正小标宋简体"
@@ -99,11 +101,8 @@ def write(doc: Doc, path: str | Path, fmt: str | None = None) -> Path:
     if fmt is None:
         suffix = path.suffix.lstrip(".").lower()
         fmt = {"markdown": "md", "htm": "html"}.get(suffix, suffix)
-    data = render(doc, fmt)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    outfile.check(path)
+    return outfile.write_bytes(path, render(doc, fmt))
 
 
 def _cells(line: str) -> list[str]:

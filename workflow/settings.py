@@ -131,6 +131,8 @@ class Settings:
     proxy_fix: int = _setting("RECTIFY_PROXY_FIX", 0, _whole(0), "reverse proxies trusted for the client address")
     idle_minutes: float = _setting("RECTIFY_IDLE_MINUTES", 30.0, _positive, "a session ends after this idle time")
     absolute_hours: float = _setting("RECTIFY_ABSOLUTE_HOURS", 12.0, _positive, "a session ends after this long")
+    token_days: int = _setting("RECTIFY_TOKEN_DAYS", 90, _whole(1), "an API token expires this many days after it "
+                               "is made (`rectify token create --days` for another)")
 
     # --- logs ----------------------------------------------------------------------------------
     log_format: str = _setting("RECTIFY_LOG_FORMAT", "text", log_format, "text, or json (one object per line)")

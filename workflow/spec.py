@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 
 from transitions import Machine, MachineError
 
-from . import vocabulary
-from . import effects
+from . import effects, text, vocabulary
 from .effects import Refused, parse_date
 from .vocabulary import N_
 
@@ -316,7 +315,9 @@ def inputs(trigger: str, comment: str = "", reason: str = "", params: dict | Non
 
     Returns ``{comment, reason, params}`` with empty values dropped; a value for a parameter the
     trigger does not take, or longer than its limit, or not one of its choices, is refused as
-    ``invalid_input`` naming it (the API, the CLI and the pages all come through here).
+    ``invalid_input`` naming it (the API, the CLI and the pages all come through here); typed
+    text is checked and cleaned by :func:`workflow.text.clean` (no control, direction-changing or
+    only invisible characters).
     """
     spec = TRIGGERS.get(trigger)
     if spec is None:
@@ -329,8 +330,8 @@ def inputs(trigger: str, comment: str = "", reason: str = "", params: dict | Non
         p = spec.param(name)
         if p is None:
             raise Refused("invalid_input", f"{trigger} takes no {name}")
-        if p.max_length and isinstance(value, str) and len(value) > p.max_length:
-            raise Refused("invalid_input", f"{name}: at most {p.max_length} characters")
+        if isinstance(value, str):  # the one check of typed text (see workflow.text)
+            value = text.clean(value, name, p.max_length)
         if p.choices and value not in p.choices:
             raise Refused("invalid_input", f"{name}: one of {', '.join(p.choices)}")
         if name in ("comment", "reason"):

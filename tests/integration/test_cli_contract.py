@@ -260,3 +260,83 @@ def test_a_bad_now_is_one_line_and_no_traceback(engine, world):
     proc = run("items", "--now", "下周一")
     assert proc.returncode == EXIT_REFUSED
     one_line_error(proc, "ISO 8601")
+
+
+# --- every mistake is one line and exit 3 (issue 12, case 16) ----------------------------------------
+
+@pytest.mark.parametrize("args,needle", [
+    (["fire", "1", "no_such_trigger", "--as", "owner1"], "unknown_trigger"),
+    (["fire", "abc", "start", "--as", "owner1"], "MEASURE_ID"),
+    (["fire", "99999999999999999999", "start", "--as", "owner1"], "2147483647"),
+    (["fire", "1", "start"], "--as"),
+    (["fire", "1", "start", "--as", "owner1", "--if-version", "-1"], "--if-version"),
+    (["items", "--now", "2026-13-45"], "ISO 8601"),
+    (["items", "--state", "nope"], "--state"),
+    (["notice", "publish", "99999999999999999999", "--as", "office1"], "PLAN_ID"),
+    (["calendar", "show", "99999999999"], "YEAR"),
+    (["tick", "--now", ""], "--now is empty"),
+    (["nosuchcommand"], "nosuchcommand"),
+    (["fire", "1", "comment", "--as", "owner1", "--comment", "\udcff\udcfe"], "not valid UTF-8"),
+    (["fire", "1", "comment", "--as", "\udcff", "--comment", "x"], "not valid UTF-8"),
+    (["fire", "1", "request_extension", "--as", "owner1", "--new-deadline", "2027-02-30", "--reason", "r"],
+     "invalid_input"),
+])
+def test_a_cli_mistake_is_one_line_on_stderr_and_exit_3(engine, world, args, needle):
+    before = event_count(engine)
+    proc = run(*args)
+    assert proc.returncode == EXIT_REFUSED, proc.stderr
+    one_line_error(proc, needle)
+    assert "Usage:" not in proc.stderr and "Error:" not in proc.stderr
+    assert event_count(engine) == before
+
+
+@pytest.mark.parametrize("text,rule", [
+    ("x" * 120_000, "at most"),
+    ("\u200b\u200b", "no visible text"),
+    ("\u200b \ufeff", "no visible text"),
+    ("已完成\u202egnp.exe", "direction-changing"),
+    ("已完成\u2066隔离\u2069", "direction-changing"),
+    ("bell\x07", "control characters"),
+])
+def test_free_text_that_no_person_means_is_refused_as_bad_input(engine, world, text, rule):
+    mid = world["measures"][0]
+    commands.fire(mid, "start", "owner1", engine=engine)
+    before = event_count(engine)
+    for trigger, option in (("comment", "--comment"), ("request_extension", "--reason")):
+        extra = ["--new-deadline", "2027-03-31"] if trigger == "request_extension" else []
+        proc = run("fire", str(mid), trigger, "--as", "owner1", option, text, *extra)
+        assert proc.returncode == EXIT_REFUSED
+        one_line_error(proc, "invalid_input", rule)
+    assert event_count(engine) == before
+
+
+@pytest.mark.parametrize("target", ["missing", "full"])
+def test_an_export_to_a_missing_or_full_folder_is_one_line_and_leaves_no_part_file(engine, world, tmp_path, target):
+    import resource
+    import signal
+
+    folder = tmp_path / "out"
+    limit = None
+    if target == "missing":
+        out = folder / "nested" / "ledger.docx"
+    else:
+        folder.mkdir()
+        out = folder / "notice.docx"
+        limit = 6_000  # the notice and the ledger of 3 measures are bigger; the database is only read
+
+    def small_files():
+        if limit:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    env.pop("RECTIFY_DEBUG", None)
+    for args in (["report", "--format", "docx", "-o", str(out)], ["export", str(out.with_suffix(".xlsx"))]):
+        proc = subprocess.run([*rectify_cmd(), *args], capture_output=True, text=True, env=env, timeout=120,
+                              preexec_fn=small_files)
+        assert proc.returncode == EXIT_REFUSED, proc.stderr
+        line = [x for x in proc.stderr.splitlines() if x.startswith("rectify:")]
+        assert len(line) == 1 and "Exception ignored" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+        assert "refused (output)" in line[0] and str(out.parent) in line[0]
+    leftovers = [p.name for p in folder.rglob("*")] if folder.exists() else []
+    assert leftovers == []

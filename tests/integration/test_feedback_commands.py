@@ -73,6 +73,9 @@ def test_feedback_is_stored_with_a_keyed_hash_of_the_sender_never_the_address(en
     ("   ", "", "comment_required", "text"),
     ("意见" * 1001, "", "invalid_input", "text"),
     ("河道仍有垃圾", "1" * 201, "invalid_input", "contact"),
+    ("\u200b\u200b", "", "invalid_input", "text"),  # shows nothing
+    ("河道\u202e圾垃有仍", "", "invalid_input", "text"),  # reorders what the office reads
+    ("河道仍有垃圾", "电话\x1b[2J", "invalid_input", "contact"),
 ])
 def test_bad_feedback_is_refused_naming_the_field_and_writes_nothing(engine, world, text, contact, rule, field):
     with pytest.raises(spec.Refused) as e:

@@ -1,7 +1,6 @@
 """Evidence files, served as attachments to people who may see a measure that holds them."""
 from __future__ import annotations
 
-from flask import send_file
 from .blueprint import Blueprint
 
 from workflow import evidence as ev, readmodels
@@ -9,6 +8,7 @@ from workflow import evidence as ev, readmodels
 from .. import db
 from ..auth import current_user
 from ..errors import ApiError
+from ..security import serve_evidence
 from . import require_user
 
 blp = Blueprint("evidence", __name__, description="佐证材料 · evidence files (content-addressed by sha256)")
@@ -24,15 +24,14 @@ def download(sha256: str):
     """Download an evidence file by its sha256.
 
     404 unless the caller may see a measure the file is attached to: whether the file exists
-    at all is not revealed.
+    at all is not revealed. A file whose bytes no longer match its sha256 is not served (500
+    ``evidence_damaged``). The name ends in the extension of the file's type; nothing is cached.
     """
     meta = readmodels.evidence_file(current_user.actor, sha256, engine=db())
-    path = ev.path_of(meta["sha256"])
-    if not path.is_file():
-        raise ApiError(404, "evidence_unknown", "the file is missing from the evidence store")
-    response = send_file(path, mimetype=meta["mime"], as_attachment=True, download_name=meta["name"],
-                         conditional=False, etag=False, max_age=0)
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    try:
+        data = ev.read_verified(meta["sha256"])  # bytes that no longer match their hash are not served
+    except ev.EvidenceUnavailable as e:
+        if e.rule == "evidence_missing":
+            raise ApiError(404, "evidence_unknown", "the file is missing from the evidence store") from None
+        raise
+    return serve_evidence(data, meta)

@@ -5,7 +5,7 @@ import marshmallow as ma
 from flask import request
 from .blueprint import Blueprint
 
-from workflow import commands, evidence as ev, readmodels, spec
+from workflow import commands, readmodels, spec
 from workflow.errors import Conflict
 
 from .. import db, now
@@ -128,11 +128,13 @@ def fire(measure_id: int, trigger: str):
                                        now=now(), engine=db())
     except Conflict as e:
         raise ApiError(412, "precondition_failed", str(e), headers={"ETag": etag(e.actual)}) from None
-    stored = [ev.store(f.read(), f.filename or "evidence") for f in files]
-    # with If-Match, a change between the check above and the write is a conflict (409)
-    result = commands.fire(measure_id, trigger, actor.username, comment=comment, reason=reason, evidence=stored,
-                      params=params, expected_version=version if versions is not None else None, now=now(),
-                      engine=db())
+    # with If-Match, a change between the check above and the write is a conflict (409); a command
+    # refused or lost at that point takes its uploaded files back with it
+    result = commands.fire_with_files(measure_id, trigger, actor.username,
+                                      [(f.read(), f.filename or "evidence") for f in files], comment=comment,
+                                      reason=reason, params=params,
+                                      expected_version=version if versions is not None else None, now=now(),
+                                      engine=db())
     return result.__dict__, 200, {"ETag": etag(result.version)}
 
 

@@ -5,7 +5,8 @@
   and the forms of the triggers the person may fire), evidence ``/evidence/<sha256>``;
 - 整改台账 ``/ledger`` (filter, sort, paginate, export to .xlsx with a progress bar);
 - 督办 ``/supervise``, the dashboard ``/dashboard``, the inbox ``/inbox`` (the bell);
-- administration ``/admin/people``, ``/admin/units`` and the holiday calendar ``/admin/calendar``;
+- administration ``/admin/people``, ``/admin/units``, the holiday calendar ``/admin/calendar`` and
+  the security event log ``/admin/security``;
 - the published notice ``/public/plans/<id>`` (only versions the office published) with its
   feedback form, and the office's feedback desk ``/feedback``;
 - 整改方案与通报 ``/plans`` (the office: a plan's draft notice, the imported text as history, the
@@ -37,6 +38,7 @@ MENU = (
     ("pages.recurrence_page", _l("疑似反弹"), ("office", "inspection_office")),
     ("pages.admin_people", _l("人员管理"), ("admin",)),
     ("pages.admin_calendar", _l("节假日安排"), ("admin", "office")),
+    ("pages.admin_security", _l("安全日志"), ("admin",)),
 )
 
 

@@ -9,7 +9,7 @@ from flask_babel import gettext
 
 from web.auth import current_user, roles_required
 from web.i18n import current_lang
-from workflow import holidays, readmodels, spec
+from workflow import holidays, readmodels, security_log, spec
 from workflow.commands import people as persons, units as unit_commands
 
 from . import labels
@@ -21,6 +21,8 @@ def _roles(form) -> list[str]:
 
 
 def _refused(e: spec.Refused) -> str:
+    if e.rule.startswith("password_"):  # the policy's own words say it all
+        return refusal_text(e.rule)
     return refusal_text(e.rule, None, e.message)
 
 
@@ -40,7 +42,7 @@ def admin_people_create():
     try:
         persons.create_user(f.get("username", ""), f.get("name", ""), f.get("password", ""), _roles(f),
                             unit=f.get("unit") or None, email=f.get("email") or None, head=bool(f.get("head")),
-                            engine=engine())
+                            by=current_user.username, ip=request.remote_addr, now=now(), engine=engine())
     except spec.Refused as e:
         values = {k: f.get(k, "") for k in ("username", "name", "unit", "email")}
         values["roles"] = _roles(f)
@@ -76,7 +78,8 @@ def admin_person_update(username: str):
     try:
         persons.update_user(username, name=f.get("name", ""), roles=_roles(f), unit=f.get("unit") or None,
                             email=f.get("email"), active=bool(f.get("active")), head=bool(f.get("head")),
-                            password=f.get("password") or None, engine=engine())
+                            password=f.get("password") or None, by=current_user.username, ip=request.remote_addr,
+                            now=now(), engine=engine())
     except spec.Refused as e:
         values = {"name": f.get("name", ""), "email": f.get("email", ""), "unit": f.get("unit") or None,
                   "roles": _roles(f), "active": bool(f.get("active")), "head": bool(f.get("head"))}
@@ -189,3 +192,18 @@ def admin_calendar_import():
         flash(gettext("已录入%(year)s年节假日安排：放假 %(off)s 天，调休上班 %(on)s 天", year=y,
                       off=s["holidays"][y], on=s["workdays"][y]), "success")
     return redirect(url_for("pages.admin_calendar"), 303)
+
+
+# --- the security event log ---------------------------------------------------------------
+
+@bp.get("/admin/security")
+@roles_required("admin")
+def admin_security():
+    """Sign-ins, lockouts, CSRF failures, refusals, role and password changes, tokens: newest first."""
+    kind = request.args.get("kind") if request.args.get("kind") in security_log.KINDS else None
+    outcome = request.args.get("outcome") if request.args.get("outcome") in security_log.OUTCOMES else None
+    user = (request.args.get("user") or "").strip()[:80] or None
+    page = readmodels.security_events(kind=kind, user=user, outcome=outcome, page=arg_int("page", 1),
+                                      per_page=arg_int("per_page", 50), engine=engine())
+    return render_template("pages/admin/security.html", page=page, kinds=security_log.KINDS,
+                           outcomes=security_log.OUTCOMES, f={"kind": kind, "user": user or "", "outcome": outcome})

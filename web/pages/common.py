@@ -7,7 +7,7 @@ from flask_babel import gettext
 
 from web import db as app_db, i18n, now as app_now
 from web.auth import current_user
-from web.security import safe_next
+from web.security import safe_next, serve_evidence  # noqa: F401  (serve_evidence: for the page routes)
 from workflow.commands import stash
 
 from . import labels
@@ -31,13 +31,17 @@ def engine():
     return app_db()
 
 
+MAX_INT = 2**31 - 1  # what an INTEGER column holds: larger numbers are clamped, never sent to the database
+
+
 def arg_int(name: str, default=None, source=None):
-    """An integer query/form argument; anything else gives ``default``."""
+    """An integer query/form argument, clamped to what the databases hold; anything else gives ``default``."""
     value = (source if source is not None else request.args).get(name, "")
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return default
+    return max(-MAX_INT, min(MAX_INT, number))
 
 
 def arg_choice(name: str, choices, default=None, source=None):

@@ -7,7 +7,7 @@ version changed meanwhile) is a conflict that never overwrites.
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 
 from web.auth import current_user, login_required, roles_required
@@ -17,7 +17,8 @@ from workflow.errors import Conflict, NotFound
 
 from . import labels
 from .common import (
-    STASH_KEY, actor, bp, conflict_text, engine, evidence_text, next_url, now, refusal_text, send_back, stashed,
+    STASH_KEY, actor, bp, conflict_text, engine, evidence_text, next_url, now, refusal_text, send_back, serve_evidence,
+    stashed,
 )
 from .diagram import lifecycle_svg
 
@@ -66,7 +67,8 @@ def _picks(values) -> list[tuple[int, int]]:
             picks.append((int(mid), int(version)))
         except ValueError:
             continue
-    return picks
+    # ids and versions beyond what the databases hold are not picks; at most 200 at once
+    return [(mid, version) for mid, version in picks if 0 < mid < 2**31 and 0 <= version < 2**31][:200]
 
 
 @bp.get("/review/confirm")
@@ -92,8 +94,12 @@ def review_bulk():
         flash(gettext("请先勾选要审核通过的整改措施。"), "error")
         return redirect(url_for("pages.review"), 303)
     comment = request.form.get("comment", "").strip()
+    visible = set(readmodels.visible_measure_ids(actor(), engine(), among=[mid for mid, _ in picks]))
     results = []
     for mid, version in picks:
+        if mid not in visible:  # answered like a missing one: no version, no rule, nothing about it
+            results.append({"id": mid, "ok": False, "message": refusal_text("not_found", "approve")})
+            continue
         try:
             commands.fire(mid, "approve", current_user.username, comment=comment, expected_version=version,
                           now=now(), engine=engine())
@@ -179,9 +185,9 @@ def fire(measure_id: int, trigger: str):
         # check every rule before keeping any uploaded file
         readmodels.preflight(a, measure_id, trigger, comment=comment, reason=reason, new_evidence=len(files),
                              params=params, now=now(), engine=engine())
-        stored = [_store(fs) for fs in files]
-        result = commands.fire(measure_id, trigger, current_user.username, comment=comment, reason=reason,
-                               evidence=stored, params=params, expected_version=version, now=now(), engine=engine())
+        result = commands.fire_with_files(
+            measure_id, trigger, current_user.username, [(fs.read(), fs.filename) for fs in files], comment=comment,
+            reason=reason, params=params, expected_version=version, now=now(), engine=engine())
     except NotFound:
         abort(404)
     except Conflict as e:
@@ -189,25 +195,15 @@ def fire(measure_id: int, trigger: str):
                          category="conflict")
     except spec.Refused as e:
         return send_back(_back_to(measure_id, trigger), form, refusal_text(e.rule, trigger, e.message), values=taken)
-    except _FileRefused as e:
-        return send_back(_back_to(measure_id, trigger), form, str(e), values=taken)
+    except ev.EvidenceUnavailable:
+        raise  # the store, not the person: the error page (503)
+    except ev.EvidenceRefused as e:
+        return send_back(_back_to(measure_id, trigger), form, evidence_text(e.rule, e.name or ""), values=taken)
     flash(gettext("已完成「%(action)s」：整改措施 #%(id)s", action=labels.label(labels.TRIGGERS, trigger),
                   id=measure_id), "success")
-    repeated = [s.name for s in stored if s.sha256 not in result.evidence]
-    if repeated:
-        flash(gettext("以下文件此前已上传过，没有重复保存：%(names)s", names="、".join(repeated)), "info")
+    if result.repeated:
+        flash(gettext("以下文件此前已上传过，没有重复保存：%(names)s", names="、".join(result.repeated)), "info")
     return redirect(next_url(url_for("pages.measure", measure_id=measure_id)), 303)
-
-
-class _FileRefused(Exception):
-    """An uploaded file was refused; the message names it."""
-
-
-def _store(fs):
-    try:
-        return ev.store(fs.read(), fs.filename)
-    except ev.EvidenceRefused as e:
-        raise _FileRefused(evidence_text(e.rule, ev.safe_name(fs.filename))) from None
 
 
 def _split(taken: dict) -> dict:
@@ -243,13 +239,10 @@ def evidence(sha256: str):
     """An evidence file, for those who may see a measure it belongs to: images inline, others as files."""
     try:
         info = readmodels.evidence_file(actor(), sha256, engine=engine())
-        path = ev.path_of(info["sha256"])
-    except (NotFound, ev.EvidenceRefused):
-        abort(404)
-    if not path.exists():
+        data = ev.read_verified(info["sha256"])  # bytes that no longer match their hash are not served
+    except (NotFound, ev.EvidenceRefused) as e:
+        if isinstance(e, ev.EvidenceUnavailable) and e.rule != "evidence_missing":
+            raise
         abort(404)
     inline = info["mime"].startswith("image/") and request.args.get("download") is None
-    response = send_file(path, mimetype=info["mime"], as_attachment=not inline, download_name=info["name"],
-                         conditional=True, etag=info["sha256"], max_age=0)
-    response.headers["Cache-Control"] = "private, max-age=3600"
-    return response
+    return serve_evidence(data, info, inline=inline)

@@ -18,12 +18,27 @@ import click
 from sqlalchemy import insert, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from .. import audit, commands, db, evidence as ev, publication, readmodels, records, settings, spec, workdays
+from .. import (
+    audit, commands, db, evidence as ev, outfile, publication, readmodels, records, security_log, settings, spec,
+    workdays,
+)
 from ..clock import utcnow
 from ..errors import Conflict, NotFound
 from ..models import User
 
 EXIT_REFUSED, EXIT_CONFLICT, EXIT_NOT_FOUND = 3, 4, 5
+MAX_ID = 2**31 - 1  # ids, versions and numbers the databases can hold (INTEGER on PostgreSQL)
+
+
+class _Whole(click.IntRange):
+    """A whole number within what the databases hold: a mistake is one line naming the bounds."""
+
+    name = "whole number"
+
+
+ID = _Whole(1, MAX_ID)  # an id or a plan number
+COUNT = _Whole(0, MAX_ID)  # a version or a limit
+YEAR = _Whole(1900, 2200)
 
 
 class CliError(click.ClickException):
@@ -74,11 +89,14 @@ def require_user(username: str) -> None:
 
 
 def parse_now(value: str | None) -> dt.datetime:
-    """An ISO 8601 instant as naive UTC; naive input is taken as China time."""
-    if not value:
+    """An ISO 8601 instant as naive UTC; naive input is taken as China time. No option given: now;
+    an empty or unreadable one is refused."""
+    if value is None:
         return utcnow()
+    if not value.strip():
+        raise CliError("--now is empty: give an ISO 8601 time", EXIT_REFUSED)
     try:
-        t = dt.datetime.fromisoformat(value)
+        t = dt.datetime.fromisoformat(value.strip())
     except ValueError:
         raise CliError(f"not an ISO 8601 time: {value}", EXIT_REFUSED) from None
     if t.tzinfo is None:
@@ -157,7 +175,7 @@ def _safe_url(url: str) -> str:
 @main_group.command("demo")
 @click.option("--load-only", is_flag=True, help="load the demo and exit, do not serve")
 @click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5000, type=int)
+@click.option("--port", default=5000, type=click.IntRange(1, 65535))
 def demo_cmd(load_only, host, port):
     """Load the demo (the seed notice, fictional people); without --load-only also serve."""
     from .. import demo, holidays
@@ -232,18 +250,21 @@ def _param_options(command):
     return command
 
 
-@main_group.command("fire")
-@click.argument("measure_id", type=int)
-@click.argument("trigger", type=click.Choice(spec.PUBLIC_TRIGGERS))
+@main_group.command("fire", help="Fire a trigger or record an event on a measure.\n\nTRIGGER is one of: "
+                   + ", ".join(spec.PUBLIC_TRIGGERS) + ".")
+@click.argument("measure_id", type=ID)
+@click.argument("trigger", metavar="TRIGGER")
 @click.option("--as", "as_user", required=True, help="the acting user's username")
 @click.option("--comment", default="", help="account (for submit), or the text of a comment or update")
 @click.option("--reason", default="")
 @click.option("--evidence", multiple=True, type=click.Path(dir_okay=False), help="an evidence file (repeatable)")
 @_param_options
-@click.option("--if-version", type=int, help="refuse if the measure is no longer at this version")
+@click.option("--if-version", type=COUNT, help="refuse if the measure is no longer at this version")
 @click.option("--json", "as_json", is_flag=True)
 def fire_cmd(measure_id, trigger, as_user, comment, reason, evidence, if_version, as_json, **params):
-    """Fire a trigger or record an event on a measure."""
+    """Fire a trigger or record an event on a measure (TRIGGER checked here: one line, exit 3)."""
+    if trigger not in spec.PUBLIC_TRIGGERS:
+        raise spec.Refused("unknown_trigger", f"unknown trigger {trigger!r}: one of {', '.join(spec.PUBLIC_TRIGGERS)}")
     given = spec.inputs(trigger, comment, reason, params)
     paths = []
     for path in evidence:
@@ -253,13 +274,19 @@ def fire_cmd(measure_id, trigger, as_user, comment, reason, evidence, if_version
         if p.stat().st_size > ev.max_bytes():
             raise CliError(f"refused (evidence_too_large): {p.name}: larger than the upload limit", EXIT_REFUSED)
         paths.append(p)
-    if paths:  # every rule first, so a refused command leaves no file behind
-        readmodels.preflight(readmodels.load_actor(as_user), measure_id, trigger, comment=given["comment"],
-                             reason=given["reason"], new_evidence=len(paths), params=given["params"],
-                             expected_version=if_version, now=utcnow())
-    stored = [ev.store(p.read_bytes(), p.name) for p in paths]
-    res = commands.fire(measure_id, trigger, as_user, comment=given["comment"], reason=given["reason"],
-                        evidence=stored, params=given["params"], expected_version=if_version)
+    try:
+        if paths:  # every rule first, so a refused command leaves no file behind
+            readmodels.preflight(readmodels.load_actor(as_user), measure_id, trigger, comment=given["comment"],
+                                 reason=given["reason"], new_evidence=len(paths), params=given["params"],
+                                 expected_version=if_version, now=utcnow())
+        res = commands.fire_with_files(measure_id, trigger, as_user, [(p.read_bytes(), p.name) for p in paths],
+                                       comment=given["comment"], reason=given["reason"], params=given["params"],
+                                       expected_version=if_version)
+    except spec.Refused as e:
+        if e.rule == "not_permitted":
+            security_log.record("not_permitted", "refused", actor=as_user, ip="cli",
+                                detail=f"fire {measure_id} {trigger}")
+        raise
     if as_json:
         emit_json(res.__dict__)
     else:
@@ -296,7 +323,7 @@ def audit_checkpoints_cmd(output):
     """Export every checkpoint (day, digest, chains, events) for publication."""
     rows = audit.list_checkpoints()
     if output:
-        Path(output).write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        outfile.write_bytes(output, (json.dumps(rows, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
         click.echo(f"{len(rows)} checkpoints written to {output}", err=True)
     else:
         emit_json(rows)
@@ -316,18 +343,6 @@ def audit_check_published_cmd(file):
     click.echo(f"{len(published)} published checkpoints match the stored history", err=True)
 
 
-@main_group.group("token")
-def token_group():
-    """API bearer tokens."""
-
-
-@token_group.command("create")
-@click.argument("username")
-def token_create_cmd(username):
-    """Print a new API bearer token for USER."""
-    click.echo(create_token(username))
-
-
 def create_token(username: str, engine=None) -> str:
     """A new API bearer token for ``username`` (see :func:`workflow.commands.tokens.create`)."""
     from ..commands import tokens
@@ -337,7 +352,7 @@ def create_token(username: str, engine=None) -> str:
 
 @main_group.command("notifications")
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--limit", type=int, default=None)
+@click.option("--limit", type=COUNT, default=None)
 def notifications_cmd(as_json, limit):
     """The outbox: recipient, channel, kind, measure, level, created, sent."""
     from ..readmodels import list_notifications
@@ -375,23 +390,51 @@ def _debug() -> bool:
         return False
 
 
+def _bad_argument(argv: list[str]) -> str | None:
+    """The first argument that is not text (invalid UTF-8 arrives as lone surrogates), named."""
+    for i, arg in enumerate(argv):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = arg.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")[:60]
+            return f"argument {i + 1} is not valid UTF-8 text: {shown}"
+    return None
+
+
 def main(argv=None) -> int:
-    """Console entry point: run the CLI, turn domain errors into one line and an exit code."""
+    """Console entry point: run the CLI, turn every mistake and domain error into one line and an
+    exit code (a usage mistake is bad input: exit 3, as a refusal, never click's usage block)."""
     _load_plugins()
+    args = list(sys.argv[1:] if argv is None else argv)
+    bad = _bad_argument(args)
+    if bad:
+        click.echo(f"rectify: refused (invalid_input): {bad}", err=True)
+        return EXIT_REFUSED
     try:
-        main_group.main(args=argv, prog_name="rectify", standalone_mode=False)
+        main_group.main(args=args, prog_name="rectify", standalone_mode=False)
         return 0
     except click.exceptions.Exit as e:
         return e.exit_code
     except click.Abort:
         click.echo("rectify: aborted", err=True)
         return 1
+    except click.UsageError as e:
+        hint = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
+        message = " ".join(e.format_message().split())
+        click.echo(f"rectify: refused (usage): {message}{hint}", err=True)
+        return EXIT_REFUSED
     except click.ClickException as e:
         e.show()
         return e.exit_code
     except spec.Refused as e:
         click.echo(f"rectify: refused ({e.rule}): {e.message}", err=True)
         return EXIT_REFUSED
+    except outfile.OutputError as e:
+        click.echo(f"rectify: refused (output): {e}", err=True)
+        return EXIT_REFUSED
+    except ev.EvidenceUnavailable as e:
+        click.echo(f"rectify: {e.rule}: {e.message}", err=True)
+        return 1
     except ev.EvidenceRefused as e:
         click.echo(f"rectify: refused ({e.rule}): {e.message}", err=True)
         return EXIT_REFUSED

@@ -7,7 +7,7 @@ import click
 
 from .. import audit, publication, records
 from ..backup import BackupError, backup, restore
-from . import CliError
+from . import EXIT_REFUSED, CliError
 
 
 def _run(action: Callable[[str], dict], file: str) -> dict:
@@ -15,7 +15,7 @@ def _run(action: Callable[[str], dict], file: str) -> dict:
     try:
         return action(file)
     except BackupError as e:
-        raise CliError(str(e)) from None
+        raise CliError(f"refused (backup): {e}" if e.exit_code == EXIT_REFUSED else str(e), e.exit_code) from None
 
 
 @click.command("backup")
@@ -30,7 +30,7 @@ def backup_cmd(file):
 @click.command("restore")
 @click.argument("file", type=click.Path(dir_okay=False))
 def restore_cmd(file):
-    """Restore FILE over the configured database, then verify the audit chain."""
+    """Restore FILE over the configured database: checked whole in a scratch database first."""
     m = _run(restore, file)
     broken = audit.verify() or audit.check_checkpoints() or publication.verify() or records.verify()
     if broken:

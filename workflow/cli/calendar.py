@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from .. import holidays
-from . import EXIT_REFUSED, CliError, emit_json, parse_now, require_user
+from . import EXIT_REFUSED, YEAR, CliError, emit_json, parse_now, require_user
 
 
 @click.group("calendar")
@@ -16,7 +16,7 @@ def calendar_group():
 
 @calendar_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--year", type=int, help="the year (a notice without its title; a CSV covering one year)")
+@click.option("--year", type=YEAR, help="the year (a notice without its title; a CSV covering one year)")
 @click.option("--as", "as_user", default="system", show_default=True, help="who the import record names")
 @click.option("--now", "now_", help="the import's time (ISO 8601; default now)")
 @click.option("--json", "as_json", is_flag=True)
@@ -48,7 +48,7 @@ def calendar_import_cmd(file, year, as_user, now_, as_json):
 
 
 @calendar_group.command("show")
-@click.argument("year", type=int)
+@click.argument("year", type=YEAR)
 @click.option("--json", "as_json", is_flag=True)
 def calendar_show_cmd(year, as_json):
     """That year's holidays and make-up working days, and where they come from."""

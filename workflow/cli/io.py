@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import EXIT_REFUSED, CliError, emit_json, parse_now, require_user, warn_calendar, write_doc
+from . import EXIT_REFUSED, ID, CliError, emit_json, parse_now, require_user, warn_calendar, write_doc
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -64,7 +64,7 @@ def _print_report(s: dict) -> None:
 
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--plan", "plan_id", type=int, help="import into this plan (ledgers)")
+@click.option("--plan", "plan_id", type=ID, help="import into this plan (ledgers)")
 @click.option("--title", help="import into the plan with this title, created if missing (ledgers)")
 @click.option("--dry-run", is_flag=True, help="show what would be created or updated; write nothing")
 @click.option("--map", "maps", multiple=True, metavar="HEADER=FIELD",
@@ -113,7 +113,7 @@ def import_cmd(file, plan_id, title, dry_run, maps, target, as_user, now_, as_js
 
 @click.command("export")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--plan", "plan_id", type=int, help="the plan (default: the only plan)")
+@click.option("--plan", "plan_id", type=ID, help="the plan (default: the only plan)")
 @click.option("--now", "now_", help="evaluate lights at this instant (ISO 8601)")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
@@ -153,7 +153,7 @@ def export_cmd(file, plan_id, now_, as_json, quiet):
 @click.command("report")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "docx"]), required=True)
 @click.option("-o", "--output", help="the file to write (md and html: '-' or omitted for stdout)")
-@click.option("--plan", "plan_id", type=int, help="the plan (default: the only plan)")
+@click.option("--plan", "plan_id", type=ID, help="the plan (default: the only plan)")
 @click.option("--now", "now_", help="the report's date (ISO 8601; default now)")
 def report_cmd(fmt, output, plan_id, now_):
     """Render the public notice (通报) of a plan as Markdown, HTML or .docx."""

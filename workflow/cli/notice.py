@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from .. import publication, render
-from . import emit_json, emit_rows, parse_now, write_doc
+from . import ID, emit_json, emit_rows, parse_now, write_doc
 
 
 @click.group("notice")
@@ -13,7 +13,7 @@ def notice_group():
 
 
 @notice_group.command("publish")
-@click.argument("plan_id", type=int)
+@click.argument("plan_id", type=ID)
 @click.option("--as", "as_user", required=True, help="who publishes (the rectification office)")
 @click.option("--now", "now_", help="the instant of publication (ISO 8601; default now)")
 @click.option("--json", "as_json", is_flag=True)
@@ -28,7 +28,7 @@ def publish_cmd(plan_id, as_user, now_, as_json):
 
 
 @notice_group.command("list")
-@click.option("--plan", "plan_id", type=int)
+@click.option("--plan", "plan_id", type=ID)
 @click.option("--json", "as_json", is_flag=True)
 def list_cmd(plan_id, as_json):
     """Published versions, newest first."""
@@ -37,8 +37,8 @@ def list_cmd(plan_id, as_json):
 
 
 @notice_group.command("show")
-@click.argument("plan_id", type=int)
-@click.option("--version", type=int, help="default: the newest")
+@click.argument("plan_id", type=ID)
+@click.option("--version", type=ID, help="default: the newest")
 @click.option("--format", "fmt", type=click.Choice(render.FORMATS), default="md")
 @click.option("-o", "--output", type=click.Path(dir_okay=False))
 def show_cmd(plan_id, version, fmt, output):

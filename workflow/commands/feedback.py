@@ -20,7 +20,7 @@ import hmac
 from sqlalchemy import func, insert, select, text as sql, update
 from sqlalchemy.engine import Connection, Engine
 
-from .. import db, notify, spec
+from .. import db, notify, spec, text as free_text
 from ..errors import NotFound
 from ..models import Feedback, Measure, Problem
 from .measures import Result, fire
@@ -69,6 +69,8 @@ def submit(plan_id: int, problem_id: int, text: str, contact: str, source: str, 
     text, contact = (text or "").strip(), (contact or "").strip()
     if not text:
         raise spec.Refused("comment_required", "text: must not be empty")
+    text = free_text.clean(text, "text")  # no control, direction-changing or only invisible characters
+    contact = free_text.clean(contact, "contact")
     if len(text) > MAX_TEXT or len(contact) > MAX_CONTACT:
         raise spec.Refused("invalid_input",
                            f"text: at most {MAX_TEXT} characters; contact: at most {MAX_CONTACT}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from .. import audit, db, notify, spec, vocabulary, workdays
+from .. import audit, db, evidence as ev, notify, spec, vocabulary, workdays
 from ..clock import utcnow
 from ..effects import Change
 from ..errors import Conflict
@@ -41,6 +41,7 @@ class Result:
     hash: str
     notified: int = 0
     evidence: list[str] = field(default_factory=list)
+    repeated: list[str] = field(default_factory=list)  # files given that the measure already had (by name)
 
 
 def fire(measure_id: int, trigger: str, actor: str, *, comment: str = "", reason: str = "",
@@ -226,6 +227,7 @@ def _notify(conn: Connection, t: spec.Trigger, row, ctx: spec.Ctx, change: Chang
 
 def _link_evidence(conn: Connection, measure_id: int, e: Stored, seq: int, now: dt.datetime) -> None:
     if conn.execute(select(Evidence.sha256).where(Evidence.sha256 == e.sha256)).first() is None:
+        ev.claim(conn, e.sha256)  # still there: a failed command's cleanup may have taken the same bytes
         conn.execute(insert(Evidence.__table__), {"sha256": e.sha256, "size": e.size, "mime": e.mime, "created_at": now})
     conn.execute(insert(MeasureEvidence.__table__),
                  {"measure_id": measure_id, "sha256": e.sha256, "name": e.name, "event_seq": seq})

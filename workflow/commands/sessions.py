@@ -7,10 +7,12 @@ idle past ``idle`` nor older than ``absolute``, touching ``last_seen_at`` at mos
 :data:`TOUCH_EVERY` and deleting it once it is stale; :func:`end` deletes it; :func:`expire`
 deletes every stale one.
 
-Failed sign-ins are rows in ``login_failures`` keyed by client address and by username;
-``limit`` of either within ``window`` make :func:`retry_after` answer how long to wait. The
-count is in the database, so every worker process (and every host sharing the database) sees
-the same one.
+Failed sign-ins are rows in ``login_failures`` keyed by (username, client address) and by client
+address; :func:`attempt` counts an attempt before its password is checked and refuses it once
+either limit is reached (the address's is the looser), all in one serialised transaction, so
+parallel guesses get exactly the limit and no more; :func:`forgive` takes the count back when the
+password was right. The count is in the database, so every worker process (and every host
+sharing the database) sees the same one.
 """
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ import datetime as dt
 import hashlib
 import math
 import secrets
+from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, text, update
 from sqlalchemy.engine import Engine
 
 from .. import db, passwords
@@ -30,6 +33,7 @@ WS = WebSession.__table__
 LF = LoginFailure.__table__
 TOUCH_EVERY = dt.timedelta(seconds=60)  # last_seen_at is refreshed at most this often
 MAX_KEY = 200
+LOGIN_LOCK = 0x5245435449465931  # the PostgreSQL advisory lock that serialises sign-in attempts
 
 
 def token_hash(token: str) -> str:
@@ -91,6 +95,11 @@ def end(token: str, engine: Engine | None = None) -> None:
         conn.execute(delete(WS).where(WS.c.id == token_hash(token)))
 
 
+def end_all(conn, user_id: int) -> int:
+    """End every session of ``user_id`` in the caller's transaction (a password change); return how many."""
+    return conn.execute(delete(WS).where(WS.c.user_id == user_id)).rowcount
+
+
 def expire(*, now: dt.datetime, idle: dt.timedelta, absolute: dt.timedelta, engine: Engine | None = None) -> int:
     """Delete every session idle past ``idle`` or older than ``absolute``; return how many."""
     with db.write_tx(engine) as conn:
@@ -99,42 +108,64 @@ def expire(*, now: dt.datetime, idle: dt.timedelta, absolute: dt.timedelta, engi
 
 # --- failed sign-ins ----------------------------------------------------------------
 
-def _keys(address: str, username: str) -> list[str]:
-    keys = [f"ip:{address}"[:MAX_KEY]]
-    if username:
-        keys.append(_user_key(username))
-    return keys
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in attempt counted before its password is checked: ``wait`` seconds to wait (0: go
+    ahead), ``ids`` of the rows that count it (forgiven if the password is right)."""
+
+    wait: int
+    ids: tuple[int, ...] = ()
+    locked: str | None = None  # which limit refused it: "pair" or "address"
 
 
-def _user_key(username: str) -> str:
-    return f"user:{username.lower()}"[:MAX_KEY]
+def _pair_key(address: str, username: str) -> str:
+    return f"pair:{username.strip().lower()}|{address}"[:MAX_KEY]
 
 
-def retry_after(address: str, username: str, *, now: dt.datetime, window: dt.timedelta, limit: int,
-                engine: Engine | None = None) -> int:
-    """Seconds until another sign-in from ``address`` or as ``username`` is allowed (0: now)."""
-    wait = 0.0
-    with db.read_tx(engine) as conn:
-        for key in _keys(address, username):
-            times = [r[0] for r in conn.execute(
-                select(LF.c.at).where(LF.c.key == key, LF.c.at > now - window).order_by(LF.c.at.desc()).limit(limit))]
-            if len(times) >= limit:
-                wait = max(wait, (times[-1] + window - now).total_seconds())
-    return max(0, math.ceil(wait))
+def _address_key(address: str) -> str:
+    return f"ip:{address}"[:MAX_KEY]
 
 
-def record_failure(address: str, username: str, *, now: dt.datetime, window: dt.timedelta,
-                   engine: Engine | None = None) -> None:
-    """Count one failed sign-in against the address and the username; forget those past ``window``."""
+def _serialise(conn) -> None:
+    """One attempt at a time: SQLite's BEGIN IMMEDIATE already is; on PostgreSQL a transaction lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOGIN_LOCK})
+
+
+def _wait(conn, key: str, now: dt.datetime, window: dt.timedelta, limit: int) -> float:
+    times = [r[0] for r in conn.execute(
+        select(LF.c.at).where(LF.c.key == key, LF.c.at > now - window).order_by(LF.c.at.desc()).limit(limit))]
+    return (times[-1] + window - now).total_seconds() if len(times) >= limit else 0.0
+
+
+def attempt(address: str, username: str, *, now: dt.datetime, window: dt.timedelta, limit: int,
+            address_limit: int, engine: Engine | None = None) -> Attempt:
+    """Count one sign-in attempt as a failure *before* its password is checked, atomically.
+
+    Refused (``wait`` > 0, nothing counted) once ``limit`` failures as ``username`` from
+    ``address`` fall within ``window``, or ``address_limit`` from ``address`` whatever the name:
+    a guesser elsewhere cannot lock a person out, and one address cannot try many names. Check and
+    count are one serialised transaction, so parallel attempts never get past the limit.
+    """
+    pair, addr = _pair_key(address, username), _address_key(address)
     with db.write_tx(engine) as conn:
+        _serialise(conn)
         conn.execute(delete(LF).where(LF.c.at < now - window))
-        conn.execute(insert(LF), [{"key": k, "at": now} for k in _keys(address, username)])
+        for key, cap, which in ((pair, limit, "pair"), (addr, address_limit, "address")):
+            wait = _wait(conn, key, now, window, cap)
+            if wait > 0:
+                return Attempt(max(1, math.ceil(wait)), locked=which)
+        ids = tuple(conn.execute(insert(LF).returning(LF.c.id), [{"key": pair, "at": now}, {"key": addr, "at": now}])
+                    .scalars())
+    return Attempt(0, ids)
 
 
-def clear_failures(username: str, engine: Engine | None = None) -> None:
-    """Forget the failed sign-ins as ``username`` (after a successful one)."""
+def forgive(attempt_: Attempt, address: str, username: str, engine: Engine | None = None) -> None:
+    """The password was right: the attempt does not count, nor do the earlier failures of the pair."""
     with db.write_tx(engine) as conn:
-        conn.execute(delete(LF).where(LF.c.key == _user_key(username)))
+        if attempt_.ids:
+            conn.execute(delete(LF).where(LF.c.id.in_(attempt_.ids)))
+        conn.execute(delete(LF).where(LF.c.key == _pair_key(address, username)))
 
 
 # --- the credential check --------------------------------------------------------------

@@ -9,6 +9,7 @@ as text: a cell beginning with ``=`` is never a formula.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from .. import db, spec, workdays
+from .. import db, outfile, spec, workdays
 from ..clock import utcnow
 from ..models import Category, Measure, Part, Problem, User
 from ..vocabulary import KIND_LABELS, LIGHT_LABELS, STATE_LABELS, cn_numeral
@@ -358,8 +359,7 @@ def export_ledger(path: str | Path, *, plan_id: int | None = None, now: dt.datet
 
     now = (now or utcnow()).replace(tzinfo=None)
     today = workdays.local_today(now)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.part")
+    path = outfile.check(path)  # a missing folder or a device is refused before any work
     engine = engine or db.get_engine()
     wb = Workbook(write_only=True)
     summary_ws = wb.create_sheet(SUMMARY_SHEET)
@@ -394,8 +394,12 @@ def export_ledger(path: str | Path, *, plan_id: int | None = None, now: dt.datet
     if wb.worksheets == [summary_ws]:
         empty = wb.create_sheet("台账")
         empty.append([st.head(empty, h) for _f, h, _w in EXPORT_COLUMNS])
-    wb.save(tmp)
-    tmp.replace(path)
+    buffer = io.BytesIO()  # zipped in memory: a full disk fails in our write, not inside zipfile's cleanup
+    try:
+        wb.save(buffer)
+    except OSError as e:  # openpyxl's own temporary files, on a full disk
+        raise outfile.OutputError(f"{path}: could not be written: {e.strerror or e}") from None
+    outfile.write_bytes(path, buffer.getvalue())
     if progress:
         progress(tally.rows, total)
     return {"file": str(path), "plan_id": plan.id, "rows": tally.rows, "problems": problems,

@@ -9,7 +9,8 @@ through :func:`scope`, the one rule of who sees what. Nothing here writes (write
   :mod:`.ledger` the ledger page and the rows the CLI streams; :mod:`.supervision` escalations;
   :mod:`.dashboard` counts, parts, timeline, problems; :mod:`.inbox` notifications;
   :mod:`.people` people, units, profiles; :mod:`.public` the published notice and feedback;
-  :mod:`.plans` plans as the office reviews and publishes them; :mod:`.documents` supervision orders.
+  :mod:`.plans` plans as the office reviews and publishes them; :mod:`.documents` supervision orders;
+  :mod:`.security` the security event log.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from .public import feedback_list, public_plans, published_notice
 from .queues import review_queue, signoff_queue, todo, waiting
 from .scope import GLOBAL_ROLES, load_actor, may_see, scope
 from .search import terms as search_terms
+from .security import security_events
 from .supervision import EscalationPage, escalations
 
 __all__ = [
@@ -36,7 +38,8 @@ __all__ = [
     "identity", "items_query", "iter_items", "ledger", "ledger_condition", "ledger_ids", "light_condition", "list_measures",
     "list_notifications", "list_problems", "list_users", "load_actor", "may_see", "measure_detail",
     "measure_events", "notifications", "people", "plan_review", "plans", "preflight", "public_plans",
-    "published_notice", "imported_notice", "review_queue", "scope", "search_terms", "selectable", "signoff_queue", "stats",
-    "supervision_order", "supervision_orders", "timeline", "todo", "units", "unread_count", "user_profile",
+    "published_notice", "imported_notice", "review_queue", "scope", "search_terms", "security_events", "selectable",
+    "signoff_queue", "stats", "supervision_order", "supervision_orders", "timeline", "todo", "units", "unread_count",
+    "user_profile",
     "version_of", "visible_measure_ids", "waiting",
 ]

@@ -135,10 +135,14 @@ def list_measures(actor: spec.Actor, *, now: dt.datetime, state: str | None = No
     return rows.map(lambda r: summary(r, today))
 
 
-def visible_measure_ids(actor: spec.Actor, engine: Engine | None = None) -> list[int]:
-    """Every measure id ``actor`` may see (for tests and exports)."""
+def visible_measure_ids(actor: spec.Actor, engine: Engine | None = None,
+                        among: Iterable[int] | None = None) -> list[int]:
+    """Every measure id ``actor`` may see (for tests and exports); with ``among``, those of these ids."""
+    q = select(M.c.id).where(scope(actor))
+    if among is not None:
+        q = q.where(M.c.id.in_(sorted(set(among))))
     with db.read_tx(engine) as conn:
-        return [r[0] for r in conn.execute(select(M.c.id).where(scope(actor)).order_by(M.c.id))]
+        return [r[0] for r in conn.execute(q.order_by(M.c.id))]
 
 
 def version_of(actor: spec.Actor, measure_id: int, engine: Engine | None = None) -> int:
