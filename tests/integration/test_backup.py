@@ -220,7 +220,7 @@ def _rewrite(archive: Path, out: Path, change_db=None, change_manifest=None, dro
 
 def _no_schema(con):
     for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall():
-        con.execute(f'DROP TABLE "{name}"')
+        con.execute(f'DROP TABLE IF EXISTS "{name}"')  # (the search table takes its shadow tables along)
 
 
 def _tamper_event(con):

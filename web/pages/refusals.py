@@ -47,6 +47,13 @@ DETAILS = (
     (r"expected a column name.*", _l("%(field)s缺少“名称”列")),
     (r"more than (?P<n>\d+) rows", _l("超过 %(n)s 行")),
     (r"not a readable \.xlsx workbook.*", _l("%(field)s不是可读的 Excel 工作簿")),
+    # typed text (workflow.text)
+    (r"must be text", _l("%(field)s须为文字")),
+    (r"is not valid text.*", _l("%(field)s含有无法识别的字符")),
+    (r"must not contain direction-changing characters \(U\+(?P<v>[0-9A-F]+)\)",
+     _l("%(field)s不能含有改变文字方向的字符（U+%(v)s）")),
+    (r"must not contain control characters \(U\+(?P<v>[0-9A-F]+)\)", _l("%(field)s不能含有控制字符（U+%(v)s）")),
+    (r"shows no visible text", _l("%(field)s没有可见的文字")),
 )
 _COMPILED = tuple((re.compile(rf"^{p}$", re.S), sentence) for p, sentence in DETAILS)
 _FIELD = re.compile(r"^(?P<field>[\w.\-]+): (?P<rest>.+)$", re.S)
