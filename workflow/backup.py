@@ -118,17 +118,23 @@ def schema_revision(conn) -> str | None:
         return None
 
 
+def copy_sqlite(source: str | Path, target: str | Path) -> None:
+    """Copy a SQLite database page by page with SQLite's online backup (consistent while others
+    write), replacing what ``target`` held in one transaction."""
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target, timeout=30)
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
 def _snapshot(engine: Engine, folder: Path) -> str:
     """Write the database's snapshot into ``folder``; return its member name."""
     if engine.dialect.name == "sqlite":
-        src = sqlite3.connect(sqlite_file(engine))
-        dst = sqlite3.connect(folder / "db.sqlite")
-        try:
-            with dst:
-                src.backup(dst)
-        finally:
-            src.close()
-            dst.close()
+        copy_sqlite(sqlite_file(engine), folder / "db.sqlite")
         return "db.sqlite"
     if engine.dialect.name == "postgresql":
         url = engine.url.render_as_string(hide_password=False)

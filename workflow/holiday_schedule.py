@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .vocabulary import cn_int
+from .text import decode as decode_text
 
 HOLIDAY, WORKDAY = "holiday", "workday"
 KINDS = {"holiday": HOLIDAY, "workday": WORKDAY, "放假": HOLIDAY, "休": HOLIDAY, "休息": HOLIDAY,
@@ -192,13 +193,7 @@ def _item(body: str, year: int, line: int, days: dict[dt.date, str], lines_of: d
             raise ScheduleError(f"无法识别“{sentence}”（应如“1月1日至3日放假，共3天”或“2月14日（周日）上班”）",
                                 f"cannot read {sentence!r}", line)
         for d in found:
-            if d in days:
-                raise ScheduleError(f"{d} 重复出现（第{lines_of[d]}行已列出）",
-                                    f"{d} is listed twice (first on line {lines_of[d]})", line)
-            if kind == WORKDAY and d.weekday() < 5:
-                raise ScheduleError(f"调休上班日 {d} 是周{WEEKDAYS[d.weekday()]}，应为周六或周日",
-                                    f"make-up working day {d} is a weekday", line)
-            days[d], lines_of[d] = kind, line
+            _take(days, lines_of, d, kind, line)
     return breaks
 
 
@@ -275,15 +270,9 @@ def read_csv(text: str, year: int | None = None) -> Schedule:
         if kind is None:
             raise ScheduleError(f"类型“{cells[1]}”应为 holiday（放假）或 workday（上班）",
                                 f"kind {cells[1]!r} is not holiday or workday", no)
-        if d in days:
-            raise ScheduleError(f"{d} 重复出现（第{lines_of[d]}行已列出）",
-                                f"{d} is listed twice (first on line {lines_of[d]})", no)
-        if kind == WORKDAY and d.weekday() < 5:
-            raise ScheduleError(f"调休上班日 {d} 是周{WEEKDAYS[d.weekday()]}，应为周六或周日",
-                                f"make-up working day {d} is a weekday", no)
         if d.year not in YEARS or (year is not None and abs(d.year - year) > 1):
             raise ScheduleError(f"{d} 不在{year or ''}年前后", f"{d} is out of range", no)
-        days[d], lines_of[d] = kind, no
+        _take(days, lines_of, d, kind, no)
     years = (year,) if year is not None else tuple(sorted({d.year for d, k in days.items() if k == HOLIDAY}))
     if not any(k == HOLIDAY and d.year in years for d, k in days.items()):
         raise ScheduleError("没有找到放假日期（每行“日期,类型”，如 2027-01-01,holiday）",
@@ -319,21 +308,28 @@ def read(text: str, year: int | None = None, source: str | None = None) -> Sched
         raise e.at(source) from None
 
 
+def _take(days: dict, lines_of: dict, d: dt.date, kind: str, line: int) -> None:
+    """Note day ``d`` as ``kind`` (read on ``line``): a day listed twice, or a make-up working day
+    that is not a weekend day, is refused naming both lines."""
+    if d in days:
+        raise ScheduleError(f"{d} 重复出现（第{lines_of[d]}行已列出）",
+                            f"{d} is listed twice (first on line {lines_of[d]})", line)
+    if kind == WORKDAY and d.weekday() < 5:
+        raise ScheduleError(f"调休上班日 {d} 是周{WEEKDAYS[d.weekday()]}，应为周六或周日",
+                            f"make-up working day {d} is a weekday", line)
+    days[d], lines_of[d] = kind, line
+
+
 def decode(data: bytes, source: str | None = None) -> str:
     """Text of a file: UTF-8 (with or without a byte-order mark), UTF-16 with one, else GB18030."""
     if data[:4] == b"PK\x03\x04":
         raise ScheduleError("这是 Word 或压缩文件：请粘贴通知文本，或上传 .txt / .csv 文件",
                             "a Word or zip file: paste the notice's text, or give a .txt or .csv file", source=source)
     try:
-        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            return data.decode("utf-16")
-        return data.decode("utf-8-sig")
+        return decode_text(data)
     except UnicodeDecodeError:
-        try:
-            return data.decode("gb18030")
-        except UnicodeDecodeError:
-            raise ScheduleError("不是 UTF-8、UTF-16 或 GB18030 文本", "not UTF-8, UTF-16 or GB18030 text",
-                                source=source) from None
+        raise ScheduleError("不是 UTF-8、UTF-16 或 GB18030 文本", "not UTF-8, UTF-16 or GB18030 text",
+                            source=source) from None
 
 
 def read_file(path: str | Path, year: int | None = None) -> Schedule:

@@ -37,7 +37,9 @@ from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 
 from . import audit, db, publication
-from .backup import FORMAT, BackupError, libpq_url, pg_bin, run_pg, schema_revision, sha_of, sqlite_file
+from .backup import (
+    FORMAT, BackupError, copy_sqlite, libpq_url, pg_bin, run_pg, schema_revision, sha_of, sqlite_file,
+)
 from .models import Evidence
 
 MANIFEST_KEYS = {"format": str, "dialect": str, "database": str, "heads_digest": str, "chains": int,
@@ -237,14 +239,7 @@ def _swap(engine: Engine, scratch_url: str, folder: Path, manifest: dict, migrat
     """Put the checked database in place of the live one, in one transaction."""
     engine.dispose()
     if engine.dialect.name == "sqlite":
-        src = sqlite3.connect(make_url(scratch_url).database or "")
-        dst = sqlite3.connect(sqlite_file(engine), timeout=30)
-        try:
-            with dst:
-                src.backup(dst)
-        finally:
-            src.close()
-            dst.close()
+        copy_sqlite(make_url(scratch_url).database or "", sqlite_file(engine))
         return
     url = engine.url.render_as_string(hide_password=False)
     dump = folder / manifest["database"]

@@ -12,6 +12,8 @@ and the command line all reach it through :func:`workflow.spec.inputs`. It refus
 - text longer than its limit (counted after cleaning).
 
 Cleaning is light: surrounding whitespace is stripped, nothing inside is changed.
+
+:func:`decode` reads the bytes of a text file the way offices save them.
 """
 from __future__ import annotations
 
@@ -60,3 +62,14 @@ def clean(value: str, field: str, max_length: int | None = None) -> str:
 def visible(value: str | None) -> bool:
     """True if ``value`` shows something on screen."""
     return bool(value) and any(ch not in INVISIBLE and not ch.isspace() for ch in value or "")
+
+
+def decode(data: bytes) -> str:
+    """The text of a file's bytes: UTF-16 with a byte-order mark, UTF-8 (with or without one), else
+    GB18030 (what Chinese Windows saves); ``UnicodeDecodeError`` if it is none of them."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gb18030")

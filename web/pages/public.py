@@ -11,7 +11,7 @@ transaction. Both are :mod:`workflow.commands.feedback`.
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext as _l
 
 from web.auth import current_user, roles_required
 from workflow import readmodels, spec
@@ -98,15 +98,28 @@ def feedback_desk():
     return render_template("pages/feedback.html", page=page, status=status, L=labels)
 
 
-def _act_on(feedback_id: int, act, done: str, trigger: str):
+# reopen (群众不满意, the reason from the form) a closed measure of the feedback's problem, or forward
+# the feedback to the owner of an open one (a comment on its record): the command, the form field it
+# takes, the trigger it fires and what is said when done
+_ACTS = {
+    "reopen": (feedbacks.reopen, "reason", "reopen", _l("已将整改措施 #%(id)s 转为重新整改（群众不满意）")),
+    "forward": (feedbacks.forward, "text", "comment", _l("已将群众反馈转给整改措施 #%(id)s 的责任人")),
+}
+
+
+@bp.post("/feedback/<int:feedback_id>/<any(reopen, forward):act>")
+@roles_required("office")
+def feedback_act(feedback_id: int, act: str):
     """Reopen or forward: one command on the chosen measure of the feedback's problem."""
+    command, field, trigger, done = _ACTS[act]
     f = request.form
     measure_id = arg_int("measure_id", source=f)
     back = url_for("pages.feedback_desk") + f"#fb-{feedback_id}"
     form = f"feedback:{feedback_id}:{trigger}"
     values = {"measure_id": measure_id, "text": f.get("text", ""), "reason": f.get("reason", "")}
     try:
-        act(measure_id, arg_int("version", source=f))
+        command(feedback_id, measure_id, current_user.username, expected_version=arg_int("version", source=f),
+                now=now(), engine=engine(), **{field: f.get(field, "").strip()})
     except NotFound:
         abort(404)
     except feedbacks.NotOfProblem:
@@ -116,28 +129,8 @@ def _act_on(feedback_id: int, act, done: str, trigger: str):
         return send_back(back, form, refusal_text(e.rule, trigger, e.message), values=values)
     except Conflict as e:
         return send_back(back, form, conflict_text(e.expected, e.actual), values=values, category="conflict")
-    flash(done % {"id": measure_id}, "success")
+    flash(str(done) % {"id": measure_id}, "success")
     return redirect(url_for("pages.feedback_desk"), 303)
-
-
-@bp.post("/feedback/<int:feedback_id>/reopen")
-@roles_required("office")
-def feedback_reopen(feedback_id: int):
-    """Reopen the chosen (closed) measure of the feedback's problem: 群众不满意, reason from the form."""
-    reason = request.form.get("reason", "").strip()
-    return _act_on(feedback_id, lambda mid, version: feedbacks.reopen(
-        feedback_id, mid, current_user.username, reason=reason, expected_version=version, now=now(),
-        engine=engine()), gettext("已将整改措施 #%(id)s 转为重新整改（群众不满意）"), "reopen")
-
-
-@bp.post("/feedback/<int:feedback_id>/forward")
-@roles_required("office")
-def feedback_forward(feedback_id: int):
-    """Pass the feedback to the owner of an open measure of its problem, as a comment on its record."""
-    text = request.form.get("text", "").strip()
-    return _act_on(feedback_id, lambda mid, version: feedbacks.forward(
-        feedback_id, mid, current_user.username, text=text, expected_version=version, now=now(),
-        engine=engine()), gettext("已将群众反馈转给整改措施 #%(id)s 的责任人"), "comment")
 
 
 @bp.post("/feedback/<int:feedback_id>/dismiss")

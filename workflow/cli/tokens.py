@@ -6,7 +6,7 @@ import getpass
 import click
 
 from ..commands import tokens
-from . import ID, emit_json
+from . import ID, emit_rows
 
 
 def cli_actor() -> str:
@@ -37,13 +37,12 @@ def token_create_cmd(username, days):
 def token_list_cmd(username, as_json):
     """Every token (or USER's): id, user, made, expires, state (live, expired, revoked)."""
     rows = tokens.listing(username)
-    if as_json:
-        emit_json([{**r, "created_at": r["created_at"].isoformat() + "Z",
-                    "expires_at": r["expires_at"].isoformat() + "Z" if r["expires_at"] else None} for r in rows])
-        return
-    for r in rows:
-        expires = f"{r['expires_at']:%Y-%m-%d %H:%M}" if r["expires_at"] else "—"
-        click.echo(f"{r['id']:>6} {r['user']:<20} {r['created_at']:%Y-%m-%d %H:%M}  {expires}  {r['state']}")
+    if as_json:  # instants as ISO 8601 in UTC
+        rows = [{**r, "created_at": r["created_at"].isoformat() + "Z",
+                 "expires_at": r["expires_at"].isoformat() + "Z" if r["expires_at"] else None} for r in rows]
+    emit_rows(rows, as_json, lambda r: (
+        f"{r['id']:>6} {r['user']:<20} {r['created_at']:%Y-%m-%d %H:%M}  "
+        f"{format(r['expires_at'], '%Y-%m-%d %H:%M') if r['expires_at'] else '—'}  {r['state']}"))
 
 
 @token_group.command("revoke")

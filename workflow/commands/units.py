@@ -18,6 +18,7 @@ from sqlalchemy import delete, insert, select, update
 
 from .. import db, planwriter, spec, vocabulary
 from ..models import Membership, OrgUnit, UnitAlias, User
+from ..text import decode as decode_text
 
 UNIT_KINDS = tuple(vocabulary.UNIT_KIND_LABELS)
 # the words an org chart may use for a kind, besides the codes
@@ -252,15 +253,11 @@ def read_org_chart(path) -> list[dict]:
 
 
 def _csv_rows(path: Path) -> list[list]:
-    data = path.read_bytes()
     try:
-        text = data.decode("utf-8-sig")
+        content = decode_text(path.read_bytes())
     except UnicodeDecodeError:
-        try:
-            text = data.decode("gb18030")
-        except UnicodeDecodeError:
-            raise _bad(path.name, "not UTF-8 or GB18030 text") from None
-    return [row for row in csv.reader(io.StringIO(text))]
+        raise _bad(path.name, "not UTF-8 or GB18030 text") from None
+    return [row for row in csv.reader(io.StringIO(content))]
 
 
 def _xlsx_rows(path: Path) -> list[list]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from ..text import decode as decode_text
 
 MIN_OVERLAP = 3  # characters a fragment must repeat across a break to count as a repeat
 MAX_OVERLAP = 60
@@ -145,14 +146,9 @@ def read_text(path) -> str:
     except OSError as e:
         raise NoticeError(f"cannot read: {e.strerror or e}", source=path.name) from None
     try:
-        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            return data.decode("utf-16")
-        return data.decode("utf-8-sig")
+        return decode_text(data)
     except UnicodeDecodeError:
-        try:
-            return data.decode("gb18030")
-        except UnicodeDecodeError:
-            raise NoticeError("not UTF-8, UTF-16 or GB18030 text", source=path.name) from None
+        raise NoticeError("not UTF-8, UTF-16 or GB18030 text", source=path.name) from None
 
 
 def docx_text(path: Path) -> str:
