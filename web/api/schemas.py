@@ -6,7 +6,7 @@ import datetime as dt
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from workflow import paging, readmodels, spec
+from workflow import paging, readmodels, spec, vocabulary
 
 
 class Text(fields.String):
@@ -234,8 +234,7 @@ class ProblemOut(ma.Schema):
     part = fields.Integer(required=True)
     part_title = fields.String(required=True)
     category = fields.String(allow_none=True)
-    progress = fields.String(required=True, validate=validate.OneOf(("done", "done_long_term", "in_progress",
-                                                                     "not_done")))
+    progress = fields.String(required=True, validate=validate.OneOf(tuple(vocabulary.PROGRESS_LABELS)))
     amount_involved = fields.Decimal(allow_none=True, as_string=True)
     amount_recovered = fields.Decimal(allow_none=True, as_string=True)
     measures = fields.Integer(required=True)
@@ -246,28 +245,15 @@ class ProblemOut(ma.Schema):
 ProblemPage = page_schema("ProblemPage", ProblemOut)
 
 
-class ByState(ma.Schema):
-    assigned = fields.Integer(required=True)
-    in_progress = fields.Integer(required=True)
-    submitted = fields.Integer(required=True)
-    verified = fields.Integer(required=True)
-    closed = fields.Integer(required=True)
+def counts(name: str, keys, **extra: fields.Field) -> type[ma.Schema]:
+    """A schema of whole-number counts, one per key (as :func:`page_schema`, named in the document)."""
+    return ma.Schema.from_dict({**extra, **{k: fields.Integer(required=True) for k in keys}}, name=name)
 
 
-class ByLight(ma.Schema):
-    green = fields.Integer(required=True)
-    yellow = fields.Integer(required=True)
-    red = fields.Integer(required=True)
-    done = fields.Integer(required=True)
-
-
-class UnitStats(ma.Schema):
-    unit = fields.String(required=True)
-    total = fields.Integer(required=True)
-    closed = fields.Integer(required=True)
-    closed_on_time = fields.Integer(required=True)
-    red = fields.Integer(required=True)
-    yellow = fields.Integer(required=True)
+ByState = counts("ByState", spec.STATES)
+ByLight = counts("ByLight", vocabulary.LIGHT_LABELS)
+UnitStats = counts("UnitStats", ("total", "closed", "closed_on_time", "red", "yellow"),
+                   unit=fields.String(required=True))
 
 
 class Stats(ma.Schema):
