@@ -292,7 +292,7 @@ def change_password():
                 else:
                     sessions.forgive(a, request.remote_addr or "-", username, engine=db())
                     start_session(current_user.id)  # the others ended with the change; this browser goes on
-                    flash(gettext("密码已修改；您在其他设备上的登录和所有 API 令牌已失效"), "success")
+                    flash(gettext("密码已修改；您在其他设备上的登录和所有接口令牌已失效"), "success")
                     return redirect("/")
     return render_template("account_password.html", form=form, error=error,
                            min_length=passwords.MIN_LENGTH), status, headers

@@ -468,7 +468,7 @@ def test_admin_creates_a_person_who_can_then_sign_in(site):
                                       "roles": ["owner"], "unit": "水利局"}, csrf_from="/admin/people")
     assert r.status_code == 303
     page = admin.get(r.headers["Location"]).get_data(as_text=True)
-    assert "密码至少 8 个字符" in page and "at least" not in page
+    assert "密码至少需要 10 个字符" in page and "at least" not in page
     assert 'value="发改局责任人"' in page  # what was typed is kept
     r = post(admin, "/admin/people", {"username": "owner9", "name": "发改局责任人", "password": "pw-owner9-long",
                                       "roles": ["owner", "leader"], "unit": "水利局", "head": "1"},

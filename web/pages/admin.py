@@ -205,5 +205,5 @@ def admin_security():
     user = (request.args.get("user") or "").strip()[:80] or None
     page = readmodels.security_events(kind=kind, user=user, outcome=outcome, page=arg_int("page", 1),
                                       per_page=arg_int("per_page", 50), engine=engine())
-    return render_template("pages/admin/security.html", page=page, kinds=security_log.KINDS,
+    return render_template("pages/admin/security.html", page=page, kinds=security_log.KINDS, L=labels,
                            outcomes=security_log.OUTCOMES, f={"kind": kind, "user": user or "", "outcome": outcome})
