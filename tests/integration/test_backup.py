@@ -34,24 +34,22 @@ def states(engine):
         return dict(conn.execute(select(Measure.id, Measure.state)).all())
 
 
-def test_restore_brings_back_the_snapshot_and_its_evidence(sqlite_engine, tmp_path):
-    ids = factory.build(sqlite_engine, 2)
+def test_restore_brings_back_the_snapshot_and_its_evidence_over_later_changes(engine, tmp_path):
+    ids, proof = _with_evidence(engine, n=2)
     m = ids["measures"][0]
-    commands.fire(m, "start", "owner1", engine=sqlite_engine)
-    proof = evidence.store(tiny_png(1), "现场照片.png")
-    commands.fire(m, "submit", "owner1", comment="已完成", evidence=[proof], engine=sqlite_engine)
-    before = states(sqlite_engine)
+    before = states(engine)
     archive = tmp_path / "snap.tgz"
-    manifest = backup.backup(archive, sqlite_engine)
-    assert manifest["evidence"] == [proof.sha256]
+    manifest = backup.backup(archive, engine)
+    assert manifest["dialect"] == engine.dialect.name and manifest["evidence"] == [proof.sha256]
 
-    commands.fire(m, "approve", "leader1", engine=sqlite_engine)
+    commands.fire(m, "approve", "leader1", engine=engine)
+    commands.fire(ids["measures"][1], "start", "owner1", engine=engine)
     evidence.path_of(proof.sha256).unlink()
-    assert audit.verify(sqlite_engine) is not None
+    assert audit.verify(engine) is not None
 
-    backup.restore(archive, sqlite_engine)
-    assert states(sqlite_engine) == before
-    assert audit.verify(sqlite_engine) is None
+    backup.restore(archive, engine)
+    assert states(engine) == before
+    assert audit.verify(engine) is None
 
 
 def test_a_damaged_archive_is_refused_before_anything_is_overwritten(sqlite_engine, tmp_path):
@@ -107,23 +105,6 @@ def test_published_checkpoints_detect_a_rewritten_history(sqlite_engine, tmp_pat
     assert audit.check_published(published, sqlite_engine) is not None
 
 
-def test_a_postgresql_snapshot_restores_over_later_changes(pg_engine, tmp_path):
-    ids = factory.build(pg_engine, 2)
-    m = ids["measures"][0]
-    commands.fire(m, "start", "owner1", engine=pg_engine)
-    proof = evidence.store(tiny_png(7), "照片.png")
-    commands.fire(m, "submit", "owner1", comment="已完成", evidence=[proof], engine=pg_engine)
-    before = states(pg_engine)
-    archive = tmp_path / "pg.tgz"
-    manifest = backup.backup(archive, pg_engine)
-    assert manifest["dialect"] == "postgresql" and manifest["evidence"] == [proof.sha256]
-    commands.fire(m, "approve", "leader1", engine=pg_engine)
-    commands.fire(ids["measures"][1], "start", "owner1", engine=pg_engine)
-    backup.restore(archive, pg_engine)
-    assert states(pg_engine) == before
-    assert audit.verify(pg_engine) is None
-
-
 def test_a_sqlite_snapshot_is_refused_by_a_postgresql_target(sqlite_engine, pg_engine, tmp_path):
     archive = tmp_path / "lite.tgz"
     backup.backup(archive, sqlite_engine)
@@ -167,8 +148,9 @@ def test_a_backup_onto_a_device_or_a_folder_is_refused_and_the_device_node_stays
     assert not Path("/dev/full.partial").exists() and not Path("/dev/.full.part").exists()
 
 
-def _with_evidence(engine, seed=1):
-    ids = factory.build(engine, 1)
+def _with_evidence(engine, seed=1, n=1):
+    """``n`` measures; the first one submitted with a photo."""
+    ids = factory.build(engine, n)
     m = ids["measures"][0]
     commands.fire(m, "start", "owner1", engine=engine)
     proof = evidence.store(tiny_png(seed), "照片.png")
