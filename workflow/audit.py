@@ -56,16 +56,21 @@ def append(conn: Connection, measure_id: int, head_seq: int, head_hash: str, kin
 
     The caller updates the measure's head in the same transaction, under its version check.
     """
+    values = event_values(measure_id, head_seq, head_hash, kind, actor, from_state, to_state, body, at)
+    conn.execute(_INSERT_EVENT, values)
+    return values["seq"], values["hash"]
+
+
+def event_values(measure_id: int, head_seq: int, head_hash: str, kind: str, actor: str, from_state: str | None,
+                 to_state: str | None, body: dict, at: dt.datetime) -> dict:
+    """The row of the next event of a measure's chain, its hash computed (for :func:`append` and the
+    hot path, which inserts it itself)."""
     seq = head_seq + 1
     body_json = canonical_json(body)
     at = at.replace(tzinfo=None)
     h = event_hash(head_hash, measure_id, seq, kind, actor, from_state, to_state, at, body_json)
-    conn.execute(_INSERT_EVENT, {
-        "measure_id": measure_id, "seq": seq, "kind": kind, "actor": actor,
-        "from_state": from_state, "to_state": to_state, "body": body_json, "at": at,
-        "prev_hash": head_hash, "hash": h,
-    })
-    return seq, h
+    return {"measure_id": measure_id, "seq": seq, "kind": kind, "actor": actor, "from_state": from_state,
+            "to_state": to_state, "body": body_json, "at": at, "prev_hash": head_hash, "hash": h}
 
 
 @dataclass

@@ -16,12 +16,14 @@ from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from .. import audit, db, notify, spec, workdays
+from ..precompiled import Cursor
+from . import hot
 from ..clock import utcnow
 from ..effects import Change
 from ..errors import Conflict
 from ..evidence import Stored
-from ..loading import LOCK_MEASURE, load_actor, load_measure, view_of
-from ..models import Escalation, Evidence, Extension, LightChange, Measure, MeasureEvidence, Membership, OrgUnit, User, UserRole
+from ..loading import view_of
+from ..models import Escalation, Evidence, Extension, Measure, MeasureEvidence, OrgUnit, User, UserRole
 from ..spec import Refused
 
 M = Measure.__table__
@@ -56,22 +58,20 @@ def fire(measure_id: int, trigger: str, actor: str, *, comment: str = "", reason
     if t is None or (not t.public and actor != "system"):
         raise Refused("unknown_trigger", f"unknown trigger {trigger!r}")
     with db.write_tx(engine, within=conn) as conn:
-        who = load_actor(conn, actor)
-        if conn.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE already made us the only writer
-            conn.execute(LOCK_MEASURE, {"measure_id": measure_id})  # PostgreSQL: one writer per measure
-        row = load_measure(conn, measure_id)
-        if expected_version is not None and row.version != expected_version:
-            raise Conflict(measure_id, expected_version, row.version)
-        ctx = spec.Ctx(who, view_of(row), comment=comment or "", reason=reason or "",
-                       new_evidence=len(evidence), params=dict(params or {}), today=workdays.local_today(now))
-        dest = spec.check(trigger, ctx)
-        return _apply(conn, t, row, dest, ctx, evidence, now)
+        cur = Cursor(conn, hot.STATEMENTS)
+        try:
+            who, row = hot.load(cur, actor, measure_id)
+            if expected_version is not None and row.version != expected_version:
+                raise Conflict(measure_id, expected_version, row.version)
+            ctx = spec.Ctx(who, view_of(row), comment=comment or "", reason=reason or "",
+                           new_evidence=len(evidence), params=dict(params or {}), today=workdays.local_today(now))
+            dest = spec.check(trigger, ctx)
+            return _apply(cur, t, row, dest, ctx, evidence, now)
+        finally:
+            cur.close()
 
 
-_EVIDENCE_SEEN = select(MeasureEvidence.sha256).where(MeasureEvidence.measure_id == bindparam("measure_id"))
-_INSERT_LIGHT = insert(LightChange.__table__)
 _UPDATE_CHECKED = update(M).where(and_(M.c.id == bindparam("b_id"), M.c.version == bindparam("b_version")))
-_HEADS = select(Membership.user_id).where(Membership.unit_id == bindparam("unit_id"), Membership.is_head.is_(True))
 
 
 def write_checked(conn: Connection, measure_id: int, version: int, values: dict) -> None:
@@ -88,11 +88,11 @@ def write_checked(conn: Connection, measure_id: int, version: int, values: dict)
 class _Store:
     """What an effect may ask of the database, inside the command's transaction."""
 
-    def __init__(self, conn: Connection, row, actor: spec.Actor, now: dt.datetime):
-        self.conn, self.row, self.actor, self.now = conn, row, actor, now
+    def __init__(self, cur: Cursor, row, actor: spec.Actor, now: dt.datetime):
+        self.cur, self.conn, self.row, self.actor, self.now = cur, cur.conn, row, actor, now
 
     def evidence_seen(self) -> list[str]:
-        return sorted(r[0] for r in self.conn.execute(_EVIDENCE_SEEN, {"measure_id": self.row.id}))
+        return hot.evidence_seen(self.cur, self.row.id)
 
     def person(self, username: str, role: str | None) -> int:
         """An active person who holds ``role`` (never the scheduler's ``system``)."""
@@ -130,7 +130,7 @@ class _Store:
             .order_by(Escalation.id.desc()).limit(1)).scalar()
 
 
-def _apply(conn: Connection, t: spec.Trigger, row, dest: str, ctx: spec.Ctx, evidence: list[Stored],
+def _apply(cur: Cursor, t: spec.Trigger, row, dest: str, ctx: spec.Ctx, evidence: list[Stored],
            now: dt.datetime) -> Result:
     change = Change()
     for name in ("comment", "reason"):
@@ -138,54 +138,44 @@ def _apply(conn: Connection, t: spec.Trigger, row, dest: str, ctx: spec.Ctx, evi
         if value and t.param(name) is not None:
             change.body[name] = value
     if t.effect is not None:
-        t.effect(ctx, now, _Store(conn, row, ctx.actor, now), change)
+        t.effect(ctx, now, _Store(cur, row, ctx.actor, now), change)
     values, body = change.values, change.body
     if evidence:
         body["evidence"] = [{"sha256": e.sha256, "name": e.name, "size": e.size, "mime": e.mime} for e in evidence]
         values["evidence_count"] = row.evidence_count + len(evidence)
-    seq, h = audit.append(conn, row.id, row.head_seq, row.head_hash, t.name, ctx.actor.username,
-                          row.state if t.changes_state else None, dest if t.changes_state else None, body, now)
+    event = audit.event_values(row.id, row.head_seq, row.head_hash, t.name, ctx.actor.username,
+                               row.state if t.changes_state else None, dest if t.changes_state else None, body, now)
+    seq, h = event["seq"], event["hash"]
+    hot.insert_event(cur, event)
     values.update(state=dest, version=row.version + 1, head_seq=seq, head_hash=h)
-    _record_light(conn, row, dest, values, now)
-    write_checked(conn, row.id, row.version, values)
+    _record_light(cur, row, dest, values, now)
+    hot.write_checked(cur, row.id, row.version, values)
     for e in evidence:
-        _link_evidence(conn, row.id, e, seq, now)
-    notified = _notify(conn, t, row, ctx, change, now) if t.notice is not None else 0
+        _link_evidence(cur.conn, row.id, e, seq, now)
+    notified = _notify(cur, t, row, ctx, change, now) if t.notice is not None else 0
     return Result(row.id, t.name, row.state, dest, row.version + 1, seq, h, notified, [e.sha256 for e in evidence])
 
 
-def _record_light(conn: Connection, row, dest: str, values: dict, now: dt.datetime) -> None:
+def _record_light(cur: Cursor, row, dest: str, values: dict, now: dt.datetime) -> None:
     """Lights are history: recovery when the measure goes to an approver or its deadline moves (the sweep
     then starts that deadline's ladder), and done when it is closed."""
     if (dest in spec.AWAITING_STATES or "deadline" in values) and row.light in ("yellow", "red"):
         values.update(light="green", level=-1)
-        conn.execute(_INSERT_LIGHT, {"measure_id": row.id, "light": "green", "level": -1, "at": now})
+        hot.insert_light(cur, {"measure_id": row.id, "light": "green", "level": -1, "at": now})
     elif dest == spec.CLOSED and row.light != "done":
-        conn.execute(_INSERT_LIGHT, {"measure_id": row.id, "light": "done", "level": -1, "at": now})
+        hot.insert_light(cur, {"measure_id": row.id, "light": "done", "level": -1, "at": now})
 
 
-def _audience(conn: Connection, who: str, row, values: dict) -> list[int | None]:
-    owner, leader = values.get("owner_id", row.owner_id), values.get("leader_id", row.leader_id)
-    unit = values.get("unit_id", row.unit_id)
-    if who == "owner":
-        return [owner]
-    if who == "leader":
-        return [leader]
-    if who in ("office", "supervisors"):
-        return list(notify.users_with_role(conn, "office" if who == "office" else "supervisor"))
-    if who == "unit_heads":
-        return [r[0] for r in conn.execute(_HEADS, {"unit_id": unit})] if unit is not None else []
-    raise ValueError(f"unknown audience {who!r}")
-
-
-def _notify(conn: Connection, t: spec.Trigger, row, ctx: spec.Ctx, change: Change, now: dt.datetime) -> int:
+def _notify(cur: Cursor, t: spec.Trigger, row, ctx: spec.Ctx, change: Change, now: dt.datetime) -> int:
     n = t.notice
-    recipients = [uid for who in n.audience for uid in _audience(conn, who, row, change.values)]
+    assert n is not None
+    uids, found = hot.recipients(cur, n.audience, row, change.values)
     fmt = {"id": row.id, "actor": ctx.actor.display, "reason": ctx.reason, "comment": ctx.comment,
            "deadline": row.deadline, "new_deadline": change.body.get("new_deadline", ""),
            "order_no": change.body.get("order_no", "")}
-    return notify.enqueue(conn, recipients, n.kind, n.subject.format(**fmt), n.text.format(**fmt), now,
-                          measure_id=row.id)
+    rows = notify.outbox_rows(uids, found, n.kind, n.subject.format(**fmt), n.text.format(**fmt), now,
+                              measure_id=row.id)
+    return hot.notify_rows(cur, rows)
 
 
 def _link_evidence(conn: Connection, measure_id: int, e: Stored, seq: int, now: dt.datetime) -> None:
