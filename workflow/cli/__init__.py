@@ -41,6 +41,17 @@ def emit_json(data) -> None:
     sys.stdout.write("\n")
 
 
+def emit_json_rows(rows) -> None:
+    """One JSON list on stdout, written row by row as the rows come (memory stays flat)."""
+    out = sys.stdout
+    out.write("[")
+    for i, row in enumerate(rows):
+        if i:
+            out.write(",")
+        out.write(json.dumps(row, ensure_ascii=False, default=str))
+    out.write("]\n")
+
+
 def parse_now(value: str | None) -> dt.datetime:
     """An ISO 8601 instant as naive UTC; naive input is taken as China time."""
     if not value:
@@ -184,7 +195,7 @@ def items_cmd(state, unit, light, now_, as_json):
     warn_calendar(now)
     rows = iter_items(state=state, unit=unit, light=light, now=now)
     if as_json:
-        emit_json(list(rows))
+        emit_json_rows(rows)
         return
     for r in rows:
         click.echo(f"{r['id']:>5} 问题{r['problem_no']:<3} {r['state']:<12} {r['light']:<6} "

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from .. import db, spec, stats, workdays
 from ..models import Measure, OrgUnit, Part, Plan, Problem
 from ..paging import Page, paginate
-from .measures import light_condition, plan_ladders, row_dict, selectable
+from .measures import id_query, light_condition, plan_ladders, row_dict, selectable
 
 M = Measure.__table__
 
@@ -33,7 +33,10 @@ def ledger(actor: spec.Actor, *, now: dt.datetime, plan: int | None = None, part
     order.append(M.c.id.desc() if desc else M.c.id.asc())
     with db.read_tx(engine) as conn:
         q = _filtered(conn, selectable(actor), today, plan, part, unit, state, light)
-        rows = paginate(conn, q, order, page, per_page, key=M.c.id, default_per_page=25)
+        narrow = id_query(actor, problem=bool(light) or sort == "problem", part=bool(part), plan=bool(plan),
+                          unit=bool(unit) or sort == "unit")
+        narrow = _filtered(conn, narrow, today, plan, part, unit, state, light)
+        rows = paginate(conn, q, order, page, per_page, key=M.c.id, narrow=narrow, default_per_page=25)
     return rows.map(lambda r: row_dict(r, today))
 
 
@@ -109,8 +112,10 @@ def iter_items(state=None, unit=None, light=None, now: dt.datetime | None = None
     """Ledger rows with the light in force at ``now``; streamed in batches."""
     today = workdays.local_today(now or dt.datetime.utcnow())
     with db.read_tx(engine) as conn:
-        result = conn.execution_options(stream_results=True, yield_per=1000).execute(
-            items_query(state=state, unit=unit, **filters))
+        q = items_query(state=state, unit=unit, **filters)
+        if light:  # in SQL: a light that few measures have is an index range, not a scan of the ledger
+            q = q.where(light_condition(light, today, plan_ladders(conn)))
+        result = conn.execution_options(stream_results=True, yield_per=1000).execute(q)
         for r in result:
             lt, level = workdays.light(r.state, r.deadline, today, workdays.ladder(r.ladder))
             if light and lt != light:
