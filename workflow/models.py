@@ -292,6 +292,14 @@ class Outbox(Base):
     __table_args__ = (Index("ix_outbox_pending", "sent_at", "dead", "next_attempt_at"),)
 
 
+class OrderCounter(Base):
+    """The last supervision order number (督办单) issued in a year: the next is one more (migration 0013)."""
+
+    __tablename__ = "order_counters"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
+
+
 class Escalation(Base):
     """One (measure, level, deadline) escalation; the unique key makes it happen once."""
 
