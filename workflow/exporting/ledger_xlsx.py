@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from .. import db, spec, workdays
 from ..clock import utcnow
+from ..effects import Refused
 from ..models import Category, Measure, Part, Problem, User
 from ..vocabulary import KIND_LABELS, LIGHT_LABELS, STATE_LABELS, cn_numeral
 
@@ -38,6 +39,7 @@ MERGED_COLUMNS = ("part", "category", "problem", "problem_account", "amount_invo
 LIGHT_FILL = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE", "done": "C6EFCE"}
 LIGHTS = ("red", "yellow", "green", "done")
 SUMMARY_SHEET = "汇总"
+SHEET_ROWS = 1_048_576  # Excel's rows per sheet: a part beyond it goes on in a continuation sheet
 
 
 def sheet_name(no: int, title: str, used: set) -> str:
@@ -53,10 +55,11 @@ def sheet_name(no: int, title: str, used: set) -> str:
 
 
 class Styles:
-    """The export's cells: one named style per combination of font, fill, alignment and format.
+    """The export's cells: one precomputed style array per combination of font, fill, alignment and format.
 
-    Assigning fonts, fills and borders cell by cell hashes the style objects each time and costs
-    most of the export; a named style is registered once and assigned by name.
+    The first cell of a combination registers its font, fill, alignment, border and format with the
+    workbook; every later cell of it gets a copy of that cell's style array (nine integers), so
+    writing a cell costs no style lookup at all.
     """
 
     def __init__(self, wb):
@@ -71,28 +74,34 @@ class Styles:
         self.center = Alignment(horizontal="center", vertical="center", wrap_text=True)
         self.head_fill = PatternFill("solid", fgColor="D9E1F2")
         self.fills = {k: PatternFill("solid", fgColor=v) for k, v in LIGHT_FILL.items()}
-        self.named: dict[tuple, str] = {}
+        self.arrays: dict[tuple, object] = {}
+
+    def _array(self, ws, key: tuple, font, fill, align, fmt, bordered):
+        from openpyxl.cell import WriteOnlyCell
+
+        first = WriteOnlyCell(ws)
+        for attr, v in (("font", font), ("fill", fill), ("alignment", align), ("number_format", fmt),
+                        ("border", self.border if bordered else None)):
+            if v is not None:
+                setattr(first, attr, v)
+        arr = self.arrays[key] = first._style
+        return arr
 
     def cell(self, ws, value, font=None, fill=None, align=None, fmt=None, bordered=True):
-        """A write-only cell of ``value`` in the named style of this combination; text stays text."""
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-        from openpyxl.styles import NamedStyle
+        """A write-only cell of ``value`` in the style of this combination; text stays text."""
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 
         key = (id(font), id(fill), id(align), fmt, bordered)
-        name = self.named.get(key)
-        if name is None:
-            name = self.named[key] = f"rectify-{len(self.named) + 1}"
-            kw = {k: v for k, v in (("font", font), ("fill", fill), ("alignment", align), ("number_format", fmt),
-                                    ("border", self.border if bordered else None)) if v is not None}
-            self.wb.add_named_style(NamedStyle(name=name, **kw))
-        if isinstance(value, str):
+        arr = self.arrays.get(key)
+        if arr is None:
+            arr = self._array(ws, key, font, fill, align, fmt, bordered)
+        if value.__class__ is str:
             value = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters left by PDF extraction
-        c = WriteOnlyCell(ws, value=value)
-        if isinstance(value, str) and c.data_type == "f":
-            c.data_type = "s"  # what a person typed is text, never a formula
-        c.style = name
-        return c
+            c = Cell(ws, 1, 1, value, arr)
+            if c.data_type == "f":
+                c.data_type = "s"  # what a person typed is text, never a formula
+            return c
+        return Cell(ws, 1, 1, value, arr)
 
     def head(self, ws, text: str):
         return self.cell(ws, text, font=self.head_font, fill=self.head_fill, align=self.center)
@@ -101,10 +110,13 @@ class Styles:
 class PartSheets:
     """The sheets of the parts, written row by row; a problem's cells are merged over its measures."""
 
-    def __init__(self, wb, styles: Styles, plan_title: str, columns: tuple = EXPORT_COLUMNS):
+    def __init__(self, wb, styles: Styles, plan_title: str, columns: tuple = EXPORT_COLUMNS,
+                 sheet_rows: int = SHEET_ROWS):
         from openpyxl.utils import get_column_letter
 
         self.wb, self.st, self.plan_title, self.columns = wb, styles, plan_title, columns
+        self.sheet_rows = sheet_rows
+        self.sizes: dict[int, int] = {}  # measures per problem (set by the export)
         self.ws = None
         self.used = {SUMMARY_SHEET}
         self.cur_part = self.cur_problem = None
@@ -154,7 +166,10 @@ class PartSheets:
 
     def add(self, r, light: str, names: dict[str, str]) -> None:
         """Append the row of measure ``r`` (opening its part's sheet and closing a finished problem)."""
-        if r.part != self.cur_part:
+        if r.part != self.cur_part or (r.problem_id != self.cur_problem
+                                        and self.row_idx + self.sizes.get(r.problem_id, 1) > self.sheet_rows):
+            # a part that would pass the sheet's last row goes on in "…(2)" with the title and header
+            # again; a problem is never split, so each sheet reads on its own and imports back
             self.open_sheet(r.part, r.part_title)
         new_problem = r.problem_id != self.cur_problem
         if new_problem:
@@ -324,6 +339,18 @@ def write_summary(ws, st: Styles, plan_title: str, now: dt.datetime, today: dt.d
     ws.freeze_panes = "A4"
 
 
+def problem_sizes(conn, plan_id: int, per_sheet: int) -> dict[int, int]:
+    """Measures per problem of the plan; Refused if one problem alone has more than a sheet holds."""
+    sizes = dict(conn.execute(select(M.c.problem_id, func.count()).join(Problem, Problem.id == M.c.problem_id)
+                              .where(Problem.plan_id == plan_id).group_by(M.c.problem_id)).all())
+    for pid, n in sizes.items():
+        if n > per_sheet:
+            no = conn.execute(select(Problem.no).where(Problem.id == pid)).scalar()
+            raise Refused("sheet_too_long", f"问题{no}有 {n} 条措施，超过一个工作表能容纳的 {per_sheet} 行 "
+                                            f"(problem {no} has {n} measures, more than the {per_sheet} rows a sheet holds)")
+    return sizes
+
+
 def _ledger_query(plan_id: int):
     from ..readmodels import items_query
 
@@ -338,10 +365,11 @@ def _ledger_query(plan_id: int):
 
 def export_ledger(path: str | Path, *, plan_id: int | None = None, now: dt.datetime | None = None,
                   engine: Engine | None = None, progress: Callable[[int, int], None] | None = None,
-                  batch: int = 1000) -> dict:
+                  batch: int = 1000, sheet_rows: int = SHEET_ROWS) -> dict:
     """Write the plan's ledger as .xlsx in the import layout, streaming; return counts.
 
-    ``progress(done, total)`` is called every ``batch`` rows and at the end.
+    ``progress(done, total)`` is called every ``batch`` rows and at the end. A part with more rows
+    than a sheet holds (``sheet_rows``, Excel's 1,048,576) is split over continuation sheets.
     """
     from openpyxl import Workbook
 
@@ -365,7 +393,8 @@ def export_ledger(path: str | Path, *, plan_id: int | None = None, now: dt.datet
                                 .where(Problem.plan_id == plan.id)).scalar_one()
         if progress:
             progress(0, total)
-        sheets = PartSheets(wb, st, plan.title, extra_columns(conn, plan.id))
+        sheets = PartSheets(wb, st, plan.title, extra_columns(conn, plan.id), sheet_rows=max(3, sheet_rows))
+        sheets.sizes = problem_sizes(conn, plan.id, sheets.sheet_rows - 2)
         for r in conn.execution_options(stream_results=True, yield_per=batch).execute(_ledger_query(plan.id)):
             light, _level = workdays.light(r.state, r.deadline, today, workdays.ladder(r.ladder))
             sheets.add(r, light, names)
