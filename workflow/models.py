@@ -292,6 +292,30 @@ class Outbox(Base):
     __table_args__ = (Index("ix_outbox_pending", "sent_at", "dead", "next_attempt_at"),)
 
 
+class MeasureTally(Base):
+    """How many measures share a dashboard key, kept by database triggers on ``measures`` (migration 0014).
+
+    The key: part, unit (0: none), state, the deadline that sets the light (open work only; else
+    :data:`workflow.readmodels.tallies.NO_DEADLINE`) and whether a closed measure was closed late."""
+
+    __tablename__ = "measure_tallies"
+    part_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    unit_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(20), primary_key=True)
+    deadline_key: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    late: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class EventTally(Base):
+    """How many submit, sign_off and reopen events fell on a China day, kept by triggers on ``events`` (0014)."""
+
+    __tablename__ = "event_tallies"
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
 class OrderCounter(Base):
     """The last supervision order number (督办单) issued in a year: the next is one more (migration 0013)."""
 
