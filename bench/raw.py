@@ -35,12 +35,12 @@ INSERT_EVENT = ("INSERT INTO events (measure_id, seq, kind, actor, from_state, t
 INSERT_OUTBOX = ("INSERT INTO outbox (key, recipient_id, channel, kind, measure_id, level, subject, body, "
                  "created_at, attempts, dead, next_attempt_at) VALUES (NULL, ?, ?, ?, ?, NULL, ?, ?, ?, 0, FALSE, ?)")
 INSERT_LIGHT = "INSERT INTO light_history (measure_id, light, level, at) VALUES (?, 'done', -1, ?)"
-ACTOR = ("SELECT u.id, u.active, r.role, NULL, NULL FROM users u LEFT JOIN user_roles r ON r.user_id = u.id "
-         "WHERE u.username = ? UNION ALL "
-         "SELECT u.id, u.active, NULL, m.unit_id, NULL FROM users u JOIN memberships m ON m.user_id = u.id "
-         "WHERE u.username = ? UNION ALL "
-         "SELECT u.id, u.active, NULL, NULL, d.leader_id FROM users u JOIN delegations d ON d.delegate_id = u.id "
-         "WHERE u.username = ?")
+ACTOR = ("SELECT u.id, u.active, r.role, CAST(NULL AS INTEGER), CAST(NULL AS INTEGER) FROM users u "
+         "LEFT JOIN user_roles r ON r.user_id = u.id WHERE u.username = ? UNION ALL "
+         "SELECT u.id, u.active, CAST(NULL AS VARCHAR(20)), m.unit_id, CAST(NULL AS INTEGER) FROM users u "
+         "JOIN memberships m ON m.user_id = u.id WHERE u.username = ? UNION ALL "
+         "SELECT u.id, u.active, CAST(NULL AS VARCHAR(20)), CAST(NULL AS INTEGER), d.leader_id FROM users u "
+         "JOIN delegations d ON d.delegate_id = u.id WHERE u.username = ?")
 MEASURE = ("SELECT m.state, m.version, m.head_seq, m.head_hash, m.owner_id, m.leader_id, m.unit_id, m.submitter_id, "
            "m.approver_id, m.evidence_count, m.account, m.light, p.evidence_waived, o.email, ou.webhook_url, "
            "l.email, lu.webhook_url FROM measures m JOIN problems pr ON pr.id = m.problem_id "

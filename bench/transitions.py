@@ -432,6 +432,9 @@ class Target:
             _empty(self.url)
 
 
+TRIGGER_FUNCTIONS = ("tally_measure", "tally_event")  # made by migration 0014
+
+
 def _require_empty(url: str) -> None:
     from sqlalchemy import create_engine, inspect
 
@@ -454,6 +457,8 @@ def _empty(url: str) -> None:
         with eng.begin() as conn:
             meta.drop_all(conn)
             conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+            for fn in TRIGGER_FUNCTIONS:  # the migrations' trigger functions outlive their tables
+                conn.exec_driver_sql(f"DROP FUNCTION IF EXISTS {fn}()")
     finally:
         eng.dispose()
 
