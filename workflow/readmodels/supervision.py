@@ -33,9 +33,11 @@ def escalations(actor: spec.Actor, *, now: dt.datetime, level: int | None = None
              .add_columns(E.c.id.label("esc_id"), E.c.level.label("esc_level"), E.c.deadline.label("esc_deadline"),
                           E.c.created_at.label("esc_at"), E.c.order_no)
              .join(E, E.c.measure_id == M.c.id).where(*still_open))
+        narrow = select(E.c.id).join(M, M.c.id == E.c.measure_id).where(scope(actor), *still_open)
         if level is not None:
             q = q.where(E.c.level == level)
-        rows = paginate(conn, q, [E.c.created_at.desc(), E.c.id.desc()], page, per_page)
+            narrow = narrow.where(E.c.level == level)
+        rows = paginate(conn, q, [E.c.created_at.desc(), E.c.id.desc()], page, per_page, key=E.c.id, narrow=narrow)
         counts = dict(conn.execute(
             select(E.c.level, func.count()).join(M, M.c.id == E.c.measure_id)
             .where(scope(actor), *still_open).group_by(E.c.level)).all())
