@@ -274,13 +274,9 @@ def next_order_no(conn: Connection, year: int) -> str:
     """
     stmt = _COUNTER.get(conn.dialect.name)
     if stmt is None:
-        ins: Any
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-            ins = pg_insert(COUNTERS)
-        else:
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-            ins = sqlite_insert(COUNTERS)
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        ins: Any = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(COUNTERS)
         stmt = _COUNTER[conn.dialect.name] = ins.values(year=bindparam("year"), last=1).on_conflict_do_update(
             index_elements=[COUNTERS.c.year], set_={"last": COUNTERS.c.last + 1}).returning(COUNTERS.c.last)
     n: int = conn.execute(stmt, {"year": year}).scalar_one()

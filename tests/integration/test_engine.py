@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from tests import factory
 from tests.conftest import png_bytes
-from workflow import audit, commands, db, evidence, notify, planwriter, spec, vocabulary
+from workflow import audit, commands, db, evidence, planwriter, spec, vocabulary
 from workflow.commands import hot
 from workflow.errors import Conflict, NotFound
 from workflow.models import Event, Extension, Measure, MeasureEvidence, Outbox, Problem, User
