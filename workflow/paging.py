@@ -71,7 +71,7 @@ class Page:
         return out
 
 
-def paginate(conn: Connection, query, order, page, per_page, *, key=None, narrow=None,
+def paginate(conn: Connection, query, order, page, per_page, *, key=None, narrow=None, total: int | None = None,
              default_per_page: int = 50) -> Page:
     """One page of the rows of ``query`` (a ``select``) in ``order`` (a list of columns).
 
@@ -80,7 +80,8 @@ def paginate(conn: Connection, query, order, page, per_page, *, key=None, narrow
     page's wide rows are fetched by key. ``narrow``: that query of the key alone, with only the
     joins its filters and order need (default: ``query`` with its columns cut to the key). A page
     in the second half is walked from the end in the reversed order, so the last page costs what
-    the first does. ``order`` must end in a unique column for a stable order.
+    the first does. ``order`` must end in a unique column for a stable order. ``total``: the count,
+    when the caller knows it already (kept tallies), so it is not counted again.
     """
     page, per_page = clamp(page, per_page, default_per_page)
     offset = (page - 1) * per_page
@@ -89,7 +90,8 @@ def paginate(conn: Connection, query, order, page, per_page, *, key=None, narrow
         rows = conn.execute(query.order_by(*order).limit(per_page).offset(offset)).all()
         return Page(rows, page, per_page, total)
     narrow = query.with_only_columns(key) if narrow is None else narrow
-    total = conn.execute(select(func.count()).select_from(narrow.order_by(None).subquery())).scalar_one()
+    if total is None:
+        total = conn.execute(select(func.count()).select_from(narrow.order_by(None).subquery())).scalar_one()
     if offset >= total:
         keys = []
     elif offset > total // 2:  # walk from the end: the rows before the last ``total - offset`` ones

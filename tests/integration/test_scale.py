@@ -153,3 +153,18 @@ def test_items_json_is_one_streamed_document(sqlite_engine, monkeypatch, capsys)
     assert [r["id"] for r in data] == sorted(r["id"] for r in data) and len(data) == 6
     emit_json_rows(iter(()))
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_the_ledger_count_from_the_tallies_is_the_number_of_rows_its_filters_pass(engine):
+    ids = _lifecycle(engine)
+    office = readmodels.load_actor("office1", engine=engine)
+    now = dt.datetime(2026, 12, 8, 2)
+    every = list(readmodels.iter_items(now=now, engine=engine))
+    for state in (None, "assigned", "in_progress", "closed"):
+        for light in (None, "green", "yellow", "red", "done"):
+            for unit in (None, "水利局", "住建局"):
+                page = readmodels.ledger(office, now=now, state=state, light=light, unit=unit, per_page=200,
+                                         plan=ids["plan"], part=1, engine=engine)
+                want = [r["id"] for r in every if (not state or r["state"] == state)
+                        and (not light or r["light"] == light) and (not unit or r["unit"] == unit)]
+                assert page.total == len(want) and [r["id"] for r in page.items] == want, (state, light, unit)

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from .. import db, spec, stats, workdays
 from ..models import Measure, OrgUnit, Part, Plan, Problem
 from ..paging import Page, paginate
+from .scope import GLOBAL_ROLES
+from . import tallies
 from .measures import id_query, light_condition, plan_ladders, row_dict, selectable
 
 M = Measure.__table__
@@ -36,7 +38,12 @@ def ledger(actor: spec.Actor, *, now: dt.datetime, plan: int | None = None, part
         narrow = id_query(actor, problem=bool(light) or sort == "problem", part=bool(part), plan=bool(plan),
                           unit=bool(unit) or sort == "unit")
         narrow = _filtered(conn, narrow, today, plan, part, unit, state, light)
-        rows = paginate(conn, q, order, page, per_page, key=M.c.id, narrow=narrow, default_per_page=25)
+        total = None
+        if GLOBAL_ROLES & actor.roles:  # the count from the kept tallies, not from the matching rows
+            ladders = {pid: workdays.ladder(lad) for pid, lad in plan_ladders(conn).items()}
+            total = tallies.count(conn, today, ladders, state=state, light=light, unit=unit, part=part, plan=plan)
+        rows = paginate(conn, q, order, page, per_page, key=M.c.id, narrow=narrow, total=total,
+                        default_per_page=25)
     return rows.map(lambda r: row_dict(r, today))
 
 

@@ -60,3 +60,29 @@ def event_rows(conn: Connection) -> list[tuple[str, dt.date, int]]:
     n = func.sum(ET.c.n)
     return [(k, d, c) for k, d, c in conn.execute(
         select(ET.c.kind, ET.c.day, n).group_by(ET.c.kind, ET.c.day).having(n > 0))]
+
+
+def count(conn: Connection, today: dt.date, ladders: dict, *, state: str | None = None, light: str | None = None,
+          unit: str | None = None, part: int | None = None, plan: int | None = None) -> int:
+    """How many measures pass the ledger's filters (all of them combined with AND), from the tallies;
+    ``ladders`` maps a plan id to its escalation rules (for the light)."""
+    from .. import workdays
+
+    n = func.sum(T.c.n)
+    q = (select(Part.plan_id, T.c.state, T.c.deadline_key, n.label("n")).select_from(T)
+         .join(Part, Part.id == T.c.part_id).group_by(Part.plan_id, T.c.state, T.c.deadline_key))
+    if state:
+        q = q.where(T.c.state == state)
+    if unit:
+        q = q.outerjoin(OrgUnit, OrgUnit.id == T.c.unit_key).where(OrgUnit.name == unit)
+    if part:
+        q = q.where(Part.no == part)
+    if plan:
+        q = q.where(Part.plan_id == plan)
+    total = 0
+    for r in conn.execute(q):
+        deadline = None if r.deadline_key == NO_DEADLINE else r.deadline_key
+        if light and workdays.light(r.state, deadline, today, ladders.get(r.plan_id))[0] != light:
+            continue
+        total += int(r.n)
+    return total
