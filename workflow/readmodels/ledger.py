@@ -40,8 +40,8 @@ def ledger(actor: spec.Actor, *, now: dt.datetime, plan: int | None = None, part
         narrow = _filtered(conn, narrow, today, plan, part, unit, state, light)
         total = None
         if GLOBAL_ROLES & actor.roles:  # the count from the kept tallies, not from the matching rows
-            ladders = {pid: workdays.ladder(lad) for pid, lad in plan_ladders(conn).items()}
-            total = tallies.count(conn, today, ladders, state=state, light=light, unit=unit, part=part, plan=plan)
+            total = tallies.count(conn, today, plan_ladders(conn), state=state, light=light, unit=unit, part=part,
+                                  plan=plan)
         rows = paginate(conn, q, order, page, per_page, key=M.c.id, narrow=narrow, total=total,
                         default_per_page=25)
     return rows.map(lambda r: row_dict(r, today))

@@ -89,8 +89,10 @@ def summary(r, today: dt.date) -> dict:
 
 # --- lights in SQL ----------------------------------------------------------
 
-def _yellow_last(today: dt.date, rules: dict) -> dt.date:
-    """The last deadline that is still yellow today (within ``yellow_within`` working days)."""
+def yellow_last(today: dt.date, overrides: dict | None) -> dt.date:
+    """The last deadline that is still yellow today (within ``yellow_within`` working days) under a
+    plan's ladder ``overrides``."""
+    rules = workdays.ladder(overrides)
     return workdays.add_workdays(today, int(rules["yellow_within"]) + 1) - dt.timedelta(days=1)
 
 
@@ -108,7 +110,7 @@ def light_condition(light: str, today: dt.date, ladders: dict[int, dict | None])
         return and_(dated, M.c.deadline < today)
     by_last: dict[dt.date, list[int]] = {}
     for plan_id, overrides in ladders.items():
-        by_last.setdefault(_yellow_last(today, workdays.ladder(overrides)), []).append(plan_id)
+        by_last.setdefault(yellow_last(today, overrides), []).append(plan_id)
     yellow = or_(false(), *(and_(Problem.plan_id.in_(ids), M.c.deadline <= last)
                             for last, ids in sorted(by_last.items())))
     yellow = and_(dated, M.c.deadline >= today, yellow)
