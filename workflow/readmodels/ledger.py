@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from .. import db, spec, stats, workdays
 from ..models import Measure, OrgUnit, Part, Plan, Problem
 from ..paging import Page, paginate
-from .scope import GLOBAL_ROLES
 from . import tallies
 from .measures import id_query, light_condition, plan_ladders, row_dict, selectable
+from .scope import GLOBAL_ROLES
 
 M = Measure.__table__
 
@@ -39,7 +39,9 @@ def ledger(actor: spec.Actor, *, now: dt.datetime, plan: int | None = None, part
                           unit=bool(unit) or sort == "unit")
         narrow = _filtered(conn, narrow, today, plan, part, unit, state, light)
         total = None
-        if GLOBAL_ROLES & actor.roles:  # the count from the kept tallies, not from the matching rows
+        # the count from the kept tallies, not from the matching rows; they know only these five filters:
+        # a query with any other filter (a keyword, say) must leave total None and be counted
+        if GLOBAL_ROLES & actor.roles:
             total = tallies.count(conn, today, plan_ladders(conn), state=state, light=light, unit=unit, part=part,
                                   plan=plan)
         rows = paginate(conn, q, order, page, per_page, key=M.c.id, narrow=narrow, total=total,
