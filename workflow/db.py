@@ -157,6 +157,27 @@ _WRITERS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary(
 
 
 @contextmanager
+def raw_write_tx(engine: Engine | None = None):
+    """One write transaction on the pool's DB-API connection itself, for the hot path's precompiled
+    statements (:mod:`workflow.precompiled`): ``BEGIN IMMEDIATE`` on SQLite as :func:`write_tx` does,
+    commit on success, roll back on any error. Yields ``(driver connection, dialect)``."""
+    engine = engine or get_engine()
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        if engine.dialect.name == "sqlite":
+            driver.execute("BEGIN IMMEDIATE")
+        try:
+            yield driver, engine.dialect
+        except BaseException:
+            raw.rollback()
+            raise
+        raw.commit()
+    finally:
+        raw.close()
+
+
+@contextmanager
 def read_tx(engine: Engine | None = None):
     engine = engine or get_engine()
     with engine.connect() as conn:

@@ -53,10 +53,31 @@ def _processor(type_, dialect: Dialect) -> Processor:
     return _PROCESSORS[key]
 
 
+def _binder(binds: list[tuple[str, Processor, Any]], positional: bool) -> Callable[[dict], tuple | dict]:
+    """A function from ``{bind name: value}`` to the driver's parameters, written out once per statement
+    (one expression per bind: the value, its default, its processor), so binding costs no loop."""
+    env: dict[str, Any] = {}
+    exprs = []
+    for i, (name, proc, default) in enumerate(binds):
+        env[f"d{i}"] = default
+        if proc is None:
+            exprs.append(f"g({name!r}, d{i})")
+        else:
+            env[f"p{i}"] = proc
+            exprs.append(f"(None if (x{i} := g({name!r}, d{i})) is None else p{i}(x{i}))")
+    if positional:
+        body = "(" + "".join(f"{e}, " for e in exprs) + ")"
+    else:
+        body = "{" + ", ".join(f"{name!r}: {e}" for (name, _p, _d), e in zip(binds, exprs)) + "}"
+    namespace: dict[str, Any] = {}
+    exec(f"def params(values):\n    g = values.get\n    return {body}\n", env, namespace)
+    return namespace["params"]
+
+
 class Compiled:
     """One statement compiled for one dialect: its SQL text, how to bind, how to read rows."""
 
-    __slots__ = ("sql", "binds", "positional", "row", "readers")
+    __slots__ = ("sql", "binds", "positional", "row", "readers", "params")
 
     def __init__(self, stmt: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None = None):
         c = cast(SQLCompiler, stmt.compile(dialect=dialect,
@@ -69,6 +90,8 @@ class Compiled:
         for name in names:
             bp = c.binds[name]
             self.binds.append((name, _processor(bp.type, dialect), bp.value))
+        # params(values): the driver's parameters for ``values`` (by bind name), through the bind processors
+        self.params: Callable[[dict], tuple | dict] = _binder(self.binds, self.positional)
         self.row: Any = None
         self.readers: list[Processor] = []
         selected = getattr(stmt, "selected_columns", None)
@@ -76,16 +99,6 @@ class Compiled:
             keys = list(selected.keys())
             self.row = namedtuple("Row", keys, rename=True)  # type: ignore[misc]
             self.readers = [col.type.dialect_impl(dialect).result_processor(dialect, None) for col in selected]
-
-    def params(self, values: dict) -> tuple | dict:
-        """The driver's parameters for ``values`` (by bind name), through the bind processors."""
-        out = []
-        for name, proc, default in self.binds:
-            v = values.get(name, default)
-            out.append(proc(v) if proc is not None and v is not None else v)
-        if self.positional:
-            return tuple(out)
-        return {name: v for (name, _p, _d), v in zip(self.binds, out)}
 
     def read(self, raw: Sequence) -> Any:
         """One driver row as a named tuple, through the result processors."""
@@ -116,17 +129,31 @@ class Statements:
 
 
 class Cursor:
-    """The driver cursor of a SQLAlchemy connection inside its transaction, running :class:`Compiled`."""
+    """A driver cursor inside a transaction, running :class:`Compiled` statements.
 
-    __slots__ = ("conn", "dialect", "cur", "stmts")
+    Made from the DB-API connection of a transaction opened by :func:`workflow.db.raw_write_tx`, or
+    with :meth:`of` from a SQLAlchemy connection whose transaction the caller holds.
+    """
 
-    def __init__(self, conn: Connection, stmts: Statements):
+    __slots__ = ("dialect", "cur", "stmts")
+
+    def __init__(self, driver, dialect: Dialect, stmts: Statements):
+        self.dialect, self.stmts = dialect, stmts
+        self.cur = driver.cursor()
+
+    @classmethod
+    def of(cls, conn: Connection, stmts: Statements) -> Cursor:
+        """The cursor of ``conn``'s driver connection, in the transaction ``conn`` holds."""
         if not conn.in_transaction():
             raise RuntimeError("precompiled statements run inside the caller's transaction")
-        self.conn, self.dialect, self.stmts = conn, conn.dialect, stmts
         driver = conn.connection.driver_connection
         assert driver is not None  # a checked-out connection always has its driver's
-        self.cur = driver.cursor()
+        return cls(driver, conn.dialect, stmts)
+
+    def scalar(self, name: str, values: dict) -> Any:
+        """The first column of the first row (or None) of a select."""
+        row = self.one(name, values)
+        return None if row is None else row[0]
 
     def execute(self, name: str, values: dict, column_keys: tuple[str, ...] | None = None) -> Compiled:
         c = self.stmts.get(self.dialect, name, column_keys)

@@ -217,11 +217,12 @@ def test_a_failure_after_the_event_rolls_back_event_measure_and_outbox_together(
     def outbox_then_fail(cur, rows):
         n = real_rows(cur, rows)
         written.append(n)
-        conn = cur.conn  # the event, the version bump and the outbox rows are in this transaction now
-        assert conn.execute(select(func.count()).select_from(Event.__table__)
-                            .where(Event.measure_id == mid)).scalar_one() == 4
-        assert conn.execute(select(func.count()).select_from(Outbox.__table__)
-                            .where(Outbox.measure_id == mid, Outbox.kind == "awaiting_sign_off")).scalar_one() == n
+        # the event, the version bump and the outbox rows are in this transaction now
+        mark = "?" if cur.dialect.name == "sqlite" else "%s"
+        cur.cur.execute(f"SELECT count(*) FROM events WHERE measure_id = {mark}", (mid,))
+        assert cur.cur.fetchone()[0] == 4
+        cur.cur.execute(f"SELECT count(*) FROM outbox WHERE measure_id = {mark} AND kind = 'awaiting_sign_off'", (mid,))
+        assert cur.cur.fetchone()[0] == n
         raise RuntimeError("mail relay exploded")
 
     monkeypatch.setattr(hot, "notify_rows", outbox_then_fail)

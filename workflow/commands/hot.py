@@ -13,7 +13,10 @@ from sqlalchemy.orm import aliased
 from .. import notify
 from ..errors import Conflict, NotFound
 from ..loading import ACTOR_Q, actor_from_rows
-from ..models import Event, LightChange, Measure, MeasureEvidence, Membership, OrgUnit, Outbox, Plan, Problem, User, UserRole
+from ..models import (
+    Escalation, Event, Evidence, Extension, LightChange, Measure, MeasureEvidence, Membership, OrgUnit, Outbox, Plan,
+    Problem, User, UserRole,
+)
 from ..precompiled import Cursor, Statements
 
 M = Measure.__table__
@@ -63,6 +66,25 @@ STATEMENTS.define("head_channels", lambda _d: _channels(U.c.id).join(Membership,
                   .where(Membership.unit_id == bindparam("unit_id"), Membership.is_head.is_(True))
                   .order_by(Membership.user_id))
 STATEMENTS.define("outbox", lambda _d: insert(Outbox.__table__), notify.OUTBOX_KEYS)
+STATEMENTS.define("version", lambda _d: select(M.c.version).where(M.c.id == bindparam("measure_id")))
+# what the effects ask of the store (person, unit, extensions, orders) and the evidence links
+STATEMENTS.define("person", lambda _d: select(U.c.id, U.c.active).where(U.c.username == bindparam("username")))
+STATEMENTS.define("holds_role", lambda _d: select(UserRole.role).where(
+    UserRole.user_id == bindparam("user_id"), UserRole.role == bindparam("role")))
+STATEMENTS.define("unit", lambda _d: select(OU.c.id).where(OU.c.name == bindparam("name")))
+STATEMENTS.define("open_extension", lambda _d: insert(Extension.__table__),
+                  ("measure_id", "requested_by", "old_deadline", "new_deadline", "reason", "status", "created_at"))
+STATEMENTS.define("pending_extension", lambda _d: select(Extension.id, Extension.new_deadline).where(
+    Extension.measure_id == bindparam("measure_id"), Extension.status == "pending"))
+STATEMENTS.define("decide_extension", lambda _d: update(Extension.__table__).where(
+    Extension.id == bindparam("b_id")), ("status", "decided_by", "decided_at"))
+STATEMENTS.define("latest_order", lambda _d: select(Escalation.order_no).where(
+    Escalation.measure_id == bindparam("measure_id"), Escalation.order_no.is_not(None))
+    .order_by(Escalation.id.desc()).limit(1))
+STATEMENTS.define("evidence_known", lambda _d: select(Evidence.sha256).where(Evidence.sha256 == bindparam("sha256")))
+STATEMENTS.define("evidence_file", lambda _d: insert(Evidence.__table__), ("sha256", "size", "mime", "created_at"))
+STATEMENTS.define("evidence_link", lambda _d: insert(MeasureEvidence.__table__),
+                  ("measure_id", "sha256", "name", "event_seq"))
 
 
 def load(cur: Cursor, username: str, measure_id: int):
@@ -90,8 +112,7 @@ def write_checked(cur: Cursor, measure_id: int, version: int, values: dict) -> N
     """The version-checked UPDATE of :func:`workflow.commands.write_checked`, precompiled per set of columns."""
     keys = tuple(sorted(values))
     if cur.rowcount("update", {**values, "b_id": measure_id, "b_version": version}, keys) != 1:
-        actual = cur.conn.execute(select(M.c.version).where(M.c.id == measure_id)).scalar()
-        raise Conflict(measure_id, version, actual)
+        raise Conflict(measure_id, version, cur.scalar("version", {"measure_id": measure_id}))
 
 
 def recipients(cur: Cursor, audience: tuple[str, ...], row, values: dict) -> tuple[list, dict]:

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from .. import audit, db, notify, spec, workdays
@@ -23,7 +23,7 @@ from ..effects import Change
 from ..errors import Conflict
 from ..evidence import Stored
 from ..loading import view_of
-from ..models import Escalation, Evidence, Extension, Measure, MeasureEvidence, OrgUnit, User, UserRole
+from ..models import Measure, User
 from ..spec import Refused
 
 M = Measure.__table__
@@ -57,18 +57,29 @@ def fire(measure_id: int, trigger: str, actor: str, *, comment: str = "", reason
     t = spec.TRIGGERS.get(trigger)
     if t is None or (not t.public and actor != "system"):
         raise Refused("unknown_trigger", f"unknown trigger {trigger!r}")
-    with db.write_tx(engine, within=conn) as conn:
-        cur = Cursor(conn, hot.STATEMENTS)
+    if conn is not None:  # inside the caller's write transaction
+        cur = Cursor.of(conn, hot.STATEMENTS)
         try:
-            who, row = hot.load(cur, actor, measure_id)
-            if expected_version is not None and row.version != expected_version:
-                raise Conflict(measure_id, expected_version, row.version)
-            ctx = spec.Ctx(who, view_of(row), comment=comment or "", reason=reason or "",
-                           new_evidence=len(evidence), params=dict(params or {}), today=workdays.local_today(now))
-            dest = spec.check(trigger, ctx)
-            return _apply(cur, t, row, dest, ctx, evidence, now)
+            return _fire(cur, t, measure_id, actor, comment, reason, evidence, params, expected_version, now)
         finally:
             cur.close()
+    with db.raw_write_tx(engine) as (driver, dialect):
+        cur = Cursor(driver, dialect, hot.STATEMENTS)
+        try:
+            return _fire(cur, t, measure_id, actor, comment, reason, evidence, params, expected_version, now)
+        finally:
+            cur.close()
+
+
+def _fire(cur: Cursor, t: spec.Trigger, measure_id: int, actor: str, comment: str, reason: str,
+          evidence: list[Stored], params: dict | None, expected_version: int | None, now: dt.datetime) -> Result:
+    who, row = hot.load(cur, actor, measure_id)
+    if expected_version is not None and row.version != expected_version:
+        raise Conflict(measure_id, expected_version, row.version)
+    ctx = spec.Ctx(who, view_of(row), comment=comment or "", reason=reason or "",
+                   new_evidence=len(evidence), params=dict(params or {}), today=workdays.local_today(now))
+    dest = spec.check(t.name, ctx)
+    return _apply(cur, t, row, dest, ctx, evidence, now)
 
 
 _UPDATE_CHECKED = update(M).where(and_(M.c.id == bindparam("b_id"), M.c.version == bindparam("b_version")))
@@ -89,45 +100,41 @@ class _Store:
     """What an effect may ask of the database, inside the command's transaction."""
 
     def __init__(self, cur: Cursor, row, actor: spec.Actor, now: dt.datetime):
-        self.cur, self.conn, self.row, self.actor, self.now = cur, cur.conn, row, actor, now
+        self.cur, self.row, self.actor, self.now = cur, row, actor, now
 
     def evidence_seen(self) -> list[str]:
         return hot.evidence_seen(self.cur, self.row.id)
 
     def person(self, username: str, role: str | None) -> int:
         """An active person who holds ``role`` (never the scheduler's ``system``)."""
-        row = self.conn.execute(select(U.c.id, U.c.active).where(U.c.username == username)).first()
+        row = self.cur.one("person", {"username": username})
         if row is None or not row.active or username == "system":
             raise Refused("invalid_input", f"no such active person: {username}")
-        if role and self.conn.execute(select(UserRole.role).where(
-                UserRole.user_id == row.id, UserRole.role == role)).first() is None:
+        if role and self.cur.one("holds_role", {"user_id": row.id, "role": role}) is None:
             raise Refused("invalid_input", f"{username} does not hold the role {role}")
         return row.id
 
     def unit(self, name: str) -> int:
-        uid = self.conn.execute(select(OrgUnit.id).where(OrgUnit.name == name)).scalar()
+        uid = self.cur.scalar("unit", {"name": name})
         if uid is None:
             raise Refused("invalid_input", f"no such unit: {name}")
         return uid
 
     def open_extension(self, new_deadline: dt.date, reason: str) -> None:
-        self.conn.execute(insert(Extension.__table__), {
+        self.cur.execute("open_extension", {
             "measure_id": self.row.id, "requested_by": self.actor.id, "old_deadline": self.row.deadline,
             "new_deadline": new_deadline, "reason": reason, "status": "pending", "created_at": self.now})
 
     def decide_extension(self, granted: bool) -> dt.date:
-        ext = self.conn.execute(select(Extension.id, Extension.new_deadline).where(
-            Extension.measure_id == self.row.id, Extension.status == "pending")).first()
+        ext = self.cur.one("pending_extension", {"measure_id": self.row.id})
         if ext is None:  # the flag on the measure says pending: the two disagree, refuse rather than guess
             raise Refused("no_pending_extension", "there is no pending extension request")
-        self.conn.execute(update(Extension.__table__).where(Extension.id == ext.id).values(
-            status="granted" if granted else "denied", decided_by=self.actor.id, decided_at=self.now))
+        self.cur.execute("decide_extension", {"b_id": ext.id, "status": "granted" if granted else "denied",
+                                              "decided_by": self.actor.id, "decided_at": self.now})
         return ext.new_deadline
 
     def latest_order(self) -> str | None:
-        return self.conn.execute(select(Escalation.order_no).where(
-            Escalation.measure_id == self.row.id, Escalation.order_no.is_not(None))
-            .order_by(Escalation.id.desc()).limit(1)).scalar()
+        return self.cur.scalar("latest_order", {"measure_id": self.row.id})
 
 
 def _apply(cur: Cursor, t: spec.Trigger, row, dest: str, ctx: spec.Ctx, evidence: list[Stored],
@@ -151,7 +158,7 @@ def _apply(cur: Cursor, t: spec.Trigger, row, dest: str, ctx: spec.Ctx, evidence
     _record_light(cur, row, dest, values, now)
     hot.write_checked(cur, row.id, row.version, values)
     for e in evidence:
-        _link_evidence(cur.conn, row.id, e, seq, now)
+        _link_evidence(cur, row.id, e, seq, now)
     notified = _notify(cur, t, row, ctx, change, now) if t.notice is not None else 0
     return Result(row.id, t.name, row.state, dest, row.version + 1, seq, h, notified, [e.sha256 for e in evidence])
 
@@ -178,11 +185,10 @@ def _notify(cur: Cursor, t: spec.Trigger, row, ctx: spec.Ctx, change: Change, no
     return hot.notify_rows(cur, rows)
 
 
-def _link_evidence(conn: Connection, measure_id: int, e: Stored, seq: int, now: dt.datetime) -> None:
-    if conn.execute(select(Evidence.sha256).where(Evidence.sha256 == e.sha256)).first() is None:
-        conn.execute(insert(Evidence.__table__), {"sha256": e.sha256, "size": e.size, "mime": e.mime, "created_at": now})
-    conn.execute(insert(MeasureEvidence.__table__),
-                 {"measure_id": measure_id, "sha256": e.sha256, "name": e.name, "event_seq": seq})
+def _link_evidence(cur: Cursor, measure_id: int, e: Stored, seq: int, now: dt.datetime) -> None:
+    if cur.one("evidence_known", {"sha256": e.sha256}) is None:
+        cur.execute("evidence_file", {"sha256": e.sha256, "size": e.size, "mime": e.mime, "created_at": now})
+    cur.execute("evidence_link", {"measure_id": measure_id, "sha256": e.sha256, "name": e.name, "event_seq": seq})
 
 
 def record_creation(conn: Connection, measure_id: int, actor: str, body: dict, now: dt.datetime,
