@@ -197,9 +197,9 @@ class _Chain:
         if listed != self._attached(r.measure_id, r.seq):
             return Break(r.measure_id, r.seq, r.id, "evidence links differ from the event")
         for e in body.get("evidence", []):
-            b = _check_file(self.root, e["sha256"])
-            if b:
-                return Break(r.measure_id, r.seq, r.id, f"evidence {e['sha256'][:12]}…: {b}")
+            problem = _check_file(self.root, e["sha256"])
+            if problem:
+                return Break(r.measure_id, r.seq, r.id, f"evidence {e['sha256'][:12]}…: {problem}")
         if r.to_state is not None:
             self.last_to = r.to_state
         self.prev, self.expect_seq, self.last_seq = r.hash, r.seq + 1, r.seq

@@ -165,6 +165,7 @@ def raw_write_tx(engine: Engine | None = None):
     raw = engine.raw_connection()
     try:
         driver = raw.driver_connection
+        assert driver is not None  # a checked-out connection always has its driver's
         if engine.dialect.name == "sqlite":
             driver.execute("BEGIN IMMEDIATE")
         try:

@@ -87,7 +87,7 @@ def paginate(conn: Connection, query, order, page, per_page, *, key=None, narrow
     offset = (page - 1) * per_page
     if key is None:
         total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-        rows = conn.execute(query.order_by(*order).limit(per_page).offset(offset)).all()
+        rows = list(conn.execute(query.order_by(*order).limit(per_page).offset(offset)).all())
         return Page(rows, page, per_page, total)
     narrow = query.with_only_columns(key) if narrow is None else narrow
     if total is None:
@@ -101,7 +101,7 @@ def paginate(conn: Connection, query, order, page, per_page, *, key=None, narrow
                                            .limit(n).offset(max(0, from_end)))][::-1]
     else:
         keys = [r[0] for r in conn.execute(narrow.order_by(*order).limit(per_page).offset(offset))]
-    rows = conn.execute(query.where(key.in_(keys)).order_by(*order)).all() if keys else []
+    rows = list(conn.execute(query.where(key.in_(keys)).order_by(*order)).all()) if keys else []
     return Page(rows, page, per_page, total)
 
 

@@ -48,14 +48,14 @@ class _Row(tuple):
 def part_rows(conn: Connection) -> list:
     """(no, title, total, closed) per part number, over every measure."""
     total = func.sum(T.c.n)
-    return conn.execute(
+    return list(conn.execute(
         select(Part.no, func.min(Part.title).label("title"), total.label("total"),
                func.sum(case((T.c.state == spec.CLOSED, T.c.n), else_=0)).label("closed"))
         .select_from(T).join(Part, Part.id == T.c.part_id).group_by(Part.no).having(total > 0)
-        .order_by(Part.no)).all()
+        .order_by(Part.no)).all())
 
 
-def event_rows(conn: Connection) -> list[tuple[str, dt.date, int]]:
+def event_rows(conn: Connection) -> list[tuple]:
     """(kind, China day, count) of the submit, sign_off and reopen events."""
     n = func.sum(ET.c.n)
     return [(k, d, c) for k, d, c in conn.execute(
