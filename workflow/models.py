@@ -305,6 +305,20 @@ class MeasureTally(Base):
     deadline_key: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     late: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     n: Mapped[int] = mapped_column(Integer)
+    # the lights that need a deadline (red, yellow) are a range of deadlines: read through this
+    __table_args__ = (Index("ix_measure_tallies_state_deadline", "state", "deadline_key"),)
+
+
+class UnitTally(Base):
+    """How many measures share a part, unit, state and lateness: :class:`MeasureTally` without the deadline,
+    a few rows per unit, for the counts that need no light (0014)."""
+
+    __tablename__ = "unit_tallies"
+    part_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    unit_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(20), primary_key=True)
+    late: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer)
 
 
 class EventTally(Base):

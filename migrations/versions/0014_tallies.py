@@ -1,4 +1,4 @@
-"""dashboard tallies kept by triggers: measures by key, events by China day (revision 0014, 2026-12-02)"""
+"""dashboard tallies kept by triggers: measures by key and by unit, events by China day (revision 0014, 2026-12-02)"""
 from alembic import op
 import sqlalchemy as sa
 
@@ -8,10 +8,12 @@ down_revision = '0013'
 NONE_DAY = "1900-01-01"  # deadline_key of a measure whose light no deadline sets (workflow.tallies.NO_DEADLINE)
 COLUMNS = ("problem_id", "unit_id", "state", "deadline", "deadline_original", "closed_at")
 KEY = "part_id, unit_key, state, deadline_key, late"
+UNIT_KEY = "part_id, unit_key, state, late"
+KEYS = {"measure_tallies": KEY, "unit_tallies": UNIT_KEY}
 
 
-def _key(row: str, dialect: str, named: bool = False) -> str:
-    """The tally key of a measure row (NEW or OLD), as a select list (``named``: with the key's names)."""
+def _key(row: str, dialect: str, named: bool = False, table: str = "measure_tallies") -> str:
+    """The key in ``table`` of a measure row (NEW or OLD), as a select list (``named``: with the key's names)."""
     promised = f"coalesce({row}.deadline_original, {row}.deadline)"
     if dialect == "sqlite":
         none_day, end = f"'{NONE_DAY}'", f"datetime({promised}, '+16 hours')"
@@ -23,18 +25,25 @@ def _key(row: str, dialect: str, named: bool = False) -> str:
              f"THEN {row}.deadline ELSE {none_day} END",
              f"CASE WHEN {row}.state = 'closed' AND {row}.closed_at IS NOT NULL AND {promised} IS NOT NULL "
              f"AND {row}.closed_at >= {end} THEN 1 ELSE 0 END"]
+    if table == "unit_tallies":
+        del parts[3]
     if named:
-        parts = [f"{p} AS {name}" for p, name in zip(parts, KEY.split(", "))]
+        parts = [f"{p} AS {name}" for p, name in zip(parts, KEYS[table].split(", "))]
     return ", ".join(parts)
 
 
-def _add(row: str, dialect: str) -> str:
-    return (f"INSERT INTO measure_tallies ({KEY}, n) SELECT {_key(row, dialect)}, 1 WHERE true "
-            f"ON CONFLICT ({KEY}) DO UPDATE SET n = measure_tallies.n + 1;")
+def _add(row: str, dialect: str, table: str = "measure_tallies") -> str:
+    key = KEYS[table]
+    return (f"INSERT INTO {table} ({key}, n) SELECT {_key(row, dialect, table=table)}, 1 WHERE true "
+            f"ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + 1;")
 
 
-def _remove(row: str, dialect: str) -> str:
-    return f"UPDATE measure_tallies SET n = n - 1 WHERE ({KEY}) = (SELECT {_key(row, dialect)});"
+def _remove(row: str, dialect: str, table: str = "measure_tallies") -> str:
+    return f"UPDATE {table} SET n = n - 1 WHERE ({KEYS[table]}) = (SELECT {_key(row, dialect, table=table)});"
+
+
+def _both(step, row: str, dialect: str) -> str:
+    return f"{step(row, dialect)} {step(row, dialect, 'unit_tallies')}"
 
 
 def _day(row: str, dialect: str) -> str:
@@ -59,10 +68,10 @@ def _changed(dialect: str) -> str:
 def _sqlite_triggers() -> list[str]:
     d = "sqlite"
     return [
-        f"CREATE TRIGGER tally_measure_insert AFTER INSERT ON measures BEGIN {_add('NEW', d)} END",
-        f"CREATE TRIGGER tally_measure_delete AFTER DELETE ON measures BEGIN {_remove('OLD', d)} END",
+        f"CREATE TRIGGER tally_measure_insert AFTER INSERT ON measures BEGIN {_both(_add, 'NEW', d)} END",
+        f"CREATE TRIGGER tally_measure_delete AFTER DELETE ON measures BEGIN {_both(_remove, 'OLD', d)} END",
         f"CREATE TRIGGER tally_measure_update AFTER UPDATE OF {', '.join(COLUMNS)} ON measures "
-        f"WHEN {_changed(d)} BEGIN {_remove('OLD', d)} {_add('NEW', d)} END",
+        f"WHEN {_changed(d)} BEGIN {_both(_remove, 'OLD', d)} {_both(_add, 'NEW', d)} END",
         f"CREATE TRIGGER tally_event_insert AFTER INSERT ON events BEGIN {_event_add('NEW', d)} END",
         f"CREATE TRIGGER tally_event_delete AFTER DELETE ON events BEGIN {_event_remove('OLD', d)} END",
         f"CREATE TRIGGER tally_event_update AFTER UPDATE OF kind, at ON events BEGIN "
@@ -74,19 +83,29 @@ def _postgres_triggers() -> list[str]:
     d = "postgresql"
     # an update touches its two rows in key order, so two commands moving measures in opposite
     # directions between the same keys wait for each other instead of deadlocking
+    u = "unit_tallies"
     measure_fn = f"""
 CREATE FUNCTION tally_measure() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    {_add('NEW', d)}
+    {_both(_add, 'NEW', d)}
   ELSIF TG_OP = 'DELETE' THEN
-    {_remove('OLD', d)}
-  ELSIF ROW({_key('OLD', d)}) < ROW({_key('NEW', d)}) THEN
-    {_remove('OLD', d)}
-    {_add('NEW', d)}
+    {_both(_remove, 'OLD', d)}
   ELSE
-    {_add('NEW', d)}
-    {_remove('OLD', d)}
+    IF ROW({_key('OLD', d)}) < ROW({_key('NEW', d)}) THEN
+      {_remove('OLD', d)}
+      {_add('NEW', d)}
+    ELSE
+      {_add('NEW', d)}
+      {_remove('OLD', d)}
+    END IF;
+    IF ROW({_key('OLD', d, table=u)}) < ROW({_key('NEW', d, table=u)}) THEN
+      {_remove('OLD', d, u)}
+      {_add('NEW', d, u)}
+    ELSIF ROW({_key('OLD', d, table=u)}) > ROW({_key('NEW', d, table=u)}) THEN
+      {_add('NEW', d, u)}
+      {_remove('OLD', d, u)}
+    END IF;
   END IF;
   RETURN NULL;
 END $$"""
@@ -124,6 +143,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('part_id', 'unit_key', 'state', 'deadline_key', 'late',
                                 name=op.f('pk_measure_tallies')),
     )
+    op.create_index('ix_measure_tallies_state_deadline', 'measure_tallies', ['state', 'deadline_key'])
+    op.create_table(
+        'unit_tallies',
+        sa.Column('part_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('unit_key', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('state', sa.String(length=20), nullable=False),
+        sa.Column('late', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('n', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('part_id', 'unit_key', 'state', 'late', name=op.f('pk_unit_tallies')),
+    )
     op.create_table(
         'event_tallies',
         sa.Column('kind', sa.String(length=20), nullable=False),
@@ -132,8 +161,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('kind', 'day', name=op.f('pk_event_tallies')),
     )
     dialect = op.get_bind().dialect.name
-    op.execute(f"INSERT INTO measure_tallies ({KEY}, n) SELECT {KEY}, count(*) FROM "
-               f"(SELECT {_key('m', dialect, named=True)} FROM measures m) k GROUP BY {KEY}")
+    for table, key in KEYS.items():
+        op.execute(f"INSERT INTO {table} ({key}, n) SELECT {key}, count(*) FROM "
+                   f"(SELECT {_key('m', dialect, named=True, table=table)} FROM measures m) k GROUP BY {key}")
     op.execute(f"INSERT INTO event_tallies (kind, day, n) SELECT e.kind, {_day('e', dialect)}, count(*) FROM events e "
                f"WHERE e.kind IN ('submit', 'sign_off', 'reopen') GROUP BY e.kind, {_day('e', dialect)}")
     for stmt in (_sqlite_triggers() if dialect == "sqlite" else _postgres_triggers()):
@@ -153,4 +183,6 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS tally_measure()")
         op.execute("DROP FUNCTION IF EXISTS tally_event()")
     op.drop_table('event_tallies')
+    op.drop_table('unit_tallies')
+    op.drop_index('ix_measure_tallies_state_deadline', table_name='measure_tallies')
     op.drop_table('measure_tallies')

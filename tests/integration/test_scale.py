@@ -63,11 +63,17 @@ def test_the_tallies_the_triggers_keep_equal_a_scan_of_the_measures_after_every_
         kept = sorted(_key(r) for r in tallies.measure_rows(conn))
         assert kept == _scanned(conn, office)
         assert {r[2] for r in kept} >= {"assigned", "in_progress", "submitted", "verified", "closed"}
+        by_unit: dict = {}
+        for unit, plan, state, _deadline, late, n in kept:
+            by_unit[(unit, plan, state, late)] = by_unit.get((unit, plan, state, late), 0) + n
+        assert sorted((r.unit or "", r.plan_id, r.state, int(r.late), int(r.n)) for r in tallies.unit_rows(conn)) \
+            == sorted((*k, n) for k, n in by_unit.items())
         assert any(r[4] for r in kept) and any(r[2] == "closed" and not r[4] for r in kept)
     with db.write_tx(engine) as conn:  # a write behind the engine's back is counted too
         conn.execute(update(Measure.__table__).where(Measure.id == 1).values(state="verified", unit_id=None))
     with db.read_tx(engine) as conn:
         assert sorted(_key(r) for r in tallies.measure_rows(conn)) == _scanned(conn, office)
+        assert sum(int(r.n) for r in tallies.unit_rows(conn)) == sum(r[5] for r in _scanned(conn, office))
 
 
 def test_the_dashboard_of_one_who_sees_everything_equals_that_of_a_scan(engine):
