@@ -1,8 +1,9 @@
 """``rectify bench [NAME] [--json] [--n N]``: the benchmarks.
 
 ``transitions`` compares the engine's hot path with raw sqlite3 and SpiffWorkflow
-(:mod:`bench.transitions`); ``sweep`` times the escalation sweep (:mod:`bench.sweep`); ``all``
-runs both. With ``--json`` the figures are one JSON document on stdout (for ``all``:
+(:mod:`bench.transitions`; ``--database-url`` runs it on an empty PostgreSQL database); ``sweep``
+times the escalation sweep (:mod:`bench.sweep`); ``scale`` compares reads, memory and the export
+at two ledger sizes (:mod:`bench.scale`, ``--small``/``--large``); ``all`` runs transitions and sweep. With ``--json`` the figures are one JSON document on stdout (for ``all``:
 ``{"transitions": {...}, "sweep": {...}}``); progress goes to stderr.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ import importlib
 
 import click
 
-NAMES = ("transitions", "sweep", "all", "web", "recurrence")
+NAMES = ("transitions", "sweep", "scale", "all", "web", "recurrence")
 
 LABELS = {
     "engine_per_s": "引擎 engine (次/秒 triggers/s)",
@@ -49,13 +50,16 @@ def _print_human(name: str, result: dict) -> None:
 
 
 @click.command("bench")
-@click.argument("name", required=False, default="all", metavar="[transitions|sweep|all|web|recurrence]")
+@click.argument("name", required=False, default="all", metavar="[transitions|sweep|scale|all|web|recurrence]")
 @click.option("--json", "as_json", is_flag=True, help="one JSON document on stdout")
 @click.option("--n", "n", type=int, default=None,
               help="size: engine triggers for transitions (default 100000); passed on to sweep as n")
 @click.option("--measures", type=int, default=None, help="web: measures in the database (default 100000)")
 @click.option("--seconds", type=float, default=None, help="web: length of the measured run (default 20)")
-def bench(name, as_json, n, measures=None, seconds=None):
+@click.option("--database-url", default=None, help="transitions: an empty PostgreSQL database to run on")
+@click.option("--small", type=int, default=None, help="scale: measures in the small ledger (default 100000)")
+@click.option("--large", type=int, default=None, help="scale: measures in the large ledger (default 1000000)")
+def bench(name, as_json, n, measures=None, seconds=None, database_url=None, small=None, large=None):
     """Run the benchmarks (transitions, sweep, or all); they measure, never assert a time."""
     from workflow.cli import CliError, emit_json
 
@@ -72,6 +76,10 @@ def bench(name, as_json, n, measures=None, seconds=None):
             kw["n"] = n
         if nm == "web":
             kw.update(measures=measures, seconds=seconds)
+        if nm == "transitions" and database_url:
+            kw["database_url"] = database_url
+        if nm == "scale":
+            kw.update({k: v for k, v in (("small", small), ("large", large)) if v is not None})
         results[nm] = module.run(**kw)
     if as_json:
         emit_json(results[name] if name != "all" else results)

@@ -56,16 +56,21 @@ def append(conn: Connection, measure_id: int, head_seq: int, head_hash: str, kin
 
     The caller updates the measure's head in the same transaction, under its version check.
     """
+    values = event_values(measure_id, head_seq, head_hash, kind, actor, from_state, to_state, body, at)
+    conn.execute(_INSERT_EVENT, values)
+    return values["seq"], values["hash"]
+
+
+def event_values(measure_id: int, head_seq: int, head_hash: str, kind: str, actor: str, from_state: str | None,
+                 to_state: str | None, body: dict, at: dt.datetime) -> dict:
+    """The row of the next event of a measure's chain, its hash computed (for :func:`append` and the
+    hot path, which inserts it itself)."""
     seq = head_seq + 1
     body_json = canonical_json(body)
     at = at.replace(tzinfo=None)
     h = event_hash(head_hash, measure_id, seq, kind, actor, from_state, to_state, at, body_json)
-    conn.execute(_INSERT_EVENT, {
-        "measure_id": measure_id, "seq": seq, "kind": kind, "actor": actor,
-        "from_state": from_state, "to_state": to_state, "body": body_json, "at": at,
-        "prev_hash": head_hash, "hash": h,
-    })
-    return seq, h
+    return {"measure_id": measure_id, "seq": seq, "kind": kind, "actor": actor, "from_state": from_state,
+            "to_state": to_state, "body": body_json, "at": at, "prev_hash": head_hash, "hash": h}
 
 
 @dataclass
@@ -85,78 +90,123 @@ class Break:
 
 
 def verify(engine: Engine | None = None, evidence_root: Path | None = None) -> Break | None:
-    """Walk every chain (streaming); return the first break, or None if all hold."""
+    """Walk every chain; return the first break, or None if all hold.
+
+    Measures, events and evidence links are read as three streams in measure order and walked side by
+    side, so memory stays flat however many measures and events there are.
+    """
     engine = engine or db.get_engine()
     root = evidence_root or db.evidence_dir()
     with db.read_tx(engine) as conn:
-        heads = {}
-        for mid, seq, h, state in conn.execute(
-            select(MEASURES.c.id, MEASURES.c.head_seq, MEASURES.c.head_hash, MEASURES.c.state)
-            .order_by(MEASURES.c.id)
-        ):
-            heads[mid] = (seq, h, state)
-        evidence_seqs: dict[tuple[int, int], list[str]] = {}
-        for mid, sha, seq in conn.execute(
-            select(MeasureEvidence.measure_id, MeasureEvidence.sha256, MeasureEvidence.event_seq)
-        ):
-            evidence_seqs.setdefault((mid, seq), []).append(sha)
-        rows = conn.execution_options(stream_results=True, yield_per=2000).execute(
-            select(EVENTS).order_by(EVENTS.c.measure_id, EVENTS.c.seq)
-        )
-        current, prev, expect_seq, last_to = None, GENESIS, 1, None
-        seen: set[int] = set()
-
-        def close_chain(mid, last_seq, last_hash, last_state):
-            if mid not in heads:
-                return Break(mid, None, None, "events for a measure that does not exist")
-            hseq, hhash, hstate = heads[mid]
-            if hseq != last_seq or hhash != last_hash:
-                return Break(mid, last_seq, None,
-                             f"chain head mismatch: measure records #{hseq}, chain ends at #{last_seq}")
-            if last_state is not None and hstate != last_state:
-                return Break(mid, last_seq, None,
-                             f"state {hstate} differs from the last event's destination {last_state}")
-            return None
-
-        last_seq = 0
-        for r in rows:
-            if r.measure_id != current:
-                if current is not None:
-                    b = close_chain(current, last_seq, prev, last_to)
-                    if b:
-                        return b
-                current, prev, expect_seq, last_to, last_seq = r.measure_id, GENESIS, 1, None, 0
-                seen.add(current)
-            if r.seq != expect_seq:
-                return Break(r.measure_id, r.seq, r.id, f"sequence gap: expected #{expect_seq}")
-            if r.prev_hash != prev:
-                return Break(r.measure_id, r.seq, r.id, "prev_hash does not match the previous event")
-            h = event_hash(prev, r.measure_id, r.seq, r.kind, r.actor, r.from_state, r.to_state, r.at, r.body)
-            if h != r.hash:
-                return Break(r.measure_id, r.seq, r.id, "content does not match its hash")
-            try:
-                body = json.loads(r.body)
-            except ValueError:
-                return Break(r.measure_id, r.seq, r.id, "body is not JSON")
-            listed = sorted(e["sha256"] for e in body.get("evidence", []))
-            attached = sorted(evidence_seqs.get((r.measure_id, r.seq), []))
-            if listed != attached:
-                return Break(r.measure_id, r.seq, r.id, "evidence links differ from the event")
-            for e in body.get("evidence", []):
-                b = _check_file(root, e["sha256"])
-                if b:
-                    return Break(r.measure_id, r.seq, r.id, f"evidence {e['sha256'][:12]}…: {b}")
-            if r.to_state is not None:
-                last_to = r.to_state
-            prev, expect_seq, last_seq = r.hash, r.seq + 1, r.seq
-        if current is not None:
-            b = close_chain(current, last_seq, prev, last_to)
+        stream = conn.execution_options(stream_results=True, yield_per=2000)
+        heads = _Stream(stream.execute(select(MEASURES.c.id, MEASURES.c.head_seq, MEASURES.c.head_hash,
+                                              MEASURES.c.state).order_by(MEASURES.c.id)))
+        links = _Stream(stream.execute(select(MeasureEvidence.measure_id, MeasureEvidence.event_seq,
+                                              MeasureEvidence.sha256)
+                                       .order_by(MeasureEvidence.measure_id, MeasureEvidence.event_seq)))
+        events = stream.execute(select(EVENTS).order_by(EVENTS.c.measure_id, EVENTS.c.seq))
+        chain = _Chain(heads, links, root)
+        for r in events:
+            b = chain.event(r)
             if b:
                 return b
-        for mid, (hseq, _h, _s) in heads.items():
-            if mid not in seen and hseq != 0:
-                return Break(mid, None, None, f"all events missing (head #{hseq})")
-    return None
+        return chain.finish()
+
+
+class _Stream:
+    """A result walked forward, one row visible ahead."""
+
+    def __init__(self, result):
+        self.it = iter(result)
+        self.row = next(self.it, None)
+
+    def advance(self) -> None:
+        self.row = next(self.it, None)
+
+
+class _Chain:
+    """The walk of :func:`verify`: one measure's chain at a time, its head and evidence links beside it."""
+
+    def __init__(self, heads: _Stream, links: _Stream, root: Path):
+        self.heads, self.links, self.root = heads, links, root
+        self.current: int | None = None
+        self.head = None
+        self.prev, self.expect_seq, self.last_to, self.last_seq = GENESIS, 1, None, 0
+
+    def _skip_heads_before(self, mid: int | None) -> Break | None:
+        """Measures before ``mid`` (None: all that are left) have no events: they must have none recorded."""
+        while self.heads.row is not None and (mid is None or self.heads.row.id < mid):
+            hid, hseq = self.heads.row.id, self.heads.row.head_seq
+            self.heads.advance()
+            if hseq != 0:
+                return Break(hid, None, None, f"all events missing (head #{hseq})")
+        return None
+
+    def _close(self) -> Break | None:
+        if self.current is None:
+            return None
+        mid, h = self.current, self.head
+        if h is None:
+            return Break(mid, None, None, "events for a measure that does not exist")
+        if h.head_seq != self.last_seq or h.head_hash != self.prev:
+            return Break(mid, self.last_seq, None,
+                         f"chain head mismatch: measure records #{h.head_seq}, chain ends at #{self.last_seq}")
+        if self.last_to is not None and h.state != self.last_to:
+            return Break(mid, self.last_seq, None,
+                         f"state {h.state} differs from the last event's destination {self.last_to}")
+        return None
+
+    def _open(self, mid: int) -> Break | None:
+        b = self._skip_heads_before(mid)
+        if b:
+            return b
+        self.head = None
+        if self.heads.row is not None and self.heads.row.id == mid:
+            self.head = self.heads.row
+            self.heads.advance()
+        self.current, self.prev, self.expect_seq, self.last_to, self.last_seq = mid, GENESIS, 1, None, 0
+        return None
+
+    def _attached(self, mid: int, seq: int) -> list[str]:
+        links = self.links
+        while links.row is not None and (links.row.measure_id, links.row.event_seq) < (mid, seq):
+            links.advance()
+        out = []
+        while links.row is not None and (links.row.measure_id, links.row.event_seq) == (mid, seq):
+            out.append(links.row.sha256)
+            links.advance()
+        return sorted(out)
+
+    def event(self, r) -> Break | None:
+        if r.measure_id != self.current:
+            b = self._close() or self._open(r.measure_id)
+            if b:
+                return b
+        if r.seq != self.expect_seq:
+            return Break(r.measure_id, r.seq, r.id, f"sequence gap: expected #{self.expect_seq}")
+        if r.prev_hash != self.prev:
+            return Break(r.measure_id, r.seq, r.id, "prev_hash does not match the previous event")
+        h = event_hash(self.prev, r.measure_id, r.seq, r.kind, r.actor, r.from_state, r.to_state, r.at, r.body)
+        if h != r.hash:
+            return Break(r.measure_id, r.seq, r.id, "content does not match its hash")
+        try:
+            body = json.loads(r.body)
+        except ValueError:
+            return Break(r.measure_id, r.seq, r.id, "body is not JSON")
+        listed = sorted(e["sha256"] for e in body.get("evidence", []))
+        if listed != self._attached(r.measure_id, r.seq):
+            return Break(r.measure_id, r.seq, r.id, "evidence links differ from the event")
+        for e in body.get("evidence", []):
+            problem = _check_file(self.root, e["sha256"])
+            if problem:
+                return Break(r.measure_id, r.seq, r.id, f"evidence {e['sha256'][:12]}…: {problem}")
+        if r.to_state is not None:
+            self.last_to = r.to_state
+        self.prev, self.expect_seq, self.last_seq = r.hash, r.seq + 1, r.seq
+        return None
+
+    def finish(self) -> Break | None:
+        return self._close() or self._skip_heads_before(None)
 
 
 def _check_file(root: Path, sha: str) -> str | None:

@@ -7,6 +7,7 @@ never both read a row and then race to write it; on PostgreSQL the version check
 """
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,7 @@ def reset_engines() -> None:
     for engine in _ENGINES.values():
         engine.dispose()
     _ENGINES.clear()
+    _WRITERS.clear()
 
 
 def make_engine(url: str) -> Engine:
@@ -86,7 +88,12 @@ def make_engine(url: str) -> Engine:
             driver.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get("rectify_write") else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # a server closes idle connections; recycling them before that costs nothing per checkout,
+    # where pre-ping costs a round trip on every command
+    return create_engine(url, pool_recycle=POOL_RECYCLE_S)
+
+
+POOL_RECYCLE_S = 1800
 
 
 def ping(engine: Engine | None = None) -> None:
@@ -137,11 +144,38 @@ def write_tx(engine: Engine | None = None, within: Connection | None = None):
             raise RuntimeError("write_tx(within=...) needs a connection inside a transaction")
         yield within
         return
-    engine = engine or get_engine()
-    with engine.connect() as conn:
-        conn = conn.execution_options(rectify_write=True)
+    writer = _WRITERS.get(engine or get_engine())
+    if writer is None:  # the engine with the write option set once, not copied on every command
+        engine = engine or get_engine()
+        writer = _WRITERS[engine] = engine.execution_options(rectify_write=True)
+    with writer.connect() as conn:
         with conn.begin():
             yield conn
+
+
+_WRITERS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def raw_write_tx(engine: Engine | None = None):
+    """One write transaction on the pool's DB-API connection itself, for the hot path's precompiled
+    statements (:mod:`workflow.precompiled`): ``BEGIN IMMEDIATE`` on SQLite as :func:`write_tx` does,
+    commit on success, roll back on any error. Yields ``(driver connection, dialect)``."""
+    engine = engine or get_engine()
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        assert driver is not None  # a checked-out connection always has its driver's
+        if engine.dialect.name == "sqlite":
+            driver.execute("BEGIN IMMEDIATE")
+        try:
+            yield driver, engine.dialect
+        except BaseException:
+            raw.rollback()
+            raise
+        raw.commit()
+    finally:
+        raw.close()
 
 
 @contextmanager

@@ -30,15 +30,16 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from . import audit, commands, db, notify, periods, spec, vocabulary, workdays
 from .errors import Conflict
-from .models import Escalation, Event, LightChange, Measure, Membership, OrgUnit, Plan, Problem, User
+from .models import Escalation, Event, LightChange, Measure, Membership, OrderCounter, OrgUnit, Plan, Problem, User
 
 log = logging.getLogger(__name__)
 
@@ -266,14 +267,24 @@ def escalation_text(row, level: int, today: dt.date, order_no: str | None, local
 # --- supervision order numbers ---------------------------------------------------------
 
 def next_order_no(conn: Connection, year: int) -> str:
-    """The next supervision order number of ``year`` (督办单 DB-2026-0001); unique in the table."""
-    prefix = f"DB-{year}-"
-    count = conn.execute(_ORDERS_Q, {"lo": prefix, "hi": f"DB-{year}."}).scalar_one()
-    return f"{prefix}{count + 1:04d}"
+    """The next supervision order number of ``year`` (督办单 DB-2026-0001); unique in the table.
+
+    One upsert on the year's counter row (``order_counters``), whatever the number of orders the
+    year already has; on PostgreSQL the row lock orders concurrent sweeps.
+    """
+    stmt = _COUNTER.get(conn.dialect.name)
+    if stmt is None:
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        ins: Any = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(COUNTERS)
+        stmt = _COUNTER[conn.dialect.name] = ins.values(year=bindparam("year"), last=1).on_conflict_do_update(
+            index_elements=[COUNTERS.c.year], set_={"last": COUNTERS.c.last + 1}).returning(COUNTERS.c.last)
+    n: int = conn.execute(stmt, {"year": year}).scalar_one()
+    return f"DB-{year}-{n:04d}"
 
 
-_ORDERS_Q = select(func.count()).select_from(ESC).where(ESC.c.order_no >= bindparam("lo"),
-                                                        ESC.c.order_no < bindparam("hi"))
+COUNTERS = OrderCounter.__table__
+_COUNTER: dict[str, Any] = {}
 
 
 # --- the sweep -----------------------------------------------------------------------------
@@ -346,12 +357,12 @@ def _escalate_one(conn: Connection, mid: int, today: dt.date, now: dt.datetime, 
     order_no = None
     for lv in range(max(row.level + 1, 0), level + 1):
         values = {"measure_id": mid, "level": lv, "deadline": row.deadline, "created_at": now, "order_no": None}
-        if lv == 3:
-            values["order_no"] = next_order_no(conn, today.year)
         if db.insert_once(conn, ESC, values, ["measure_id", "level", "deadline"]):
             new_levels.append(lv)
-            if lv == 3:
-                order_no = values["order_no"]
+            if lv == 3:  # numbered once the order is surely new: numbers have no gaps
+                order_no = next_order_no(conn, today.year)
+                conn.execute(update(ESC).where(ESC.c.measure_id == mid, ESC.c.level == lv,
+                                               ESC.c.deadline == row.deadline).values(order_no=order_no))
     notify_now = level in new_levels
     values = {"light": light, "level": level}
     if new_levels:

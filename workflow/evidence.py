@@ -158,12 +158,28 @@ def read_verified(sha: str, root: Path | None = None) -> bytes:
 def _lock(conn: Connection, sha: str) -> None:
     """Hold the file's lock until the transaction ends (SQLite: the write lock already serialises)."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int(sha[:15], 16)})
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(sha)})
 
 
 def claim(conn: Connection, sha: str, root: Path | None = None) -> None:
     """Inside the command that first links ``sha``: the file must still be in the store."""
     _lock(conn, sha)
+    _still_stored(sha, root)
+
+
+def claim_on(cur, sha: str, root: Path | None = None) -> None:
+    """:func:`claim` on a :class:`workflow.precompiled.Cursor` (the hot path's transaction)."""
+    if cur.dialect.name == "postgresql":
+        cur.cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(sha),))
+    _still_stored(sha, root)
+
+
+def lock_key(sha: str) -> int:
+    """The advisory lock number of a file (the first 60 bits of its sha256)."""
+    return int(sha[:15], 16)
+
+
+def _still_stored(sha: str, root: Path | None) -> None:
     if not path_of(sha, root).is_file():
         raise Refused("evidence_missing", f"evidence {sha[:12]}… is no longer in the store: upload it again")
 

@@ -37,12 +37,16 @@ def _actor_query():
 
 
 # built once: a prebuilt statement also keeps its compiled-cache key
-_ACTOR_Q = _actor_query()
+_ACTOR_Q = ACTOR_Q = _actor_query()
 
 
 def load_actor(conn: Connection, username: str) -> spec.Actor:
     """Who ``username`` is, read from the database on every command (roles are never cached)."""
-    rows = conn.execute(_ACTOR_Q, {"username": username}).all()
+    return actor_from_rows(conn.execute(_ACTOR_Q, {"username": username}).all(), username)
+
+
+def actor_from_rows(rows, username: str) -> spec.Actor:
+    """The :class:`spec.Actor` of the rows of :data:`ACTOR_Q` (one per role, unit or delegation)."""
     if not rows or not rows[0].active:
         raise NotFound(f"no such user: {username}")
     roles = frozenset(r.role for r in rows if r.role is not None)

@@ -357,6 +357,52 @@ class Outbox(Base):
     __table_args__ = (Index("ix_outbox_pending", "sent_at", "dead", "next_attempt_at"),)
 
 
+class MeasureTally(Base):
+    """How many measures share a dashboard key, kept by database triggers on ``measures`` (migration 0018).
+
+    The key: part, unit (0: none), state, the deadline that sets the light (open work only; else
+    :data:`workflow.readmodels.tallies.NO_DEADLINE`) and whether a closed measure was closed late."""
+
+    __tablename__ = "measure_tallies"
+    part_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    unit_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(20), primary_key=True)
+    deadline_key: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    late: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer)
+    # the lights that need a deadline (red, yellow) are a range of deadlines: read through this
+    __table_args__ = (Index("ix_measure_tallies_state_deadline", "state", "deadline_key"),)
+
+
+class UnitTally(Base):
+    """How many measures share a part, unit, state and lateness: :class:`MeasureTally` without the deadline,
+    a few rows per unit, for the counts that need no light (0018)."""
+
+    __tablename__ = "unit_tallies"
+    part_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    unit_key: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(20), primary_key=True)
+    late: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class EventTally(Base):
+    """How many submit, sign_off and reopen events fell on a China day, kept by triggers on ``events`` (0018)."""
+
+    __tablename__ = "event_tallies"
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class OrderCounter(Base):
+    """The last supervision order number (督办单) issued in a year: the next is one more (migration 0017)."""
+
+    __tablename__ = "order_counters"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer)
+
+
 class Escalation(Base):
     """One (measure, level, deadline) escalation; the unique key makes it happen once."""
 

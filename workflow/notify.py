@@ -54,23 +54,37 @@ def enqueue(conn: Connection, recipients, kind: str, subject: str, body: str, no
     With ``key``, each row's key is ``key:recipient:channel`` and unique, so the same message
     is never queued twice (the caller's insert fails; escalations use this).
     """
-    rows = []
-    now = now.replace(tzinfo=None)
-    link = measure_link(measure_id)
     uids = [uid for uid in dict.fromkeys(recipients) if uid is not None]
     if not uids:
         return 0
-    found = {r.id: r for r in conn.execute(_CHANNELS_MANY, {"user_ids": uids})}
-    for uid in uids:
-        info = found.get(uid)
-        email, webhook_url = (info.email, info.webhook_url) if info is not None else (None, None)
+    found = {r.id: (r.email, r.webhook_url) for r in conn.execute(_CHANNELS_MANY, {"user_ids": uids})}
+    rows = outbox_rows(uids, found, kind, subject, body, now, measure_id=measure_id, level=level, key=key)
+    if rows:
+        conn.execute(_INSERT, rows)
+    return len(rows)
+
+
+OUTBOX_KEYS = ("key", "recipient_id", "channel", "kind", "measure_id", "level", "subject", "body", "created_at",
+               "attempts", "dead", "next_attempt_at")
+
+
+def outbox_rows(recipients, found: dict, kind: str, subject: str, body: str, now: dt.datetime,
+                measure_id: int | None = None, level: int | None = None, key: str | None = None) -> list[dict]:
+    """The outbox rows (:data:`OUTBOX_KEYS`) for ``recipients`` (user ids, the first of each kept,
+    None skipped); ``found`` maps a user id to its ``(email, webhook_url)`` (a user missing from it
+    gets the inbox alone)."""
+    rows = []
+    now = now.replace(tzinfo=None)
+    text = f"{body}\n{measure_link(measure_id)}"
+    for uid in dict.fromkeys(recipients):
+        if uid is None:
+            continue
+        email, webhook_url = found.get(uid, (None, None))
         for channel in channels(email, webhook_url):
             rows.append({
                 "key": f"{key}:{uid}:{channel}" if key else None,
                 "recipient_id": uid, "channel": channel, "kind": kind, "measure_id": measure_id,
-                "level": level, "subject": subject, "body": f"{body}\n{link}", "created_at": now,
+                "level": level, "subject": subject, "body": text, "created_at": now,
                 "attempts": 0, "dead": False, "next_attempt_at": now,
             })
-    if rows:
-        conn.execute(_INSERT, rows)
-    return len(rows)
+    return rows

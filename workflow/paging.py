@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Self, TypeVar
 
 from sqlalchemy import func, select
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.engine import Connection
 
 MAX_PER_PAGE = 200
@@ -72,22 +74,44 @@ class Page:
         return out
 
 
-def paginate(conn: Connection, query, order, page, per_page, *, key=None, default_per_page: int = 50) -> Page:
+def paginate(conn: Connection, query, order, page, per_page, *, key=None, narrow=None, total: int | None = None,
+             default_per_page: int = 50) -> Page:
     """One page of the rows of ``query`` (a ``select``) in ``order`` (a list of columns).
 
     ``page`` and ``per_page`` are clamped here. With ``key`` (a unique column of the query, such
-    as the measure id) the offset is walked on a narrow query of that column alone (same joins
-    and filters), then the page's wide rows are fetched by key, so a late page costs about what
-    the first does. ``order`` must end in a unique column for a stable order.
+    as the measure id) the offset is walked on a narrow query of that column alone, then the
+    page's wide rows are fetched by key. ``narrow``: that query of the key alone, with only the
+    joins its filters and order need (default: ``query`` with its columns cut to the key). A page
+    in the second half is walked from the end in the reversed order, so the last page costs what
+    the first does. ``order`` must end in a unique column for a stable order. ``total``: the count,
+    when the caller knows it already (kept tallies), so it is not counted again.
     """
     page, per_page = clamp(page, per_page, default_per_page)
     offset = (page - 1) * per_page
     if key is None:
         total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-        rows = conn.execute(query.order_by(*order).limit(per_page).offset(offset)).all()
+        rows = list(conn.execute(query.order_by(*order).limit(per_page).offset(offset)).all())
         return Page(rows, page, per_page, total)
-    narrow = query.with_only_columns(key)
-    total = conn.execute(select(func.count()).select_from(narrow.subquery())).scalar_one()
-    keys = [r[0] for r in conn.execute(narrow.order_by(*order).limit(per_page).offset(offset))]
-    rows = conn.execute(query.where(key.in_(keys)).order_by(*order)).all() if keys else []
+    narrow = query.with_only_columns(key) if narrow is None else narrow
+    if total is None:
+        total = conn.execute(select(func.count()).select_from(narrow.order_by(None).subquery())).scalar_one()
+    if offset >= total:
+        keys = []
+    elif offset > total // 2:  # walk from the end: the rows before the last ``total - offset`` ones
+        from_end = total - offset - per_page
+        n = per_page + min(0, from_end)
+        keys = [r[0] for r in conn.execute(narrow.order_by(*(reverse(o) for o in order))
+                                           .limit(n).offset(max(0, from_end)))][::-1]
+    else:
+        keys = [r[0] for r in conn.execute(narrow.order_by(*order).limit(per_page).offset(offset))]
+    rows = list(conn.execute(query.where(key.in_(keys)).order_by(*order)).all()) if keys else []
     return Page(rows, page, per_page, total)
+
+
+def reverse(clause):
+    """The opposite direction of one ORDER BY term (``col``, ``col.asc()`` or ``col.desc()``)."""
+    if isinstance(clause, UnaryExpression) and clause.modifier is operators.desc_op:
+        return clause.element.asc()
+    if isinstance(clause, UnaryExpression) and clause.modifier is operators.asc_op:
+        return clause.element.desc()
+    return clause.desc()

@@ -89,6 +89,7 @@ class Trigger:
     notice: Notice | None = None
     tone: str = "primary"  # how a page shows its button: primary, good, danger
     public: bool = True  # fired by people (the CLI and the API), not only by the scheduler
+    on_connection: bool = False  # its effect writes through SQLAlchemy (a new measure): off the precompiled path
 
     @property
     def changes_state(self) -> bool:
@@ -201,7 +202,7 @@ TRIGGERS: dict[str, Trigger] = {t.name: t for t in (
             input_guards=(need_finding, need_comment),
             params=(Param("finding", "choice", N_("自查结论"), required=True, choices=FINDINGS, vocab="finding"),
                     Param("comment", "text", N_("自查情况"), required=True, max_length=20000)), evidence=True,
-            effect=effects.report_finding,
+            effect=effects.report_finding, on_connection=True,
             notice=Notice("finding_reported", N_("自查结论：整改措施 {id}"),
                           N_("{actor} 报告了自查结论：{finding}。{comment}"), ("office",))),
     Trigger("escalate", N_("督办"), OPEN_STATES, None, is_system, "the scheduler", public=False),

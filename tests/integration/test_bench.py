@@ -17,7 +17,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 RECTIFY = Path(sys.executable).with_name("rectify")
 
-REQUIRED = ("engine_per_s", "raw_sqlite_per_s", "spiff_per_s", "ratio_vs_raw", "ratio_vs_spiff", "peak_rss_mb")
+REQUIRED = ("engine_per_s", "raw_sqlite_per_s", "spiff_per_s", "ratio_vs_raw", "ratio_vs_spiff", "peak_rss_mb",
+            "raw_full_per_s", "ratio_vs_raw_full", "spiff_reload_per_s", "ratio_vs_spiff_reload", "cpu_ratio_vs_raw")
+SCALE = ("dashboard_ratio", "ledger_filtered_ratio", "ledger_last_page_ratio", "items_json_rss_ratio",
+         "audit_verify_rss_ratio", "export_ratio_vs_baseline")
 
 
 def _run(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
@@ -49,11 +52,16 @@ def test_bench_ratios_are_the_quotients_of_the_rates_it_reports(small_run):
     data = json.loads(small_run[0].stdout)
     assert data["ratio_vs_raw"] == pytest.approx(data["engine_per_s"] / data["raw_sqlite_per_s"], rel=1e-3)
     assert data["ratio_vs_spiff"] == pytest.approx(data["engine_per_s"] / data["spiff_per_s"], rel=1e-3)
+    assert data["ratio_vs_raw_full"] == pytest.approx(data["engine_per_s"] / data["raw_full_per_s"], rel=1e-3)
+    assert data["ratio_vs_spiff_reload"] == pytest.approx(data["engine_per_s"] / data["spiff_reload_per_s"],
+                                                          rel=1e-3)
+    cpu = data["cpu_per_s"]
+    assert data["cpu_ratio_vs_raw"] == pytest.approx(cpu["engine"] / cpu["raw"], rel=1e-2)
 
 
 def test_bench_runs_the_requested_number_of_triggers_through_every_implementation(small_run):
     data = json.loads(small_run[0].stdout)
-    assert data["n"] == 400 and data["raw_n"] == 400
+    assert data["n"] == 400 and data["raw_n"] == 400 and data["raw_full_n"] == 400
     assert data["spiff_n"] == 400
     # every measure went through start, submit, approve and sign_off: one creation event plus four
     assert data["events_written"] == 100 * 5
@@ -86,3 +94,43 @@ def test_bench_of_an_unknown_name_is_refused_in_one_line(tmp_path):
     assert proc.returncode != 0
     assert proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_bench_scale_reports_each_ratio_as_large_over_small_from_two_built_ledgers(tmp_path):
+    proc = _run("bench", "scale", "--json", "--small", "300", "--large", "900", tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert (data["small"], data["large"]) == (300, 900)
+    for key in SCALE:
+        assert isinstance(data[key], float) and math.isfinite(data[key]) and data[key] > 0, key
+    small, large = data["small_figures"], data["large_figures"]
+    assert data["dashboard_ratio"] == pytest.approx(large["dashboard_s"] / small["dashboard_s"], rel=2e-2)
+    assert data["items_json_rss_ratio"] == pytest.approx(large["items_json_rss_mb"] / small["items_json_rss_mb"],
+                                                         rel=2e-2)
+    assert data["export_ratio_vs_baseline"] == pytest.approx(small["export_rows_per_s"] / small["bare_rows_per_s"],
+                                                             rel=2e-2)
+    assert small["export_rows"] == 300
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("rectify-bench-")]
+
+
+def test_bench_transitions_runs_on_an_empty_postgresql_database_and_empties_it_again(tmp_path, pg_server):
+    from sqlalchemy import create_engine, inspect
+
+    from tests import pg
+
+    url = pg.create_database(pg_server, prefix="rectify_bench")
+    try:
+        proc = _run("bench", "transitions", "--json", "--n", "40", "--database-url", url, tmp_path=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        data = json.loads(proc.stdout)
+        assert data["database"] == "postgresql" and data["n"] == 40 and data["raw_full_n"] == 40
+        assert data["events_written"] == 10 * 5 and data["ratio_vs_raw_full"] > 0
+        eng = create_engine(url)
+        try:
+            assert inspect(eng).get_table_names() == []
+        finally:
+            eng.dispose()
+        again = _run("bench", "transitions", "--json", "--n", "40", "--database-url", url, tmp_path=tmp_path)
+        assert again.returncode == 0, again.stderr
+    finally:
+        pg.drop_database(pg_server, url)

@@ -34,20 +34,21 @@ def _worker(env: dict, jobs: list, barrier, results, inside) -> None:
     os.environ.update(env)
     import time
 
-    from workflow import commands as wcommands, db as wdb, notify as wnotify, spec as wspec
+    from workflow import commands as wcommands, db as wdb, spec as wspec
+    from workflow.commands import hot as whot
     from workflow.errors import Conflict as WConflict
 
     lingering = {"on": False}
-    real_enqueue = wnotify.enqueue
+    real_rows = whot.notify_rows
 
-    def enqueue_and_linger(*a, **kw):
-        n = real_enqueue(*a, **kw)
+    def outbox_and_linger(*a, **kw):
+        n = real_rows(*a, **kw)
         if lingering["on"]:
             inside.set()
             time.sleep(LINGER_S)
         return n
 
-    wnotify.enqueue = enqueue_and_linger
+    whot.notify_rows = outbox_and_linger
     engine = wdb.get_engine()
     with engine.connect():
         pass  # open the pooled connection before the race, not during it

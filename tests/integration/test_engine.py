@@ -9,7 +9,8 @@ from sqlalchemy import func, select, update
 
 from tests import factory
 from tests.conftest import png_bytes
-from workflow import audit, commands, db, evidence, notify, planwriter, spec, vocabulary
+from workflow import audit, commands, db, evidence, planwriter, spec, vocabulary
+from workflow.commands import hot
 from workflow.errors import Conflict, NotFound
 from workflow.models import Event, Extension, Measure, MeasureEvidence, Outbox, Problem, User
 
@@ -210,27 +211,28 @@ def test_reassign_to_an_unknown_user_is_refused_and_writes_nothing(engine, world
 def test_a_failure_after_the_event_rolls_back_event_measure_and_outbox_together(engine, world, monkeypatch):
     mid = world["measures"][0]
     to_submitted(engine, mid)
-    real_enqueue = notify.enqueue
+    real_rows = hot.notify_rows
     written = []
 
-    def enqueue_then_fail(conn, *a, **kw):
-        n = real_enqueue(conn, *a, **kw)
+    def outbox_then_fail(cur, rows):
+        n = real_rows(cur, rows)
         written.append(n)
         # the event, the version bump and the outbox rows are in this transaction now
-        assert conn.execute(select(func.count()).select_from(Event.__table__)
-                            .where(Event.measure_id == mid)).scalar_one() == 4
-        assert conn.execute(select(func.count()).select_from(Outbox.__table__)
-                            .where(Outbox.measure_id == mid, Outbox.kind == "awaiting_sign_off")).scalar_one() == n
+        mark = "?" if cur.dialect.name == "sqlite" else "%s"
+        cur.cur.execute(f"SELECT count(*) FROM events WHERE measure_id = {mark}", (mid,))
+        assert cur.cur.fetchone()[0] == 4
+        cur.cur.execute(f"SELECT count(*) FROM outbox WHERE measure_id = {mark} AND kind = 'awaiting_sign_off'", (mid,))
+        assert cur.cur.fetchone()[0] == n
         raise RuntimeError("mail relay exploded")
 
-    monkeypatch.setattr(notify, "enqueue", enqueue_then_fail)
+    monkeypatch.setattr(hot, "notify_rows", outbox_then_fail)
     before = snapshot(engine)
     with pytest.raises(RuntimeError):
         fire(engine, mid, "approve", "leader1", 3)
     assert written and written[0] >= 1
     assert snapshot(engine) == before
     assert audit.verify(engine) is None
-    monkeypatch.setattr(notify, "enqueue", real_enqueue)
+    monkeypatch.setattr(hot, "notify_rows", real_rows)
     assert fire(engine, mid, "approve", "leader1", 4).seq == 4
 
 

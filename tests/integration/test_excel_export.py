@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from tests.data import ledgers
 from workflow import audit, db, importing
+from workflow.effects import Refused
 from workflow.exporting import ledger_xlsx
 from workflow.importing import notice
 from workflow.vocabulary import LIGHT_LABELS
@@ -86,6 +87,34 @@ def test_the_seed_notice_round_trips_through_the_excel_ledger(sqlite_engine, tmp
     assert s3["unchanged"] == {"problems": 16, "measures": 45}
 
 
+def test_a_part_longer_than_a_sheet_goes_on_in_continuation_sheets_and_still_round_trips(sqlite_engine, tmp_path):
+    summary = notice.import_notice(notice.read(notice.SEED_PATH), NOW, engine=sqlite_engine)
+    original = plan_snapshot(sqlite_engine, summary["plan_id"])
+    out = tmp_path / "split.xlsx"
+    # twelve rows to a sheet: the title, the header and ten measures (the longest problem has eight)
+    result = ledger_xlsx.export_ledger(out, now=NOW, engine=sqlite_engine, sheet_rows=12)
+    wb = openpyxl.load_workbook(out)
+    parts = wb.worksheets[1:]
+    assert len(parts) > 3 and any(name.endswith("(2)") for name in result["sheets"])
+    assert all(ws.max_row <= 12 for ws in parts)
+    assert sum(ws.max_row - 2 for ws in parts) == 45
+    for ws in parts:  # each sheet reads on its own: header, and the problem's cells on its first row
+        assert [c.value for c in ws[2]] == [h for _f, h, _w in ledger_xlsx.EXPORT_COLUMNS]
+        assert ws.cell(3, 4).value
+    other = fresh_engine(tmp_path)
+    s2 = importing.import_ledger(out, now=NOW, engine=other)
+    assert plan_snapshot(other, s2["plan_id"]) == original
+
+
+def test_a_problem_longer_than_a_sheet_is_refused_by_name_and_no_file_is_written(sqlite_engine, tmp_path):
+    notice.import_notice(notice.read(notice.SEED_PATH), NOW, engine=sqlite_engine)
+    out = tmp_path / "short.xlsx"
+    with pytest.raises(Refused) as info:  # problem 10 of the seed has eight measures
+        ledger_xlsx.export_ledger(out, now=NOW, engine=sqlite_engine, sheet_rows=9)
+    assert info.value.rule == "sheet_too_long" and "问题10" in info.value.message
+    assert not out.exists() and not list(tmp_path.glob(".*.part"))
+
+
 def test_export_layout_summary_sheet_parts_frozen_header_filters_widths_and_light_fills(sqlite_engine, tmp_path):
     s = importing.import_ledger(ledgers.customary(tmp_path / "a.xlsx"), now=NOW, engine=sqlite_engine)
     out = tmp_path / "ledger.xlsx"
@@ -96,7 +125,8 @@ def test_export_layout_summary_sheet_parts_frozen_header_filters_widths_and_ligh
     one, two = wb.worksheets[1], wb.worksheets[2]
     assert one.freeze_panes == "E3" and one.auto_filter.ref == "A2:P6" and two.auto_filter.ref == "A2:P4"
     assert [c.value for c in one[2]] == [h for _f, h, _w in ledger_xlsx.EXPORT_COLUMNS]
-    assert one.column_dimensions["D"].width == 48 and one.column_dimensions["A"].width == 8
+    # the width as Excel shows it (the file stores it with the cell padding: 48 → 48.71)
+    assert int(one.column_dimensions["D"].width) == 48 and int(one.column_dimensions["A"].width) == 8
     assert {"A1:P1", "B3:B5", "C3:C5", "D3:D5", "N3:N5"} <= {str(r) for r in one.merged_cells.ranges}
     assert one["A3"].value == "1.1" and one["D3"].value == "学习不主动，未及时学习有关指示批示精神。"
     assert one["D4"].value is None and one["E4"].value == "纳入理论中心组学习计划"

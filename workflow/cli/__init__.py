@@ -86,6 +86,15 @@ def require_user(username: str) -> None:
     with db.read_tx() as conn:
         if conn.execute(select(User.id).where(User.username == username)).first() is None:
             raise NotFound(f"no such user: {username}")
+def emit_json_rows(rows) -> None:
+    """One JSON list on stdout, written row by row as the rows come (memory stays flat)."""
+    out = sys.stdout
+    out.write("[")
+    for i, row in enumerate(rows):
+        if i:
+            out.write(",")
+        out.write(json.dumps(row, ensure_ascii=False, default=str))
+    out.write("]\n")
 
 
 def parse_now(value: str | None) -> dt.datetime:
@@ -230,7 +239,7 @@ def items_cmd(state, unit, light, now_, as_json):
     warn_calendar(now)
     rows = iter_items(state=state, unit=unit, light=light, now=now)
     if as_json:
-        emit_json(list(rows))
+        emit_json_rows(rows)
         return
     for r in rows:
         click.echo(f"{r['id']:>5} 问题{r['problem_no']:<3} {r['state']:<12} {r['light']:<6} "

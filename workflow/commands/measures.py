@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from .. import audit, db, evidence as ev, notify, spec, vocabulary, workdays
@@ -20,11 +20,11 @@ from ..clock import utcnow
 from ..effects import Change
 from ..errors import Conflict
 from ..evidence import Stored
-from ..loading import LOCK_MEASURE, load_actor, load_measure, view_of
-from ..models import (
-    Escalation, Evidence, Extension, LightChange, Measure, MeasureEvidence, Membership, OrgUnit, Spread, User, UserRole,
-)
+from ..loading import view_of
+from ..models import Measure, Spread, User
+from ..precompiled import Cursor
 from ..spec import Refused
+from . import hot
 
 M = Measure.__table__
 U = User.__table__
@@ -58,32 +58,43 @@ def fire(measure_id: int, trigger: str, actor: str, *, comment: str = "", reason
     t = spec.TRIGGERS.get(trigger)
     if t is None or (not t.public and actor != "system"):
         raise Refused("unknown_trigger", f"unknown trigger {trigger!r}")
-    with db.write_tx(engine, within=conn) as conn:
-        who = load_actor(conn, actor)
-        if conn.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE already made us the only writer
-            conn.execute(LOCK_MEASURE, {"measure_id": measure_id})  # PostgreSQL: one writer per measure
-        row = load_measure(conn, measure_id)
-        if expected_version is not None and row.version != expected_version:
-            raise Conflict(measure_id, expected_version, row.version)
-        if evidence:
-            evidence = not_yet_attached(conn, measure_id, evidence)
-        ctx = spec.Ctx(who, view_of(row), comment=comment or "", reason=reason or "",
-                       new_evidence=len(evidence), params=dict(params or {}), today=workdays.local_today(now))
-        dest = spec.check(trigger, ctx)
-        return _apply(conn, t, row, dest, ctx, evidence, now)
+    if conn is not None or t.on_connection:  # the caller's transaction, or an effect that writes a measure
+        with db.write_tx(engine, within=conn) as conn:
+            cur = Cursor.of(conn, hot.STATEMENTS)
+            try:
+                return _fire(cur, t, measure_id, actor, comment, reason, evidence, params, expected_version, now,
+                             conn)
+            finally:
+                cur.close()
+    with db.raw_write_tx(engine) as (driver, dialect):
+        cur = Cursor(driver, dialect, hot.STATEMENTS)
+        try:
+            return _fire(cur, t, measure_id, actor, comment, reason, evidence, params, expected_version, now)
+        finally:
+            cur.close()
 
 
-_EVIDENCE_SEEN = select(MeasureEvidence.sha256).where(MeasureEvidence.measure_id == bindparam("measure_id"),
-                                                      MeasureEvidence.removed_seq.is_(None))
-_INSERT_LIGHT = insert(LightChange.__table__)
+def _fire(cur: Cursor, t: spec.Trigger, measure_id: int, actor: str, comment: str, reason: str,
+          evidence: list[Stored], params: dict | None, expected_version: int | None, now: dt.datetime,
+          conn: Connection | None = None) -> Result:
+    who, row = hot.load(cur, actor, measure_id)
+    if expected_version is not None and row.version != expected_version:
+        raise Conflict(measure_id, expected_version, row.version)
+    if evidence:
+        evidence = not_yet_attached(hot.evidence_seen(cur, measure_id), evidence)
+    ctx = spec.Ctx(who, view_of(row), comment=comment or "", reason=reason or "",
+                   new_evidence=len(evidence), params=dict(params or {}), today=workdays.local_today(now))
+    dest = spec.check(t.name, ctx)
+    return _apply(cur, t, row, dest, ctx, evidence, now, conn)
+
+
 _UPDATE_CHECKED = update(M).where(and_(M.c.id == bindparam("b_id"), M.c.version == bindparam("b_version")))
-_HEADS = select(Membership.user_id).where(Membership.unit_id == bindparam("unit_id"), Membership.is_head.is_(True))
 
 
-def not_yet_attached(conn: Connection, measure_id: int, evidence: list[Stored]) -> list[Stored]:
-    """The files not already on the measure (by sha256), each once: the same file uploaded again is not
-    attached again."""
-    seen = {r[0] for r in conn.execute(_EVIDENCE_SEEN, {"measure_id": measure_id})}
+def not_yet_attached(attached: Iterable[str], evidence: list[Stored]) -> list[Stored]:
+    """The files not already on the measure (``attached``: their sha256), each once: the same file uploaded
+    again is not attached again."""
+    seen = set(attached)
     fresh = []
     for e in evidence:
         if e.sha256 not in seen:
@@ -106,40 +117,39 @@ def write_checked(conn: Connection, measure_id: int, version: int, values: dict)
 class _Store:
     """What an effect may ask of the database, inside the command's transaction."""
 
-    def __init__(self, conn: Connection, row, actor: spec.Actor, now: dt.datetime):
-        self.conn, self.row, self.actor, self.now = conn, row, actor, now
+    def __init__(self, cur: Cursor, row, actor: spec.Actor, now: dt.datetime, conn: Connection | None = None):
+        self.cur, self.row, self.actor, self.now = cur, row, actor, now
+        self.conn = conn  # the SQLAlchemy connection of a trigger declared ``on_connection``
 
     def evidence_seen(self) -> list[str]:
-        return sorted(r[0] for r in self.conn.execute(_EVIDENCE_SEEN, {"measure_id": self.row.id}))
+        return hot.evidence_seen(self.cur, self.row.id)
 
     def person(self, username: str, role: str | None) -> int:
         """An active person who holds ``role`` (never the scheduler's ``system``)."""
-        row = self.conn.execute(select(U.c.id, U.c.active).where(U.c.username == username)).first()
+        row = self.cur.one("person", {"username": username})
         if row is None or not row.active or username == "system":
             raise Refused("invalid_input", f"no such active person: {username}")
-        if role and self.conn.execute(select(UserRole.role).where(
-                UserRole.user_id == row.id, UserRole.role == role)).first() is None:
+        if role and self.cur.one("holds_role", {"user_id": row.id, "role": role}) is None:
             raise Refused("invalid_input", f"{username} does not hold the role {role}")
         return row.id
 
     def unit(self, name: str) -> int:
-        uid = self.conn.execute(select(OrgUnit.id).where(OrgUnit.name == name)).scalar()
+        uid = self.cur.scalar("unit", {"name": name})
         if uid is None:
             raise Refused("invalid_input", f"no such unit: {name}")
         return uid
 
     def open_extension(self, new_deadline: dt.date, reason: str) -> None:
-        self.conn.execute(insert(Extension.__table__), {
+        self.cur.execute("open_extension", {
             "measure_id": self.row.id, "requested_by": self.actor.id, "old_deadline": self.row.deadline,
             "new_deadline": new_deadline, "reason": reason, "status": "pending", "created_at": self.now})
 
     def decide_extension(self, granted: bool) -> dt.date:
-        ext = self.conn.execute(select(Extension.id, Extension.new_deadline).where(
-            Extension.measure_id == self.row.id, Extension.status == "pending")).first()
+        ext = self.cur.one("pending_extension", {"measure_id": self.row.id})
         if ext is None:  # the flag on the measure says pending: the two disagree, refuse rather than guess
             raise Refused("no_pending_extension", "there is no pending extension request")
-        self.conn.execute(update(Extension.__table__).where(Extension.id == ext.id).values(
-            status="granted" if granted else "denied", decided_by=self.actor.id, decided_at=self.now))
+        self.cur.execute("decide_extension", {"b_id": ext.id, "status": "granted" if granted else "denied",
+                                              "decided_by": self.actor.id, "decided_at": self.now})
         return ext.new_deadline
 
     def record_finding(self, finding: str, account: str) -> int | None:
@@ -149,6 +159,8 @@ class _Store:
             return None
         from .. import planwriter
 
+        if self.conn is None:
+            raise RuntimeError("record_finding runs on a trigger declared on_connection")
         row = self.row
         days = self.conn.execute(select(Spread.fix_days).where(Spread.id == row.spread_id)).scalar() or 30
         seq = (self.conn.execute(select(func.max(M.c.seq)).where(M.c.problem_id == row.problem_id)).scalar() or 0) + 1
@@ -161,76 +173,63 @@ class _Store:
         return mid
 
     def latest_order(self) -> str | None:
-        return self.conn.execute(select(Escalation.order_no).where(
-            Escalation.measure_id == self.row.id, Escalation.order_no.is_not(None))
-            .order_by(Escalation.id.desc()).limit(1)).scalar()
+        return self.cur.scalar("latest_order", {"measure_id": self.row.id})
 
 
-def _apply(conn: Connection, t: spec.Trigger, row, dest: str, ctx: spec.Ctx, evidence: list[Stored],
-           now: dt.datetime) -> Result:
+def _apply(cur: Cursor, t: spec.Trigger, row, dest: str, ctx: spec.Ctx, evidence: list[Stored],
+           now: dt.datetime, conn: Connection | None = None) -> Result:
     change = Change()
     for name in ("comment", "reason"):
         value = getattr(ctx, name)
         if value and t.param(name) is not None:
             change.body[name] = value
     if t.effect is not None:
-        t.effect(ctx, now, _Store(conn, row, ctx.actor, now), change)
+        t.effect(ctx, now, _Store(cur, row, ctx.actor, now, conn), change)
     values, body = change.values, change.body
     if evidence:
         body["evidence"] = [{"sha256": e.sha256, "name": e.name, "size": e.size, "mime": e.mime} for e in evidence]
         values["evidence_count"] = row.evidence_count + len(evidence)
-    seq, h = audit.append(conn, row.id, row.head_seq, row.head_hash, t.name, ctx.actor.username,
-                          row.state if t.changes_state else None, dest if t.changes_state else None, body, now)
+    event = audit.event_values(row.id, row.head_seq, row.head_hash, t.name, ctx.actor.username,
+                               row.state if t.changes_state else None, dest if t.changes_state else None, body, now)
+    seq, h = event["seq"], event["hash"]
+    hot.insert_event(cur, event)
     values.update(state=dest, version=row.version + 1, head_seq=seq, head_hash=h)
-    _record_light(conn, row, dest, values, now)
-    write_checked(conn, row.id, row.version, values)
+    _record_light(cur, row, dest, values, now)
+    hot.write_checked(cur, row.id, row.version, values)
     for e in evidence:
-        _link_evidence(conn, row.id, e, seq, now)
-    notified = _notify(conn, t, row, ctx, change, now) if t.notice is not None else 0
+        _link_evidence(cur, row.id, e, seq, now)
+    notified = _notify(cur, t, row, ctx, change, now) if t.notice is not None else 0
     return Result(row.id, t.name, row.state, dest, row.version + 1, seq, h, notified, [e.sha256 for e in evidence])
 
 
-def _record_light(conn: Connection, row, dest: str, values: dict, now: dt.datetime) -> None:
+def _record_light(cur: Cursor, row, dest: str, values: dict, now: dt.datetime) -> None:
     """Lights are history: recovery when the measure goes to an approver or its deadline moves (the sweep
     then starts that deadline's ladder), and done when it is closed."""
     if (dest in spec.AWAITING_STATES or "deadline" in values) and row.light in ("yellow", "red"):
         values.update(light="green", level=-1)
-        conn.execute(_INSERT_LIGHT, {"measure_id": row.id, "light": "green", "level": -1, "at": now})
+        hot.insert_light(cur, {"measure_id": row.id, "light": "green", "level": -1, "at": now})
     elif dest == spec.CLOSED and row.light != "done":
-        conn.execute(_INSERT_LIGHT, {"measure_id": row.id, "light": "done", "level": -1, "at": now})
+        hot.insert_light(cur, {"measure_id": row.id, "light": "done", "level": -1, "at": now})
 
 
-def _audience(conn: Connection, who: str, row, values: dict) -> list[int | None]:
-    owner, leader = values.get("owner_id", row.owner_id), values.get("leader_id", row.leader_id)
-    unit = values.get("unit_id", row.unit_id)
-    if who == "owner":
-        return [owner]
-    if who == "leader":
-        return [leader]
-    if who in ("office", "supervisors"):
-        return list(notify.users_with_role(conn, "office" if who == "office" else "supervisor"))
-    if who == "unit_heads":
-        return [r[0] for r in conn.execute(_HEADS, {"unit_id": unit})] if unit is not None else []
-    raise ValueError(f"unknown audience {who!r}")
-
-
-def _notify(conn: Connection, t: spec.Trigger, row, ctx: spec.Ctx, change: Change, now: dt.datetime) -> int:
+def _notify(cur: Cursor, t: spec.Trigger, row, ctx: spec.Ctx, change: Change, now: dt.datetime) -> int:
     n = t.notice
-    recipients = [uid for who in n.audience for uid in _audience(conn, who, row, change.values)]
+    assert n is not None
+    uids, found = hot.recipients(cur, n.audience, row, change.values)
     fmt = {"id": row.id, "actor": ctx.actor.display, "reason": ctx.reason, "comment": ctx.comment,
            "deadline": row.deadline, "new_deadline": change.body.get("new_deadline", ""),
            "order_no": change.body.get("order_no", ""),
            "finding": vocabulary.label("finding", change.body.get("finding"))}
-    return notify.enqueue(conn, recipients, n.kind, n.subject.format(**fmt), n.text.format(**fmt), now,
-                          measure_id=row.id)
+    rows = notify.outbox_rows(uids, found, n.kind, n.subject.format(**fmt), n.text.format(**fmt), now,
+                              measure_id=row.id)
+    return hot.notify_rows(cur, rows)
 
 
-def _link_evidence(conn: Connection, measure_id: int, e: Stored, seq: int, now: dt.datetime) -> None:
-    if conn.execute(select(Evidence.sha256).where(Evidence.sha256 == e.sha256)).first() is None:
-        ev.claim(conn, e.sha256)  # still there: a failed command's cleanup may have taken the same bytes
-        conn.execute(insert(Evidence.__table__), {"sha256": e.sha256, "size": e.size, "mime": e.mime, "created_at": now})
-    conn.execute(insert(MeasureEvidence.__table__),
-                 {"measure_id": measure_id, "sha256": e.sha256, "name": e.name, "event_seq": seq})
+def _link_evidence(cur: Cursor, measure_id: int, e: Stored, seq: int, now: dt.datetime) -> None:
+    if cur.one("evidence_known", {"sha256": e.sha256}) is None:
+        ev.claim_on(cur, e.sha256)  # still there: a failed command's cleanup may have taken the same bytes
+        cur.execute("evidence_file", {"sha256": e.sha256, "size": e.size, "mime": e.mime, "created_at": now})
+    cur.execute("evidence_link", {"measure_id": measure_id, "sha256": e.sha256, "name": e.name, "event_seq": seq})
 
 
 def record_creation(conn: Connection, measure_id: int, actor: str, body: dict, now: dt.datetime,

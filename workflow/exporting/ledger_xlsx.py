@@ -1,31 +1,30 @@
-"""The ledger as .xlsx, in the layout the importer reads, written in streaming mode.
+"""The ledger as .xlsx, in the layout the importer reads, written with constant memory.
 
-:func:`export_ledger` writes a summary sheet and one sheet per part in openpyxl's write-only
-mode, reading the ledger in batches: a frozen header, filters, column widths, a problem's cells
-merged over its measures, and red/yellow/green fills by light. Memory stays bounded by the batch,
-not the plan. Labels come from :mod:`workflow.vocabulary`. Text a person typed is always written
-as text: a cell beginning with ``=`` is never a formula.
+:func:`export_ledger` writes a summary sheet and one sheet per part with XlsxWriter in its
+``constant_memory`` mode (each row goes to disk as the next begins), reading the ledger in batches:
+a frozen header, filters, column widths, a problem's cells merged over its measures, and
+red/yellow/green fills by light. Every combination of font, fill, alignment and format is one
+format object made once. A part longer than a sheet goes on in continuation sheets. Labels come
+from :mod:`workflow.vocabulary`. Text a person typed is always written as text: a cell beginning
+with ``=`` is never a formula.
 """
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from .. import db, outfile, spec, workdays
 from ..clock import utcnow
+from ..effects import Refused
 from ..models import Category, Measure, Part, Problem, User
 from ..vocabulary import KIND_LABELS, LIGHT_LABELS, STATE_LABELS, cn_numeral
-
-if TYPE_CHECKING:
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 M = Measure.__table__
 EXPORT_COLUMNS = (
@@ -43,6 +42,9 @@ MERGED_COLUMNS = ("part", "category", "problem", "problem_account", "amount_invo
 LIGHT_FILL = {"red": "FFC7CE", "yellow": "FFEB9C", "green": "C6EFCE", "done": "C6EFCE"}
 LIGHTS = ("red", "yellow", "green", "done")
 SUMMARY_SHEET = "汇总"
+# characters XML 1.0 forbids (control characters left by PDF extraction): dropped from text cells
+ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+SHEET_ROWS = 1_048_576  # Excel's rows per sheet: a part beyond it goes on in a continuation sheet
 
 
 def sheet_name(no: int, title: str, used: set) -> str:
@@ -57,110 +59,121 @@ def sheet_name(no: int, title: str, used: set) -> str:
     return name
 
 
-class Styles:
-    """The export's cells: one named style per combination of font, fill, alignment and format.
+class Sheet:
+    """One worksheet written row after row: ``append`` a list of ``(value, format)`` cells."""
 
-    Assigning fonts, fills and borders cell by cell hashes the style objects each time and costs
-    most of the export; a named style is registered once and assigned by name.
-    """
+    def __init__(self, ws):
+        self.ws, self.title, self.rows = ws, ws.name, 0
+
+    def append(self, cells: list) -> None:
+        ws, row = self.ws, self.rows
+        for col, (value, fmt) in enumerate(cells):
+            if value is None:
+                ws.write_blank(row, col, None, fmt)
+            elif isinstance(value, str):
+                ws.write_string(row, col, ILLEGAL_CHARACTERS.sub("", value), fmt)  # never a formula
+            elif isinstance(value, dt.date):
+                ws.write_datetime(row, col, value, fmt)
+            elif isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+                ws.write_number(row, col, float(value), fmt)
+            else:
+                ws.write_string(row, col, str(value), fmt)
+        self.rows += 1
+
+    def merge(self, first_row: int, col: int, last_row: int, last_col: int | None = None) -> None:
+        """Merge a range (rows and columns from 1) whose cells are already written: recorded, not rewritten."""
+        self.ws.merge.append([first_row - 1, col - 1, last_row - 1, (last_col or col) - 1])
+
+
+class Styles:
+    """The export's cell formats: one XlsxWriter format per combination of font, fill, alignment and
+    number format, made the first time it is asked for."""
 
     def __init__(self, wb):
-        from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-
         self.wb = wb
-        thin = Side(style="thin", color="999999")
-        self.border = Border(left=thin, right=thin, top=thin, bottom=thin)
-        self.head_font = Font(name="黑体", bold=True)
-        self.title_font = Font(name="方正小标宋简体", size=16)
-        self.wrap = Alignment(wrap_text=True, vertical="top")
-        self.center = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        self.head_fill = PatternFill("solid", fgColor="D9E1F2")
-        self.fills = {k: PatternFill("solid", fgColor=v) for k, v in LIGHT_FILL.items()}
-        self.named: dict[tuple, str] = {}
+        self.border = {"border": 1, "border_color": "#999999"}
+        self.head_font = {"font_name": "黑体", "bold": True}
+        self.title_font = {"font_name": "方正小标宋简体", "font_size": 16}
+        self.wrap = {"text_wrap": True, "valign": "top"}
+        self.center = {"align": "center", "valign": "vcenter", "text_wrap": True}
+        self.head_fill = {"pattern": 1, "bg_color": "#D9E1F2"}
+        self.fills = {k: {"pattern": 1, "bg_color": f"#{v}"} for k, v in LIGHT_FILL.items()}
+        self.formats: dict[tuple, object] = {}
 
-    def cell(self, ws, value, font=None, fill=None, align=None, fmt=None, bordered=True):
-        """A write-only cell of ``value`` in the named style of this combination; text stays text."""
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-        from openpyxl.styles import NamedStyle
-
+    def cell(self, ws, value, font=None, fill=None, align=None, fmt=None, bordered=True) -> tuple:
+        """A ``(value, format)`` cell in the format of this combination."""
         key = (id(font), id(fill), id(align), fmt, bordered)
-        name = self.named.get(key)
-        if name is None:
-            name = self.named[key] = f"rectify-{len(self.named) + 1}"
-            kw = {k: v for k, v in (("font", font), ("fill", fill), ("alignment", align), ("number_format", fmt),
-                                    ("border", self.border if bordered else None)) if v is not None}
-            self.wb.add_named_style(NamedStyle(name=name, **kw))
-        if isinstance(value, str):
-            value = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters left by PDF extraction
-        c = WriteOnlyCell(ws, value=value)
-        if isinstance(value, str) and c.data_type == "f":
-            c.data_type = "s"  # what a person typed is text, never a formula
-        c.style = name
-        return c
+        f = self.formats.get(key)
+        if f is None:
+            props: dict = {}
+            for part in (font, fill, align, self.border if bordered else None):
+                props.update(part or {})
+            if fmt:
+                props["num_format"] = fmt
+            f = self.formats[key] = self.wb.add_format(props)
+        return (value, f)
 
-    def head(self, ws, text: str):
+    def head(self, ws, text: str) -> tuple:
         return self.cell(ws, text, font=self.head_font, fill=self.head_fill, align=self.center)
 
 
 class PartSheets:
     """The sheets of the parts, written row by row; a problem's cells are merged over its measures."""
 
-    def __init__(self, wb, styles: Styles, plan_title: str, columns: tuple = EXPORT_COLUMNS):
-        from openpyxl.utils import get_column_letter
-
+    def __init__(self, wb, styles: Styles, plan_title: str, columns: tuple = EXPORT_COLUMNS,
+                 sheet_rows: int = SHEET_ROWS):
         self.wb, self.st, self.plan_title, self.columns = wb, styles, plan_title, columns
-        self.ws: WriteOnlyWorksheet | None = None
-        self.used = {SUMMARY_SHEET}
+        self.sheet_rows = sheet_rows
+        self.sizes: dict[int, int] = {}  # measures per problem (set by the export)
+        self.ws: Sheet | None = None
+        self.sheets: list[Sheet] = []
+        self.used = {SUMMARY_SHEET.lower()}
         self.cur_part: int | None = None
         self.cur_problem: int | None = None
         self.first_row = self.row_idx = 0
         self.merges_out = 0
         self.money = False
         self.col_of = {f: i for i, (f, _h, _w) in enumerate(columns)}
-        self.last_col = get_column_letter(len(columns))
 
     def close_problem(self) -> None:
-        """Merge the finished problem's cells (added to the set directly: MultiCellRange.add scans every range)."""
-        from openpyxl.worksheet.cell_range import CellRange
-
+        """Merge the finished problem's cells (written already: the merge is only recorded)."""
         if self.ws is None or self.cur_problem is None or self.row_idx <= self.first_row:
             return
         for f in MERGED_COLUMNS:
             if f.startswith("amount") and not self.money:
                 continue
-            c = self.col_of[f] + 1
-            self.ws.merged_cells.ranges.add(CellRange(min_col=c, min_row=self.first_row, max_col=c,
-                                                      max_row=self.row_idx))
+            self.ws.merge(self.first_row, self.col_of[f] + 1, self.row_idx)
             self.merges_out += 1
 
     def close_sheet(self) -> None:
         self.close_problem()
         if self.ws is not None:
-            self.ws.auto_filter.ref = f"A2:{self.last_col}{max(self.row_idx, 2)}"
+            self.ws.ws.autofilter(1, 0, max(self.row_idx, 2) - 1, len(self.columns) - 1)
 
     def open_sheet(self, part_no: int, part_title: str) -> None:
-        from openpyxl.utils import get_column_letter
-        from openpyxl.worksheet.cell_range import CellRange
-
         self.close_sheet()
         self.cur_part, self.cur_problem = part_no, None
-        ws = self.ws = self.wb.create_sheet(sheet_name(part_no, part_title, self.used))
+        raw = self.wb.add_worksheet(sheet_name(part_no, part_title, self.used))
+        ws = self.ws = Sheet(raw)
+        self.sheets.append(ws)
         for i, (_f, _h, width) in enumerate(self.columns):
-            ws.column_dimensions[get_column_letter(i + 1)].width = width
-        ws.freeze_panes = "E3"
-        ws.print_title_rows = "2:2"
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = 9  # A4
+            raw.set_column(i, i, width)
+        raw.freeze_panes(2, 4)  # E3
+        raw.repeat_rows(1)  # the header on every printed page
+        raw.set_landscape()
+        raw.set_paper(9)  # A4
         ws.append([self.st.cell(ws, self.plan_title, font=self.st.title_font, align=self.st.center,
                                 bordered=False)])
-        ws.merged_cells.ranges.add(CellRange(min_col=1, min_row=1, max_col=len(self.columns), max_row=1))
+        ws.merge(1, 1, 1, len(self.columns))
         ws.append([self.st.head(ws, h) for _f, h, _w in self.columns])
         self.row_idx = 2
 
     def add(self, r, light: str, names: dict[str, str]) -> None:
         """Append the row of measure ``r`` (opening its part's sheet and closing a finished problem)."""
-        if r.part != self.cur_part:
+        if r.part != self.cur_part or (r.problem_id != self.cur_problem
+                                        and self.row_idx + self.sizes.get(r.problem_id, 1) > self.sheet_rows):
+            # a part that would pass the sheet's last row goes on in "…(2)" with the title and header
+            # again; a problem is never split, so each sheet reads on its own and imports back
             self.open_sheet(r.part, r.part_title)
         assert self.ws is not None  # opened above: a part's number is never None, so the first row opens one
         new_problem = r.problem_id != self.cur_problem
@@ -302,10 +315,9 @@ class Tally:
 def write_summary(ws, st: Styles, plan_title: str, now: dt.datetime, today: dt.date, problems: int,
                   tally: Tally) -> None:
     """The summary sheet: totals, measures by state, by light and by unit."""
-    from openpyxl.utils import get_column_letter
-
-    for i, width in enumerate((22, 12, 12, 12, 10, 10, 10), 1):
-        ws.column_dimensions[get_column_letter(i)].width = width
+    for i, width in enumerate((22, 12, 12, 12, 10, 10, 10)):
+        ws.ws.set_column(i, i, width)
+    ws.ws.freeze_panes(3, 0)  # A4
     c = st.cell
     ws.append([c(ws, f"{plan_title} · 整改台账汇总", font=st.title_font, bordered=False)])
     ws.append([c(ws, f"导出时间 {workdays.local_today(now).isoformat()}（统计口径：{today.isoformat()}）",
@@ -329,7 +341,18 @@ def write_summary(ws, st: Styles, plan_title: str, now: dt.datetime, today: dt.d
         u = tally.by_unit[unit]
         ws.append([c(ws, unit)] + [c(ws, u.get(k, 0)) for k in ("total", "closed", "open", "red", "yellow",
                                                                  "green")])
-    ws.freeze_panes = "A4"
+
+
+def problem_sizes(conn, plan_id: int, per_sheet: int) -> dict[int, int]:
+    """Measures per problem of the plan; Refused if one problem alone has more than a sheet holds."""
+    sizes = dict(conn.execute(select(M.c.problem_id, func.count()).join(Problem, Problem.id == M.c.problem_id)
+                              .where(Problem.plan_id == plan_id).group_by(M.c.problem_id)).all())
+    for pid, n in sizes.items():
+        if n > per_sheet:
+            no = conn.execute(select(Problem.no).where(Problem.id == pid)).scalar()
+            raise Refused("sheet_too_long", f"问题{no}有 {n} 条措施，超过一个工作表能容纳的 {per_sheet} 行 "
+                                            f"(problem {no} has {n} measures, more than the {per_sheet} rows a sheet holds)")
+    return sizes
 
 
 def ledger_query(plan_id: int):
@@ -344,64 +367,74 @@ def ledger_query(plan_id: int):
             .order_by(None).order_by(Part.no, Problem.no, M.c.seq))
 
 
+def _counts(conn, plan_id: int, query) -> tuple[int, int]:
+    """Measures and problems the export writes: the plan's, or those of the filtered ``query``."""
+    if query is None:
+        return (conn.execute(select(func.count()).select_from(M).join(Problem, Problem.id == M.c.problem_id)
+                             .where(Problem.plan_id == plan_id)).scalar_one(),
+                conn.execute(select(func.count()).select_from(Problem).where(Problem.plan_id == plan_id)).scalar_one())
+    return (conn.execute(select(func.count()).select_from(
+                query.with_only_columns(M.c.id).order_by(None).subquery())).scalar_one(),
+            conn.execute(select(func.count()).select_from(
+                query.with_only_columns(M.c.problem_id).order_by(None).distinct().subquery())).scalar_one())
+
+
 def export_ledger(path: str | Path, *, plan_id: int | None = None, now: dt.datetime | None = None,
                   engine: Engine | None = None, progress: Callable[[int, int], None] | None = None,
-                  batch: int = 1000, where=None) -> dict:
+                  batch: int = 1000, where=None, sheet_rows: int = SHEET_ROWS) -> dict:
     """Write the plan's ledger as .xlsx in the import layout, streaming; return counts.
 
     ``progress(done, total)`` is called every ``batch`` rows and at the end. ``where``: a condition
     on the ledger's rows (a filtered view, see :func:`workflow.readmodels.ledger.ledger_condition`);
-    the summary then counts what was exported.
+    the summary then counts what was exported. A part with more rows than a sheet holds
+    (``sheet_rows``, Excel's 1,048,576) is split over continuation sheets.
     """
-    from openpyxl import Workbook
+    import xlsxwriter
+    from xlsxwriter.exceptions import FileCreateError
 
     from ..stats import resolve_plan
 
     now = (now or utcnow()).replace(tzinfo=None)
     today = workdays.local_today(now)
-    path = outfile.check(path)  # a missing folder or a device is refused before any work
     engine = engine or db.get_engine()
-    wb = Workbook(write_only=True)
-    summary_ws = wb.create_sheet(SUMMARY_SHEET)
-    st = Styles(wb)
-    tally = Tally()
-    with db.read_tx(engine) as conn:
-        plan = resolve_plan(conn, plan_id)
-        names = {r.username: r.name for r in conn.execute(select(User.username, User.name))}
-        query = ledger_query(plan.id)
-        if where is not None:
-            query = query.where(where)
-            total = conn.execute(select(func.count()).select_from(
-                query.with_only_columns(M.c.id).order_by(None).subquery())).scalar_one()
-            problems = conn.execute(select(func.count()).select_from(
-                query.with_only_columns(M.c.problem_id).order_by(None).distinct().subquery())).scalar_one()
-        else:
-            total = conn.execute(select(func.count()).select_from(M).join(Problem, Problem.id == M.c.problem_id)
-                                 .where(Problem.plan_id == plan.id)).scalar_one()
-            problems = conn.execute(select(func.count()).select_from(Problem)
-                                    .where(Problem.plan_id == plan.id)).scalar_one()
-        if progress:
-            progress(0, total)
-        sheets = PartSheets(wb, st, plan.title, extra_columns(conn, plan.id))
-        for r in conn.execution_options(stream_results=True, yield_per=batch).execute(query):
-            light, _level = workdays.light(r.state, r.deadline, today, workdays.ladder(r.ladder))
-            sheets.add(r, light, names)
-            tally.add(r, light)
-            if progress and tally.rows % batch == 0:
-                progress(tally.rows, total)
-        sheets.close_sheet()
-    write_summary(summary_ws, st, plan.title, now, today, problems, tally)
-    if wb.worksheets == [summary_ws]:
-        empty = wb.create_sheet("台账")
-        empty.append([st.head(empty, h) for _f, h, _w in EXPORT_COLUMNS])
-    buffer = io.BytesIO()  # zipped in memory: a full disk fails in our write, not inside zipfile's cleanup
-    try:
-        wb.save(buffer)
-    except OSError as e:  # openpyxl's own temporary files, on a full disk
-        raise outfile.OutputError(f"{path}: could not be written: {e.strerror or e}") from None
-    outfile.write_bytes(path, buffer.getvalue())
+    with outfile.atomic(path) as tmp:  # a missing folder or a device is refused before any work
+        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
+                                            "strings_to_urls": False, "strings_to_numbers": False})
+        summary_ws = Sheet(wb.add_worksheet(SUMMARY_SHEET))
+        st = Styles(wb)
+        tally = Tally()
+        with db.read_tx(engine) as conn:
+            plan = resolve_plan(conn, plan_id)
+            names = {r.username: r.name for r in conn.execute(select(User.username, User.name))}
+            query = ledger_query(plan.id)
+            if where is not None:
+                query = query.where(where)
+            total, problems = _counts(conn, plan.id, query if where is not None else None)
+            if progress:
+                progress(0, total)
+            sheets = PartSheets(wb, st, plan.title, extra_columns(conn, plan.id), sheet_rows=max(3, sheet_rows))
+            sheets.sizes = problem_sizes(conn, plan.id, sheets.sheet_rows - 2)
+            rules = None  # one plan: its ladder once
+            for r in conn.execution_options(stream_results=True, yield_per=batch).execute(query):
+                if rules is None:
+                    rules = workdays.ladder(r.ladder)
+                light, _level = workdays.light(r.state, r.deadline, today, rules)
+                sheets.add(r, light, names)
+                tally.add(r, light)
+                if progress and tally.rows % batch == 0:
+                    progress(tally.rows, total)
+            sheets.close_sheet()
+        write_summary(summary_ws, st, plan.title, now, today, problems, tally)
+        if not sheets.sheets:
+            empty = Sheet(wb.add_worksheet("台账"))
+            empty.append([st.head(empty, h) for _f, h, _w in EXPORT_COLUMNS])
+        titles = [ws.name for ws in wb.worksheets()]
+        try:
+            wb.close()
+        except FileCreateError as e:  # XlsxWriter's wrapper of the OSError (a full disk): outfile names the file
+            raise (e.args[0] if e.args and isinstance(e.args[0], OSError) else OSError(str(e))) from None
     if progress:
         progress(tally.rows, total)
     return {"file": str(path), "plan_id": plan.id, "rows": tally.rows, "problems": problems,
-            "sheets": [ws.title for ws in wb.worksheets], "by_state": dict(tally.state),
+            "sheets": titles, "by_state": dict(tally.state),
             "by_light": dict(tally.light), "merged_ranges": sheets.merges_out}

@@ -14,7 +14,7 @@ from pathlib import Path
 from .archive import READ_ERRORS, XLSX, ArchiveError, check_archive
 from .errors import Issue, LedgerImportError
 
-MAX_ROWS = 200_000  # data rows over all sheets
+MAX_ROWS = 1_048_576  # data rows over all sheets: a full sheet, so any export of one sheet's size comes back
 MAX_COLUMNS = 200
 HEADER_SCAN_ROWS = 30
 

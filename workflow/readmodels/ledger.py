@@ -10,9 +10,10 @@ from sqlalchemy import and_, func, select
 from .. import db, spec, stats, workdays
 from ..models import Measure, OrgUnit, Part, Plan, Problem
 from ..paging import Page, paginate
-from .measures import light_condition, plan_ladders, row_dict, selectable
-from .scope import scope
-from .search import keyword_condition
+from . import tallies
+from .measures import id_query, light_condition, plan_ladders, row_dict, selectable
+from .scope import scope, sees_all
+from .search import keyword_condition, terms
 
 M = Measure.__table__
 
@@ -38,7 +39,17 @@ def ledger(actor: spec.Actor, *, now: dt.datetime, plan: int | None = None, part
     order.append(M.c.id.desc() if desc else M.c.id.asc())
     with db.read_tx(engine) as conn:
         query = _filtered(conn, selectable(actor), today, plan, part, unit, state, light, q)
-        rows = paginate(conn, query, order, page, per_page, key=M.c.id, default_per_page=25)
+        narrow = id_query(actor, problem=bool(light) or sort == "problem", part=bool(part), plan=bool(plan),
+                          unit=bool(unit) or sort == "unit")
+        narrow = _filtered(conn, narrow, today, plan, part, unit, state, light, q)
+        total = None
+        # the count from the kept tallies, not from the matching rows; they know only these five filters
+        # over every target: a keyword, or an actor tied to one target, is counted from the rows
+        if sees_all(actor) and not terms(q):
+            total = tallies.count(conn, today, plan_ladders(conn), state=state, light=light, unit=unit, part=part,
+                                  plan=plan)
+        rows = paginate(conn, query, order, page, per_page, key=M.c.id, narrow=narrow, total=total,
+                        default_per_page=25)
     return rows.map(lambda r: row_dict(r, today))
 
 
@@ -136,8 +147,10 @@ def iter_items(state=None, unit=None, light=None, now: dt.datetime | None = None
     """Ledger rows with the light in force at ``now``; streamed in batches."""
     today = workdays.local_today(now or dt.datetime.utcnow())
     with db.read_tx(engine) as conn:
-        result = conn.execution_options(stream_results=True, yield_per=1000).execute(
-            items_query(state=state, unit=unit, **filters))
+        q = items_query(state=state, unit=unit, **filters)
+        if light:  # in SQL: a light that few measures have is an index range, not a scan of the ledger
+            q = q.where(light_condition(light, today, plan_ladders(conn)))
+        result = conn.execution_options(stream_results=True, yield_per=1000).execute(q)
         for r in result:
             lt, level = workdays.light(r.state, r.deadline, today, workdays.ladder(r.ladder))
             if light and lt != light:

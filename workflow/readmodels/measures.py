@@ -50,6 +50,23 @@ def selectable(actor: spec.Actor | None = None):
     return q if actor is None else q.where(scope(actor))
 
 
+def id_query(actor: spec.Actor | None = None, *, problem: bool = False, part: bool = False, plan: bool = False,
+             unit: bool = False):
+    """``SELECT measures.id`` with only the joins a list's filters and order need (for counting and
+    walking pages: :func:`workflow.paging.paginate`'s ``narrow``). Every measure has its problem,
+    part and plan (foreign keys, not null), so leaving a join out drops no row."""
+    q = select(M.c.id)
+    if problem or part or plan:
+        q = q.join(Problem, Problem.id == M.c.problem_id)
+    if part:
+        q = q.join(Part, Part.id == Problem.part_id)
+    if plan:
+        q = q.join(Plan, Plan.id == Problem.plan_id)
+    if unit:
+        q = q.outerjoin(OrgUnit, OrgUnit.id == M.c.unit_id)
+    return q if actor is None else q.where(scope(actor))
+
+
 def row_dict(r, today: dt.date) -> dict:
     """A row of :func:`selectable` as a dict, with its light and level today (no ladder)."""
     d = dict(r._mapping)
@@ -73,8 +90,10 @@ def summary(r, today: dt.date) -> dict:
 
 # --- lights in SQL ----------------------------------------------------------
 
-def _yellow_last(today: dt.date, rules: dict) -> dt.date:
-    """The last deadline that is still yellow today (within ``yellow_within`` working days)."""
+def yellow_last(today: dt.date, overrides: dict | None) -> dt.date:
+    """The last deadline that is still yellow today (within ``yellow_within`` working days) under a
+    plan's ladder ``overrides``."""
+    rules = workdays.ladder(overrides)
     return workdays.add_workdays(today, int(rules["yellow_within"]) + 1) - dt.timedelta(days=1)
 
 
@@ -92,7 +111,7 @@ def light_condition(light: str, today: dt.date, ladders: dict[int, dict | None])
         return and_(dated, M.c.deadline < today)
     by_last: dict[dt.date, list[int]] = {}
     for plan_id, overrides in ladders.items():
-        by_last.setdefault(_yellow_last(today, workdays.ladder(overrides)), []).append(plan_id)
+        by_last.setdefault(yellow_last(today, overrides), []).append(plan_id)
     yellow = or_(false(), *(and_(Problem.plan_id.in_(ids), M.c.deadline <= last)
                             for last, ids in sorted(by_last.items())))
     yellow = and_(dated, M.c.deadline >= today, yellow)
@@ -121,17 +140,19 @@ def list_measures(actor: spec.Actor, *, now: dt.datetime, state: str | None = No
     today = workdays.local_today(now)
     with db.read_tx(engine) as conn:
         q = selectable(actor)
+        narrow = id_query(actor, problem=problem is not None or bool(light), part=part is not None, unit=bool(unit))
+        conds = []
         if state:
-            q = q.where(M.c.state == state)
+            conds.append(M.c.state == state)
         if unit:
-            q = q.where(OrgUnit.name == unit)
+            conds.append(OrgUnit.name == unit)
         if part is not None:
-            q = q.where(Part.no == part)
+            conds.append(Part.no == part)
         if problem is not None:
-            q = q.where(Problem.no == problem)
+            conds.append(Problem.no == problem)
         if light:
-            q = q.where(light_condition(light, today, plan_ladders(conn)))
-        rows = paginate(conn, q, [M.c.id], page, per_page, key=M.c.id)
+            conds.append(light_condition(light, today, plan_ladders(conn)))
+        rows = paginate(conn, q.where(*conds), [M.c.id], page, per_page, key=M.c.id, narrow=narrow.where(*conds))
     return rows.map(lambda r: summary(r, today))
 
 

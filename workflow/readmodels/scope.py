@@ -28,6 +28,11 @@ def load_actor(username: str, engine: Engine | None = None) -> spec.Actor:
         return loading.load_actor(conn, username)
 
 
+def sees_all(actor: spec.Actor) -> bool:
+    """Whether ``actor`` sees every measure of every target (the kept tallies count for them)."""
+    return bool(GLOBAL_ROLES & actor.roles) and actor.target_id is None
+
+
 def of_target(target_id: int):
     """A SQL condition on ``measures``: those of the target's plans."""
     return M.c.problem_id.in_(select(Problem.id).join(Plan, Plan.id == Problem.plan_id)
