@@ -89,7 +89,7 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
-    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # migration 0011; None: never (none made so)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # migration 0005; None: never (none made so)
 
 
 # --- the plan -----------------------------------------------------------
@@ -317,7 +317,7 @@ class MeasureEvidence(Base):
     sha256: Mapped[str] = mapped_column(ForeignKey("evidence.sha256"))
     name: Mapped[str] = mapped_column(String(255))
     event_seq: Mapped[int] = mapped_column(Integer)
-    # migration 0015: the event that removed the file before it was submitted (the link stays for the chain)
+    # migration 0005: the event that removed the file before it was submitted (the link stays for the chain)
     removed_seq: Mapped[int | None] = mapped_column(Integer)
 
 
@@ -358,7 +358,7 @@ class Outbox(Base):
 
 
 class MeasureTally(Base):
-    """How many measures share a dashboard key, kept by database triggers on ``measures`` (migration 0018).
+    """How many measures share a dashboard key, kept by database triggers on ``measures`` (migration 0007).
 
     The key: part, unit (0: none), state, the deadline that sets the light (open work only; else
     :data:`workflow.readmodels.tallies.NO_DEADLINE`) and whether a closed measure was closed late."""
@@ -376,7 +376,7 @@ class MeasureTally(Base):
 
 class UnitTally(Base):
     """How many measures share a part, unit, state and lateness: :class:`MeasureTally` without the deadline,
-    a few rows per unit, for the counts that need no light (0018)."""
+    a few rows per unit, for the counts that need no light (0007)."""
 
     __tablename__ = "unit_tallies"
     part_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -387,7 +387,7 @@ class UnitTally(Base):
 
 
 class EventTally(Base):
-    """How many submit, sign_off and reopen events fell on a China day, kept by triggers on ``events`` (0018)."""
+    """How many submit, sign_off and reopen events fell on a China day, kept by triggers on ``events`` (0007)."""
 
     __tablename__ = "event_tallies"
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
@@ -396,7 +396,7 @@ class EventTally(Base):
 
 
 class OrderCounter(Base):
-    """The last supervision order number (督办单) issued in a year: the next is one more (migration 0017)."""
+    """The last supervision order number (督办单) issued in a year: the next is one more (migration 0005)."""
 
     __tablename__ = "order_counters"
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

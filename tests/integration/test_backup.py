@@ -274,11 +274,11 @@ def test_an_archive_made_at_an_older_schema_is_migrated_in_the_scratch_database_
     cfg = db.alembic_config(old_url)
     with old.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0010")
+        command.upgrade(cfg, "0004")
     with db.write_tx(old) as conn:
         conn.exec_driver_sql("INSERT INTO users (username, name, active, locale) VALUES ('system', '系统', 1, 'zh')")
     archive = tmp_path / "old.tgz"
-    assert backup.backup(archive, old)["schema"] == "0010"
+    assert backup.backup(archive, old)["schema"] == "0004"
     live = db.get_engine()
     db.init_db()
     factory.build(live, 1)

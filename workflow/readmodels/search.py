@@ -5,7 +5,7 @@ substring of three characters or more (``小洪河`` inside ``小洪河综合治
 
 - SQLite: the FTS5 table ``search_measures`` with the ``trigram`` tokenizer, one document per
   measure (its text and account, its problem's text and published account), kept up to date by
-  triggers on ``measures`` and ``problems`` (migration 0016);
+  triggers on ``measures`` and ``problems`` (migration 0006);
 - PostgreSQL: ``pg_trgm`` GIN indexes on those four columns, used by ``ILIKE``.
 
 Several words separated by spaces must all occur. A word shorter than three characters cannot use

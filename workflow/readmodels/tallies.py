@@ -1,6 +1,6 @@
 """The dashboard's counts as the database keeps them: ``measure_tallies``, ``unit_tallies``, ``event_tallies``.
 
-Triggers (migration 0018) keep, in the same transaction as every write to ``measures`` or
+Triggers (migration 0007) keep, in the same transaction as every write to ``measures`` or
 ``events``, how many measures share a key (part, unit, state, the deadline that sets the light,
 closed late or not; and the same without the deadline, a few rows per unit) and how many submit,
 sign_off and reopen events fell on each China day. A reader of the whole ledger (an actor who

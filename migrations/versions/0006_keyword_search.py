@@ -1,8 +1,8 @@
-"""keyword search over problems, measures and their accounts: SQLite FTS5 (trigram), PostgreSQL pg_trgm (revision 0016)"""
+"""keyword search over problems, measures and their accounts: SQLite FTS5 (trigram), PostgreSQL pg_trgm (revision 0006)"""
 from alembic import op
 
-revision = '0016'
-down_revision = '0015'
+revision = '0006'
+down_revision = '0005'
 
 # one document per measure: its text and account, its problem's text and published account
 _DOC = ("COALESCE(m.text, '') || char(10) || COALESCE(m.account, '') || char(10) || "

@@ -1,9 +1,9 @@
-"""dashboard tallies kept by triggers: measures by key and by unit, events by China day (revision 0018, 2026-12-02)"""
+"""dashboard tallies kept by triggers: measures by key and by unit, events by China day (revision 0007, 2026-12-02)"""
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0018'
-down_revision = '0017'
+revision = '0007'
+down_revision = '0006'
 
 NONE_DAY = "1900-01-01"  # deadline_key of a measure whose light no deadline sets (workflow.tallies.NO_DEADLINE)
 COLUMNS = ("problem_id", "unit_id", "state", "deadline", "deadline_original", "closed_at")
