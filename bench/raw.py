@@ -143,9 +143,7 @@ def raw_runner(run, d: Driver, ids: dict, first: int, outbox_plan: dict, slices:
                     d.execute("ROLLBACK")
                     raise
                 prev, version = h, version + 1
-        run.seconds += perf() - t0
-        run.cpu += cpu() - c0
-        run.triggers += 4 * len(heads)
+        run.add(t0, c0, 4 * len(heads))
         mid += count
         rss.sample()
         yield
@@ -209,9 +207,7 @@ def raw_full_runner(run, d: Driver, first: int, slices: list[int], steps, actors
         for m in range(mid, mid + count):
             for trigger, who in steps:
                 _full_trigger(d, m, trigger, actors[who])
-        run.seconds += perf() - t0
-        run.cpu += cpu() - c0
-        run.triggers += 4 * count
+        run.add(t0, c0, 4 * count)
         mid += count
         rss.sample()
         yield

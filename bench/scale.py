@@ -122,7 +122,7 @@ def _export(engine, workdir: Path) -> dict:
     ws = wb.add_worksheet("bare")
     rows = 0
     with db.read_tx(engine) as conn:
-        q = ledger_xlsx._ledger_query(result["plan_id"])
+        q = ledger_xlsx.ledger_query(result["plan_id"])
         for r in conn.execution_options(stream_results=True, yield_per=1000).execute(q):
             light, _level = workdays.light(r.state, r.deadline, today, workdays.ladder(r.ladder))
             ws.write_row(rows, 0, [f"{r.problem_no}.{r.seq}", r.part_title, r.cat_title, r.problem_text, r.text,

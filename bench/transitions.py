@@ -190,6 +190,12 @@ class Runner:
         self.cpu = 0.0  # this process's CPU time in the timed regions: steadier than wall time on a busy machine
         self.triggers = 0
 
+    def add(self, t0: float, c0: float, triggers: int) -> None:
+        """Count ``triggers`` fired since ``t0`` (perf_counter) and ``c0`` (process_time)."""
+        self.seconds += time.perf_counter() - t0
+        self.cpu += time.process_time() - c0
+        self.triggers += triggers
+
     @property
     def per_s(self) -> float:
         return self.triggers / self.seconds if self.seconds else 0.0
@@ -215,9 +221,7 @@ def engine_runner(run: Runner, engine, first: int, slices: list[int], rss: RssTr
                 if res.state == res.from_state:
                     raise RuntimeError(f"engine: {trigger} did not change measure {m}")
                 seen_notified.setdefault(trigger, set()).add(res.notified)
-        run.seconds += perf() - t0
-        run.cpu += cpu() - c0
-        run.triggers += 4 * count
+        run.add(t0, c0, 4 * count)
         mid += count
         rss.sample()
         yield

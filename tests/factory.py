@@ -42,3 +42,16 @@ def build(engine, measures: int = 3, deadline: dt.date | None = None, evidence_w
             for i in range(measures)
         ]
     return ids
+
+
+def docx_file(text: str) -> bytes:
+    """A real .docx holding one paragraph (evidence that passes the upload checks)."""
+    import io
+
+    import docx
+
+    out = io.BytesIO()
+    document = docx.Document()
+    document.add_paragraph(text)
+    document.save(out)
+    return out.getvalue()

@@ -23,6 +23,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select, update
 
+from tests.factory import docx_file
 from tests.conftest import png_bytes
 from tests.e2e.test_pages import fire as page_fire, post, signed_in
 from tests.e2e.test_pages_as_used import follow
@@ -343,16 +344,6 @@ def test_13_bulk_approval_of_ids_outside_the_leaders_scope_answers_like_missing_
     assert tuple(state(site, m)) == ("submitted", 3)
 
 
-def _docx() -> bytes:
-    import docx
-
-    out = io.BytesIO()
-    document = docx.Document()
-    document.add_paragraph("整改佐证")
-    document.save(out)
-    return out.getvalue()
-
-
 @pytest.mark.parametrize("name,data,kept,mime", [
     ("evil.html", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;<script>alert(document.cookie)</script>", "evil.gif",
      "image/gif"),
@@ -361,7 +352,7 @@ def _docx() -> bytes:
 def test_14_an_upload_is_kept_and_served_under_the_extension_of_its_type_and_never_cached(site, name, data, kept, mime):
     m = site.ids["measures"][0]
     site.drive(m, "in_progress")
-    r = multipart(site, m, "progress_update", "owner1", [(name, data if data is not None else _docx())],
+    r = multipart(site, m, "progress_update", "owner1", [(name, data if data is not None else docx_file("整改佐证"))],
                   comment="本周进展")
     assert r.status_code == 200, r.get_json()
     [e] = site.api("GET", f"{API}/measures/{m}", "owner1").get_json()["evidence"]

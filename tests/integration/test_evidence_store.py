@@ -2,7 +2,6 @@
 (issue 12, cases 5 and 14), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import io
 
 import pytest
 from sqlalchemy import func, select
@@ -76,16 +75,6 @@ def test_a_command_linking_a_file_a_cleanup_removed_meanwhile_is_refused_and_wri
         assert conn.execute(select(func.count()).select_from(Evidence)).scalar_one() == 0
 
 
-def _docx() -> bytes:
-    import docx
-
-    out = io.BytesIO()
-    document = docx.Document()
-    document.add_paragraph("整改报告")
-    document.save(out)
-    return out.getvalue()
-
-
 @pytest.mark.parametrize("data,name,kept,mime", [
     (b"GIF89a\x01\x00\x01\x00\x00\x00\x00;<html><script>alert(1)</script></html>", "evil.html", "evil.gif",
      "image/gif"),
@@ -95,7 +84,7 @@ def _docx() -> bytes:
     (png_bytes(9), "no-extension", "no-extension.png", "image/png"),
 ])
 def test_a_file_is_kept_under_a_name_whose_extension_is_its_type(sqlite_engine, data, name, kept, mime):
-    stored = ev.store(data if data is not None else _docx(), name)
+    stored = ev.store(data if data is not None else factory.docx_file("整改报告"), name)
     assert (stored.name, stored.mime) == (kept, mime)
 
 
