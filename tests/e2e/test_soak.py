@@ -265,7 +265,7 @@ def public(load: Load, plan_id: int, problem_id: int, seed: int) -> None:
         r = load.call(s, "POST", f"/public/plans/{plan_id}/feedback", "feedback", allow_redirects=False,
                       data={"csrf_token": token.group(1), "problem_id": problem_id,
                             "text": f"整改后问题仍然存在 {rng.getrandbits(32)}", "contact": ""})
-        if r is not None and r.status_code == 302:
+        if r is not None and r.status_code == 303:
             load.feedback_ok += 1
         elif r is not None:
             load.failures.append(f"feedback: unexpected HTTP {r.status_code}")
