@@ -6,12 +6,12 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import insert, update
 
 from tests import factory
 from workflow import audit, db, escalation, planwriter, readmodels
 from workflow.commands import fire
-from workflow.models import Event, Measure
+from workflow.models import Event, Measure, Plan, Target, User
 from workflow.readmodels import dashboard, tallies
 
 NOW = factory.NOW
@@ -174,3 +174,25 @@ def test_the_ledger_count_from_the_tallies_is_the_number_of_rows_its_filters_pas
                 want = [r["id"] for r in every if (not state or r["state"] == state)
                         and (not light or r["light"] == light) and (not unit or r["unit"] == unit)]
                 assert page.total == len(want) and [r["id"] for r in page.items] == want, (state, light, unit)
+
+
+def test_an_office_tied_to_one_target_and_a_keyword_search_are_counted_from_their_rows_not_the_tallies(engine):
+    ids = _lifecycle(engine)
+    now = dt.datetime(2026, 12, 8, 2)
+    with db.write_tx(engine) as conn:
+        here, elsewhere = (conn.execute(insert(Target).values(name=name, created_at=NOW)).inserted_primary_key[0]
+                           for name in ("示例县", "另一县"))
+        conn.execute(update(Plan.__table__).where(Plan.id == ids["plan"]).values(target_id=here))
+        conn.execute(update(User.__table__).where(User.username == "office1").values(target_id=elsewhere))
+    office = readmodels.load_actor("office1", engine=engine)
+    assert readmodels.stats(office, now=now, engine=engine)["total"] == 0
+    assert readmodels.ledger(office, now=now, engine=engine).total == 0
+    assert sum(p["total"] for p in readmodels.by_part(office, engine=engine)) == 0
+    with db.write_tx(engine) as conn:
+        conn.execute(update(User.__table__).where(User.username == "office1").values(target_id=here))
+    office = readmodels.load_actor("office1", engine=engine)
+    assert readmodels.stats(office, now=now, engine=engine)["total"] == len(ids["measures"])
+    with db.write_tx(engine) as conn:
+        conn.execute(update(Measure.__table__).where(Measure.id == ids["measures"][0]).values(text="雨污分流管网改造"))
+    page = readmodels.ledger(office, now=now, q="雨污分流", engine=engine)
+    assert page.total == 1 and [r["id"] for r in page.items] == [ids["measures"][0]]
