@@ -1,0 +1,14 @@
+"""Small things found walking the demo as a newcomer in each role (the draft's formats in words, one
+full stop after a reason, an English 'returned' line that reads, the thanks for feedback on screen)."""
+from __future__ import annotations
+
+from tests.conftest import png_bytes
+from tests.e2e.test_pages import fire, post, signed_in
+from tests.e2e.test_pages_as_used import card
+
+
+def test_the_draft_notice_formats_are_named_in_words(site):
+    body = signed_in(site, "office1").get(f"/plans/{site.ids['plan']}").get_data(as_text=True)
+    assert '<option value="docx">docx</option>' not in body and '<option value="md">md</option>' not in body
+    assert '<option value="docx">Word 文档 (.docx)</option>' in body
+    assert '<option value="html">可打印网页 (.html)</option>' in body
