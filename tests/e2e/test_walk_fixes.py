@@ -12,3 +12,12 @@ def test_the_draft_notice_formats_are_named_in_words(site):
     assert '<option value="docx">docx</option>' not in body and '<option value="md">md</option>' not in body
     assert '<option value="docx">Word 文档 (.docx)</option>' in body
     assert '<option value="html">可打印网页 (.html)</option>' in body
+
+
+def test_a_reason_ending_in_a_full_stop_gets_no_second_one_in_the_review_queue(site):
+    m = site.ids["measures"][0]
+    site.drive(m, "submitted")
+    site.fire(m, "return", "leader1", reason="补充整改后照片。")
+    fire(signed_in(site, "owner1"), m, "submit", 4, comment="已补充。", files=[("整改后.png", png_bytes(11))])
+    queue = card(signed_in(site, "leader1").get("/review").get_data(as_text=True), m)
+    assert "补充整改后照片。" in queue and "。。" not in queue
