@@ -21,3 +21,11 @@ def test_a_reason_ending_in_a_full_stop_gets_no_second_one_in_the_review_queue(s
     fire(signed_in(site, "owner1"), m, "submit", 4, comment="已补充。", files=[("整改后.png", png_bytes(11))])
     queue = card(signed_in(site, "leader1").get("/review").get_data(as_text=True), m)
     assert "补充整改后照片。" in queue and "。。" not in queue
+
+
+def test_the_returned_line_reads_in_english(site):
+    m = site.ids["measures"][0]
+    site.drive(m, "submitted")
+    site.fire(m, "return", "leader1", reason="more photos")
+    body = signed_in(site, "owner1").get(f"/measures/{m}?lang=en").get_data(as_text=True)
+    assert "Return by" not in body and "Return: " in body
