@@ -29,3 +29,12 @@ def test_the_returned_line_reads_in_english(site):
     site.fire(m, "return", "leader1", reason="more photos")
     body = signed_in(site, "owner1").get(f"/measures/{m}?lang=en").get_data(as_text=True)
     assert "Return by" not in body and "Return: " in body
+
+
+def test_the_thanks_for_feedback_is_where_the_sender_lands(site):
+    site.publish()
+    path = f"/public/plans/{site.ids['plan']}"
+    client = site.app.test_client()
+    r = post(client, path + "/feedback", {"problem_id": site.ids["problem"], "text": "河道仍有垃圾"}, csrf_from=path)
+    assert r.status_code == 303 and "#" not in r.headers["Location"]
+    assert "感谢您的反馈" in client.get(r.headers["Location"]).get_data(as_text=True)
