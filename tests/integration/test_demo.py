@@ -229,3 +229,18 @@ def test_the_demo_notice_states_the_ledger_and_reprints_no_imported_claim(loaded
     assert len(versions) == 1
     _meta, doc = publication.published_doc(plan_id, engine=engine)
     assert doc.blocks[-1].lines[-1] == stats.cn_date(workdays.local_today(NOW - dt.timedelta(days=7)))
+
+
+def test_the_leaders_the_readme_sends_to_the_review_queue_have_something_waiting(loaded):
+    """README's 'The demo' names who to sign in as to approve or return: each has a submission waiting."""
+    import re
+
+    engine, _ = loaded
+    line = next(x for x in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+                if x.startswith("- **a leader**"))
+    named = re.findall(r"`(leader_\w+)`", line.split("待我审核")[0])
+    assert named
+    with db.read_tx(engine) as conn:
+        waiting = set(conn.execute(select(User.username).join(Measure, Measure.leader_id == User.id)
+                                   .where(Measure.state == "submitted")).scalars())
+    assert set(named) <= waiting, (named, waiting)

@@ -85,7 +85,8 @@ def feedback(plan_id: int):
     except spec.Refused as e:
         return send_back(back, "feedback", refusal_text(e.rule, None, e.message), values=values, announce=False)
     flash(gettext("感谢您的反馈，我们会认真核实处理。"), "success")
-    return redirect(back, 303)
+    # to the top of the page, where the thanks is shown (at the form it would be out of sight)
+    return redirect(url_for("public.notice", plan_id=plan_id), 303)
 
 
 # --- the office's feedback desk -------------------------------------------------------
