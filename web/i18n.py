@@ -219,6 +219,13 @@ def init_app(app: Flask) -> None:
     def _lang_context():
         return {"lang": current_lang(), "LANGS": LANGS, "lang_url": lang_url}
 
+    app.jinja_env.globals["colon"] = colon  # a global: imported macros see it too
+
+
+def colon() -> str:
+    """The colon after a label: full-width in Chinese, ": " in English."""
+    return "：" if current_lang() == "zh" else ": "
+
 
 def lang_url(code: str) -> str:
     """This page's address in language ``code`` (other query arguments kept)."""
@@ -228,6 +235,6 @@ def lang_url(code: str) -> str:
 
 
 __all__ = [
-    "LANGS", "MESSAGES", "current_lang", "gettext", "kind_label", "light_label", "localtime", "message",
+    "LANGS", "MESSAGES", "colon", "current_lang", "gettext", "kind_label", "light_label", "localtime", "message",
     "progress_label", "reopen_label", "role_label", "select_locale", "state_label", "trigger_label",
 ]

@@ -38,3 +38,11 @@ def test_the_thanks_for_feedback_is_where_the_sender_lands(site):
     r = post(client, path + "/feedback", {"problem_id": site.ids["problem"], "text": "河道仍有垃圾"}, csrf_from=path)
     assert r.status_code == 303 and "#" not in r.headers["Location"]
     assert "感谢您的反馈" in client.get(r.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_label_ends_in_a_full_width_colon_in_chinese_and_in_a_colon_and_space_in_english(site):
+    client = signed_in(site, "owner1")
+    chinese = client.get("/todo").get_data(as_text=True)
+    english = client.get("/todo?lang=en").get_data(as_text=True)
+    assert "完成时限：" in chinese
+    assert "Deadline: " in english and "：" not in english.split("<main", 1)[1].split("</main>", 1)[0]
