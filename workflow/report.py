@@ -83,7 +83,7 @@ def problem_views(conn: Connection, plan_id: int, today: dt.date, rect_end: dt.d
          .order_by(Measure.problem_id, Measure.seq))
     for pid, state, kind, account, deadline in conn.execute(q, execution_options={"yield_per": 2000}):
         measures.setdefault(pid, []).append((state, kind))
-        if state in (spec.SUBMITTED, spec.VERIFIED, spec.CLOSED) and account:
+        if state in (spec.VERIFIED, spec.CLOSED) and account:  # what a leader has approved, never a mere claim
             accounts.setdefault(pid, []).append(account)
         if state != spec.CLOSED and deadline is not None and deadline > due.get(pid, dt.date.min):
             due[pid] = deadline
@@ -104,12 +104,15 @@ def problem_views(conn: Connection, plan_id: int, today: dt.date, rect_end: dt.d
     return out
 
 
+_ASIDE = re.compile(r"[（(][^（）()]*[）)]")
+
+
 def _history_free(paragraphs) -> list[str]:
     """Paragraphs of an imported text with every sentence that states progress taken out."""
     out = []
     for p in paragraphs or ():
         kept = [s for s in re.findall(r"[^。！？]+[。！？]?", p) if s.strip() and not _CLAIM.search(s)]
-        if kept:
+        if kept and _ASIDE.sub("", "".join(kept)).strip(" 。；，！？.;,!?"):  # not only a remark in brackets
             out.append("".join(kept))
     return out
 

@@ -74,3 +74,20 @@ def test_a_notice_from_a_ledger_takes_no_other_plans_headings_and_says_audit_for
     assert "## 二、审计发现问题整改落实情况" in md
     assert "审计发现的1个方面1个问题，已整改完成1个，整改完成率100%" in md
     assert "巡察反馈" not in md
+
+
+def test_a_submitted_account_is_not_published_until_a_leader_approves_it(sqlite_engine):
+    from tests import factory
+
+    ids = factory.build(sqlite_engine, measures=1, evidence_waived=True)
+    m, now = ids["measures"][0], factory.NOW
+    commands.fire(m, "start", "owner1", now=now, engine=sqlite_engine)
+    commands.fire(m, "submit", "owner1", comment="已清理河道垃圾三处", now=now, engine=sqlite_engine)
+    assert "已清理河道垃圾三处" not in markdown(ids["plan"], now)
+    commands.fire(m, "approve", "leader1", now=now, engine=sqlite_engine)
+    assert "已清理河道垃圾三处" in markdown(ids["plan"], now)
+
+
+def test_a_remark_in_brackets_left_alone_after_a_claim_is_taken_out_is_not_an_account():
+    assert report._history_free(["该问题已于2022年9月23日前整改完毕。（已补充现场照片）。"]) == []
+    assert report._history_free(["已制定制度。（附件2）"]) == ["已制定制度。（附件2）"]
