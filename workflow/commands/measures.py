@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from .. import audit, db, evidence as ev, notify, spec, vocabulary, workdays
 from ..clock import utcnow
 from ..effects import Change
-from ..errors import Conflict
+from ..errors import Conflict, NotFound
 from ..evidence import Stored
 from ..loading import view_of
 from ..models import Measure, Spread, User
@@ -78,6 +78,8 @@ def _fire(cur: Cursor, t: spec.Trigger, measure_id: int, actor: str, comment: st
           evidence: list[Stored], params: dict | None, expected_version: int | None, now: dt.datetime,
           conn: Connection | None = None) -> Result:
     who, row = hot.load(cur, actor, measure_id)
+    if who.username != "system" and not spec.can_see(spec.Ctx(who, view_of(row))):
+        raise NotFound(f"no such measure: {measure_id}")  # as the read models answer it (no leak)
     if expected_version is not None and row.version != expected_version:
         raise Conflict(measure_id, expected_version, row.version)
     if evidence:
