@@ -33,3 +33,39 @@ def test_an_office_tied_to_another_target_cannot_fire_on_a_measure_it_may_not_se
             commands.fire(mid, "urge", "office1", now=factory.NOW, engine=engine)
     with db.read_tx(engine) as conn:
         assert conn.execute(text("SELECT count(*) FROM events WHERE kind = 'urge'")).scalar_one() == 0
+
+
+def _dashboards_from_tallies_and_from_a_scan(engine, monkeypatch, now):
+    from workflow.readmodels import dashboard
+    from workflow.readmodels.scope import load_actor
+
+    actor = load_actor("office1", engine)
+    kept = (dashboard.stats(actor, now=now, engine=engine), dashboard.by_part(actor, engine=engine),
+            dashboard.timeline(actor, now=now, engine=engine))
+    with monkeypatch.context() as m:
+        m.setattr(dashboard, "sees_all", lambda _actor: False)  # the scan every other reader gets
+        scanned = (dashboard.stats(actor, now=now, engine=engine), dashboard.by_part(actor, engine=engine),
+                   dashboard.timeline(actor, now=now, engine=engine))
+    return kept, scanned
+
+
+def test_the_tallies_follow_a_problem_that_a_reimported_ledger_files_under_another_part(engine, tmp_path,
+                                                                                       monkeypatch):
+    import openpyxl
+
+    from tests.data import ledgers
+    from workflow import importing
+
+    now = dt.datetime(2023, 1, 20, 2, 0)
+    factory.build(engine, measures=1)
+    first = ledgers.customary(tmp_path / "a.xlsx")
+    importing.import_ledger(first, now=now, engine=engine)
+    wb = openpyxl.load_workbook(first)
+    ws = wb.active
+    ws.unmerge_cells("B7:B8")
+    ws["B7"] = ws["B8"] = "一、责任意识不够强方面"  # problem 3 moves from part 二 to part 一
+    wb.save(tmp_path / "b.xlsx")
+    s = importing.import_ledger(tmp_path / "b.xlsx", now=now, engine=engine)
+    assert s["update"]["problems"] == 1
+    kept, scanned = _dashboards_from_tallies_and_from_a_scan(engine, monkeypatch, now)
+    assert kept == scanned
