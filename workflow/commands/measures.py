@@ -78,8 +78,9 @@ def _fire(cur: Cursor, t: spec.Trigger, measure_id: int, actor: str, comment: st
           evidence: list[Stored], params: dict | None, expected_version: int | None, now: dt.datetime,
           conn: Connection | None = None) -> Result:
     who, row = hot.load(cur, actor, measure_id)
-    if who.username != "system" and not spec.can_see(spec.Ctx(who, view_of(row))):
-        raise NotFound(f"no such measure: {measure_id}")  # as the read models answer it (no leak)
+    if who.target_id is not None and not spec.can_see(spec.Ctx(who, view_of(row))):
+        # tied to another target: the measure is not theirs to act on, answered as the read models do
+        raise NotFound(f"no such measure: {measure_id}")
     if expected_version is not None and row.version != expected_version:
         raise Conflict(measure_id, expected_version, row.version)
     if evidence:
