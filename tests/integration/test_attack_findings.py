@@ -69,3 +69,25 @@ def test_the_tallies_follow_a_problem_that_a_reimported_ledger_files_under_anoth
     assert s["update"]["problems"] == 1
     kept, scanned = _dashboards_from_tallies_and_from_a_scan(engine, monkeypatch, now)
     assert kept == scanned
+
+
+def test_an_export_that_fails_half_way_leaves_no_rows_behind_in_the_temporary_folder(sqlite_engine, tmp_path,
+                                                                                      monkeypatch):
+    import tempfile
+
+    from workflow.exporting.ledger_xlsx import export_ledger
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    ids = factory.build(sqlite_engine, measures=3)
+
+    def fail_after_the_first_row(done, total):
+        if done:
+            raise RuntimeError("stopped")
+
+    with pytest.raises(RuntimeError):
+        export_ledger(tmp_path / "out.xlsx", plan_id=ids["plan"], engine=sqlite_engine,
+                      progress=fail_after_the_first_row, batch=1)
+    assert list(scratch.iterdir()) == []
+    assert not (tmp_path / "out.xlsx").exists() and not list(tmp_path.glob(".out.xlsx*"))
