@@ -91,3 +91,13 @@ def test_an_export_that_fails_half_way_leaves_no_rows_behind_in_the_temporary_fo
                       progress=fail_after_the_first_row, batch=1)
     assert list(scratch.iterdir()) == []
     assert not (tmp_path / "out.xlsx").exists() and not list(tmp_path.glob(".out.xlsx*"))
+
+
+def test_the_dashboard_from_the_tallies_shows_no_unit_whose_late_measures_all_moved_away(engine, monkeypatch):
+    ids = factory.build(engine, measures=2, deadline=dt.date(2026, 11, 20))  # late on factory.NOW
+    mid = ids["measures"][1]
+    with db.write_tx(engine) as conn:  # a measure without a unit (an imported row that named none)
+        conn.execute(text("UPDATE measures SET unit_id = NULL WHERE id = :m"), {"m": mid})
+    commands.fire(mid, "reassign", "office1", params={"unit": "住建局"}, now=factory.NOW, engine=engine)
+    kept, scanned = _dashboards_from_tallies_and_from_a_scan(engine, monkeypatch, factory.NOW)
+    assert kept == scanned
