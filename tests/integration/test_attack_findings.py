@@ -101,3 +101,37 @@ def test_the_dashboard_from_the_tallies_shows_no_unit_whose_late_measures_all_mo
     commands.fire(mid, "reassign", "office1", params={"unit": "住建局"}, now=factory.NOW, engine=engine)
     kept, scanned = _dashboards_from_tallies_and_from_a_scan(engine, monkeypatch, factory.NOW)
     assert kept == scanned
+
+
+@pytest.mark.postgres
+def test_two_commands_attaching_the_same_new_file_to_two_measures_at_once_both_succeed(pg_engine):
+    from tests.conftest import png_bytes
+    import threading
+    import time
+
+    from workflow import evidence as ev
+
+    engine = pg_engine
+    ids = factory.build(engine, measures=2)
+    a, b = ids["measures"]
+    for mid in (a, b):
+        commands.fire(mid, "start", "owner1", now=factory.NOW, engine=engine)
+    stored = ev.store(png_bytes(77), "same.png")
+    outcome: dict = {}
+
+    def second():
+        try:
+            outcome["b"] = commands.fire(b, "comment", "owner1", comment="b", evidence=[stored], now=factory.NOW,
+                                         engine=engine)
+        except Exception as e:  # noqa: BLE001 - the outcome is what the test looks at
+            outcome["b"] = e
+
+    with db.write_tx(engine) as conn:  # the first holds the file's lock, not yet committed
+        commands.fire(a, "comment", "owner1", comment="a", evidence=[stored], now=factory.NOW, conn=conn)
+        t = threading.Thread(target=second)
+        t.start()
+        time.sleep(1.0)  # the second has found no evidence row and waits for the file's lock
+    t.join(30)
+    assert not isinstance(outcome["b"], Exception), repr(outcome["b"])
+    with db.read_tx(engine) as conn:
+        assert conn.execute(text("SELECT count(*) FROM measure_evidence")).scalar_one() == 2

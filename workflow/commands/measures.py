@@ -231,7 +231,9 @@ def _notify(cur: Cursor, t: spec.Trigger, row, ctx: spec.Ctx, change: Change, no
 def _link_evidence(cur: Cursor, measure_id: int, e: Stored, seq: int, now: dt.datetime) -> None:
     if cur.one("evidence_known", {"sha256": e.sha256}) is None:
         ev.claim_on(cur, e.sha256)  # still there: a failed command's cleanup may have taken the same bytes
-        cur.execute("evidence_file", {"sha256": e.sha256, "size": e.size, "mime": e.mime, "created_at": now})
+        # asked again under the lock: a command attaching the same bytes may have stored them while we waited
+        if cur.one("evidence_known", {"sha256": e.sha256}) is None:
+            cur.execute("evidence_file", {"sha256": e.sha256, "size": e.size, "mime": e.mime, "created_at": now})
     cur.execute("evidence_link", {"measure_id": measure_id, "sha256": e.sha256, "name": e.name, "event_seq": seq})
 
 
