@@ -135,3 +135,36 @@ def test_two_commands_attaching_the_same_new_file_to_two_measures_at_once_both_s
     assert not isinstance(outcome["b"], Exception), repr(outcome["b"])
     with db.read_tx(engine) as conn:
         assert conn.execute(text("SELECT count(*) FROM measure_evidence")).scalar_one() == 2
+
+
+@pytest.mark.postgres
+def test_two_self_checks_of_one_problem_reporting_a_finding_at_once_both_start_their_measure(pg_engine):
+    import threading
+    import time
+
+    engine = pg_engine
+    ids = factory.build(engine, measures=2, kind="self_check")
+    a, b = ids["measures"]
+    for mid in (a, b):
+        commands.fire(mid, "start", "owner1", now=factory.NOW, engine=engine)
+    outcome: dict = {}
+
+    def second():
+        try:
+            outcome["b"] = commands.fire(b, "report_finding", "owner1", comment="也存在", params={"finding": "exists"},
+                                         now=factory.NOW, engine=engine)
+        except Exception as e:  # noqa: BLE001 - the outcome is what the test looks at
+            outcome["b"] = e
+
+    with db.write_tx(engine) as conn:  # the first has numbered its new measure, not yet committed
+        commands.fire(a, "report_finding", "owner1", comment="存在", params={"finding": "exists"}, now=factory.NOW,
+                      conn=conn)
+        t = threading.Thread(target=second)
+        t.start()
+        time.sleep(1.0)
+    t.join(30)
+    assert not isinstance(outcome["b"], Exception), repr(outcome["b"])
+    with db.read_tx(engine) as conn:
+        seqs = conn.execute(text("SELECT seq FROM measures WHERE problem_id = :p ORDER BY seq"),
+                            {"p": ids["problem"]}).scalars().all()
+    assert seqs == [1, 2, 3, 4]

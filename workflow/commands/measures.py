@@ -21,7 +21,7 @@ from ..effects import Change
 from ..errors import Conflict, NotFound
 from ..evidence import Stored
 from ..loading import view_of
-from ..models import Measure, Spread, User
+from ..models import Measure, Problem, Spread, User
 from ..precompiled import Cursor
 from ..spec import Refused
 from . import hot
@@ -166,6 +166,8 @@ class _Store:
             raise RuntimeError("record_finding runs on a trigger declared on_connection")
         row = self.row
         days = self.conn.execute(select(Spread.fix_days).where(Spread.id == row.spread_id)).scalar() or 30
+        # PostgreSQL: the problem's row orders two findings numbering a measure under it at once
+        self.conn.execute(select(Problem.id).where(Problem.id == row.problem_id).with_for_update())
         seq = (self.conn.execute(select(func.max(M.c.seq)).where(M.c.problem_id == row.problem_id)).scalar() or 0) + 1
         text = f"自查发现同类问题：{account.strip()}"[:2000]
         deadline = workdays.local_today(self.now) + dt.timedelta(days=int(days))
