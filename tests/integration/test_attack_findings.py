@@ -168,3 +168,47 @@ def test_two_self_checks_of_one_problem_reporting_a_finding_at_once_both_start_t
         seqs = conn.execute(text("SELECT seq FROM measures WHERE problem_id = :p ORDER BY seq"),
                             {"p": ids["problem"]}).scalars().all()
     assert seqs == [1, 2, 3, 4]
+
+
+@pytest.mark.postgres
+def test_two_commands_attaching_the_same_two_new_files_in_opposite_orders_do_not_deadlock(pg_engine, monkeypatch):
+    import threading
+
+    from tests.conftest import png_bytes
+    from workflow import evidence as ev
+
+    engine = pg_engine
+    ids = factory.build(engine, measures=2)
+    a, b = ids["measures"]
+    for mid in (a, b):
+        commands.fire(mid, "start", "owner1", now=factory.NOW, engine=engine)
+    x, y = ev.store(png_bytes(91), "x.png"), ev.store(png_bytes(92), "y.png")
+    barrier = threading.Barrier(2)
+    claimed = threading.local()
+    real_claim = ev.claim_on
+
+    def claim_then_meet(cur, sha, root=None):  # each command holds its first file's lock when the other starts
+        real_claim(cur, sha, root)
+        if not getattr(claimed, "once", False):
+            claimed.once = True
+            try:
+                barrier.wait(timeout=3)
+            except threading.BrokenBarrierError:
+                pass
+
+    monkeypatch.setattr(ev, "claim_on", claim_then_meet)
+    outcome: dict = {}
+
+    def run(name, mid, files):
+        try:
+            outcome[name] = commands.fire(mid, "comment", "owner1", comment=name, evidence=files, now=factory.NOW,
+                                          engine=engine)
+        except Exception as e:  # noqa: BLE001 - the outcome is what the test looks at
+            outcome[name] = e
+
+    threads = [threading.Thread(target=run, args=("a", a, [x, y])), threading.Thread(target=run, args=("b", b, [y, x]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [type(outcome[k]).__name__ for k in ("a", "b")] == ["Result", "Result"], outcome

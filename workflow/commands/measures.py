@@ -201,7 +201,7 @@ def _apply(cur: Cursor, t: spec.Trigger, row, dest: str, ctx: spec.Ctx, evidence
     values.update(state=dest, version=row.version + 1, head_seq=seq, head_hash=h)
     _record_light(cur, row, dest, values, now)
     hot.write_checked(cur, row.id, row.version, values)
-    for e in evidence:
+    for e in sorted(evidence, key=lambda e: e.sha256):  # the files' locks in one order: commands never deadlock
         _link_evidence(cur, row.id, e, seq, now)
     notified = _notify(cur, t, row, ctx, change, now) if t.notice is not None else 0
     return Result(row.id, t.name, row.state, dest, row.version + 1, seq, h, notified, [e.sha256 for e in evidence])
