@@ -203,9 +203,32 @@ def init_db(url: str | None = None) -> None:
     url = url or database_url()
     engine = get_engine(url)
     cfg = alembic_config(url)
-    with engine.begin() as conn:
+    with migration_tx(engine) as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+@contextmanager
+def migration_tx(engine: Engine):
+    """A transaction to run migrations in. On SQLite the connection's foreign keys are enforced again only
+    after it (a batch migration copies a table and drops the old one while rows refer to it, which
+    ``foreign_keys=ON`` refuses); the result is checked with ``PRAGMA foreign_key_check`` before it commits."""
+    with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":
+            with conn.begin():
+                yield conn
+            return
+        driver = conn.connection.driver_connection
+        assert driver is not None  # a checked-out connection always has its driver's
+        driver.execute("PRAGMA foreign_keys=OFF")  # outside a transaction, where SQLite honours it
+        try:
+            with conn.begin():
+                yield conn
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                if broken is not None:
+                    raise RuntimeError(f"the migration left a row of {broken[0]} without its {broken[2]} row")
+        finally:
+            driver.execute("PRAGMA foreign_keys=ON")
 
 
 def has_schema(engine: Engine) -> bool:

@@ -188,7 +188,7 @@ def _migrate(url: str, check: Engine) -> str:
         raise BackupError("the archive's schema revision is unknown to this version of Rectify "
                           "(made by a newer one?): install that version to restore it")
     if revision != scripts.get_current_head():
-        with check.begin() as conn:
+        with db.migration_tx(check) as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     return revision

@@ -18,10 +18,10 @@ from sqlalchemy.engine import Connection, Engine
 from .. import audit, db, evidence as ev, notify, spec, vocabulary, workdays
 from ..clock import utcnow
 from ..effects import Change
-from ..errors import Conflict
+from ..errors import Conflict, NotFound
 from ..evidence import Stored
 from ..loading import view_of
-from ..models import Measure, Spread, User
+from ..models import Measure, Problem, Spread, User
 from ..precompiled import Cursor
 from ..spec import Refused
 from . import hot
@@ -78,6 +78,9 @@ def _fire(cur: Cursor, t: spec.Trigger, measure_id: int, actor: str, comment: st
           evidence: list[Stored], params: dict | None, expected_version: int | None, now: dt.datetime,
           conn: Connection | None = None) -> Result:
     who, row = hot.load(cur, actor, measure_id)
+    if who.target_id is not None and not spec.can_see(spec.Ctx(who, view_of(row))):
+        # tied to another target: the measure is not theirs to act on, answered as the read models do
+        raise NotFound(f"no such measure: {measure_id}")
     if expected_version is not None and row.version != expected_version:
         raise Conflict(measure_id, expected_version, row.version)
     if evidence:
@@ -163,6 +166,8 @@ class _Store:
             raise RuntimeError("record_finding runs on a trigger declared on_connection")
         row = self.row
         days = self.conn.execute(select(Spread.fix_days).where(Spread.id == row.spread_id)).scalar() or 30
+        # PostgreSQL: the problem's row orders two findings numbering a measure under it at once
+        self.conn.execute(select(Problem.id).where(Problem.id == row.problem_id).with_for_update())
         seq = (self.conn.execute(select(func.max(M.c.seq)).where(M.c.problem_id == row.problem_id)).scalar() or 0) + 1
         text = f"自查发现同类问题：{account.strip()}"[:2000]
         deadline = workdays.local_today(self.now) + dt.timedelta(days=int(days))
@@ -196,7 +201,7 @@ def _apply(cur: Cursor, t: spec.Trigger, row, dest: str, ctx: spec.Ctx, evidence
     values.update(state=dest, version=row.version + 1, head_seq=seq, head_hash=h)
     _record_light(cur, row, dest, values, now)
     hot.write_checked(cur, row.id, row.version, values)
-    for e in evidence:
+    for e in sorted(evidence, key=lambda e: e.sha256):  # the files' locks in one order: commands never deadlock
         _link_evidence(cur, row.id, e, seq, now)
     notified = _notify(cur, t, row, ctx, change, now) if t.notice is not None else 0
     return Result(row.id, t.name, row.state, dest, row.version + 1, seq, h, notified, [e.sha256 for e in evidence])
@@ -228,7 +233,9 @@ def _notify(cur: Cursor, t: spec.Trigger, row, ctx: spec.Ctx, change: Change, no
 def _link_evidence(cur: Cursor, measure_id: int, e: Stored, seq: int, now: dt.datetime) -> None:
     if cur.one("evidence_known", {"sha256": e.sha256}) is None:
         ev.claim_on(cur, e.sha256)  # still there: a failed command's cleanup may have taken the same bytes
-        cur.execute("evidence_file", {"sha256": e.sha256, "size": e.size, "mime": e.mime, "created_at": now})
+        # asked again under the lock: a command attaching the same bytes may have stored them while we waited
+        if cur.one("evidence_known", {"sha256": e.sha256}) is None:
+            cur.execute("evidence_file", {"sha256": e.sha256, "size": e.size, "mime": e.mime, "created_at": now})
     cur.execute("evidence_link", {"measure_id": measure_id, "sha256": e.sha256, "name": e.name, "event_seq": seq})
 
 

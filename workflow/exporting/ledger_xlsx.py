@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from decimal import Decimal
@@ -397,9 +398,12 @@ def export_ledger(path: str | Path, *, plan_id: int | None = None, now: dt.datet
     now = (now or utcnow()).replace(tzinfo=None)
     today = workdays.local_today(now)
     engine = engine or db.get_engine()
-    with outfile.atomic(path) as tmp:  # a missing folder or a device is refused before any work
+    # constant_memory keeps each sheet's rows in a temporary file until close: in a folder of our own,
+    # removed whether the export finishes or fails half-way (no ledger rows left behind in /tmp)
+    with outfile.atomic(path) as tmp, tempfile.TemporaryDirectory(prefix="rectify-export-") as scratch:
         wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
-                                            "strings_to_urls": False, "strings_to_numbers": False})
+                                            "strings_to_urls": False, "strings_to_numbers": False,
+                                            "tmpdir": scratch})
         summary_ws = Sheet(wb.add_worksheet(SUMMARY_SHEET))
         st = Styles(wb)
         tally = Tally()

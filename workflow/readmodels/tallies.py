@@ -175,7 +175,8 @@ def stats(conn: Connection, today: dt.date, ladders: dict[int, dict | None]) -> 
             u["closed_on_time"] += 0 if r.late else n
     near = (select(OrgUnit.name.label("unit"), Part.plan_id, T.c.state, T.c.deadline_key, func.sum(T.c.n).label("n"))
             .select_from(T).join(Part, Part.id == T.c.part_id).outerjoin(OrgUnit, OrgUnit.id == T.c.unit_key)
-            .where(_near(today, ladders)).group_by(OrgUnit.name, Part.plan_id, T.c.state, T.c.deadline_key))
+            .where(_near(today, ladders)).group_by(OrgUnit.name, Part.plan_id, T.c.state, T.c.deadline_key)
+            .having(func.sum(T.c.n) > 0))  # a key emptied by a move (n = 0) names no unit
     for r in conn.execute(near):
         lt = workdays.light(r.state, r.deadline_key, today, rules.get(r.plan_id))[0]
         if lt in ("red", "yellow"):
