@@ -1,4 +1,5 @@
-"""dashboard tallies kept by triggers: measures by key and by unit, events by China day (revision 0007, 2026-12-02)"""
+"""dashboard tallies kept by triggers: measures by key and by unit (following a problem moved to another part),
+events by China day (revision 0007, 2026-12-02)"""
 from alembic import op
 import sqlalchemy as sa
 
@@ -14,6 +15,14 @@ KEYS = {"measure_tallies": KEY, "unit_tallies": UNIT_KEY}
 
 def _key(row: str, dialect: str, named: bool = False, table: str = "measure_tallies") -> str:
     """The key in ``table`` of a measure row (NEW or OLD), as a select list (``named``: with the key's names)."""
+    parts = _key_parts(row, dialect, table)
+    if named:
+        parts = [f"{p} AS {name}" for p, name in zip(parts, KEYS[table].split(", "))]
+    return ", ".join(parts)
+
+
+def _key_parts(row: str, dialect: str, table: str) -> list[str]:
+    """The expressions of the key in ``table`` of a measure row, the part first."""
     promised = f"coalesce({row}.deadline_original, {row}.deadline)"
     if dialect == "sqlite":
         none_day, end = f"'{NONE_DAY}'", f"datetime({promised}, '+16 hours')"
@@ -27,9 +36,21 @@ def _key(row: str, dialect: str, named: bool = False, table: str = "measure_tall
              f"AND {row}.closed_at >= {end} THEN 1 ELSE 0 END"]
     if table == "unit_tallies":
         del parts[3]
-    if named:
-        parts = [f"{p} AS {name}" for p, name in zip(parts, KEYS[table].split(", "))]
-    return ", ".join(parts)
+    return parts
+
+
+def _problem_moved(dialect: str) -> str:
+    """A problem filed under another part (a re-imported ledger): its measures' counts move with it."""
+    out = []
+    for table, key in KEYS.items():
+        exprs, names = _key_parts("m", dialect, table)[1:], key.split(", ")[1:]
+        mine = " AND ".join(f"{e} = {table}.{n}" for e, n in zip(exprs, names))
+        out.append(f"UPDATE {table} SET n = n - (SELECT count(*) FROM measures m WHERE m.problem_id = NEW.id "
+                   f"AND {mine}) WHERE part_id = OLD.part_id;")
+        out.append(f"INSERT INTO {table} ({key}, n) SELECT NEW.part_id, {', '.join(exprs)}, count(*) "
+                   f"FROM measures m WHERE m.problem_id = NEW.id GROUP BY {', '.join(exprs)} "
+                   f"ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n;")
+    return " ".join(out)
 
 
 def _add(row: str, dialect: str, table: str = "measure_tallies") -> str:
@@ -76,6 +97,8 @@ def _sqlite_triggers() -> list[str]:
         f"CREATE TRIGGER tally_event_delete AFTER DELETE ON events BEGIN {_event_remove('OLD', d)} END",
         f"CREATE TRIGGER tally_event_update AFTER UPDATE OF kind, at ON events BEGIN "
         f"{_event_remove('OLD', d)} {_event_add('NEW', d)} END",
+        f"CREATE TRIGGER tally_problem_part AFTER UPDATE OF part_id ON problems "
+        f"WHEN OLD.part_id IS NOT NEW.part_id BEGIN {_problem_moved(d)} END",
     ]
 
 
@@ -128,6 +151,10 @@ END $$"""
         event_fn,
         "CREATE TRIGGER tally_event AFTER INSERT OR DELETE OR UPDATE OF kind, at ON events FOR EACH ROW "
         "EXECUTE FUNCTION tally_event()",
+        f"CREATE FUNCTION tally_problem_part() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN {_problem_moved(d)} RETURN NULL; END $$",
+        "CREATE TRIGGER tally_problem_part AFTER UPDATE OF part_id ON problems FOR EACH ROW "
+        "WHEN (OLD.part_id IS DISTINCT FROM NEW.part_id) EXECUTE FUNCTION tally_problem_part()",
     ]
 
 
@@ -174,9 +201,11 @@ def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         for name in ("tally_measure_insert", "tally_measure_delete", "tally_measure_update", "tally_event_insert",
-                     "tally_event_delete", "tally_event_update"):
+                     "tally_event_delete", "tally_event_update", "tally_problem_part"):
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     else:
+        op.execute("DROP TRIGGER IF EXISTS tally_problem_part ON problems")
+        op.execute("DROP FUNCTION IF EXISTS tally_problem_part()")
         op.execute("DROP TRIGGER IF EXISTS tally_measure ON measures")
         op.execute("DROP TRIGGER IF EXISTS tally_measure_update ON measures")
         op.execute("DROP TRIGGER IF EXISTS tally_event ON events")
