@@ -135,7 +135,8 @@ def _plan_ladders(conn: Connection) -> list[dict]:
 
 _OWNER, _LEADER = aliased(User.__table__, name="owner_u"), aliased(User.__table__, name="leader_u")
 _DETAIL_Q = (
-    select(M, Problem.no.label("problem_no"), Plan.ladder.label("ladder"), OrgUnit.name.label("unit_name"),
+    select(M, Problem.no.label("problem_no"), Plan.ladder.label("ladder"), Plan.target_id.label("target_id"),
+           OrgUnit.name.label("unit_name"),
            _OWNER.c.name.label("owner_name"), _LEADER.c.name.label("leader_name"))
     .join(Problem, Problem.id == M.c.problem_id)
     .join(Plan, Plan.id == Problem.plan_id)
@@ -180,9 +181,14 @@ def recipients_for(conn: Connection, row, level: int) -> list[int]:
     elif level == 2:
         out = [row.leader_id]
     else:
-        out = notify.users_with_role(conn, "office") + notify.users_with_role(conn, "supervisor")
+        out = _with_role(conn, "office", row) + _with_role(conn, "supervisor", row)
     out = [u for u in out if u is not None]
-    return out or notify.users_with_role(conn, "office")  # nobody named: the office hears of it
+    return out or _with_role(conn, "office", row)  # nobody named: the office hears of it
+
+
+def _with_role(conn: Connection, role: str, row) -> list[int]:
+    """Holders of ``role`` who see the measure ``row`` (none tied to another target)."""
+    return notify.users_with_role(conn, role, row.target_id)
 
 
 def _by_locale(conn: Connection, user_ids: list[int]) -> dict[str, list[int]]:
@@ -414,17 +420,17 @@ def _stage_start(conn: Connection, row) -> dt.datetime | None:
 
 def _approvers(conn: Connection, row) -> list[int]:
     if row.state == spec.SUBMITTED:
-        return [row.leader_id] if row.leader_id else notify.users_with_role(conn, "office")
-    return notify.users_with_role(conn, "office")
+        return [row.leader_id] if row.leader_id else _with_role(conn, "office", row)
+    return _with_role(conn, "office", row)
 
 
-def _superiors(conn: Connection, approvers: list[int], state: str) -> list[int]:
+def _superiors(conn: Connection, approvers: list[int], row) -> list[int]:
     sup = [s for s in conn.execute(select(User.superior_id).where(
         User.id.in_(approvers), User.superior_id.is_not(None))).scalars() if s is not None] if approvers else []
     if sup:
         return sorted(set(sup))
     # nobody's superior is recorded: the leader's work goes to the office, the office's to supervisors
-    return notify.users_with_role(conn, "office" if state == spec.SUBMITTED else "supervisor")
+    return _with_role(conn, "office" if row.state == spec.SUBMITTED else "supervisor", row)
 
 
 def sla_text(row, level: int, waited: int, since: dt.date, locale: str = "zh") -> tuple[str, str]:
@@ -500,7 +506,7 @@ def _sla_one(conn: Connection, mid: int, today: dt.date, now: dt.datetime, resul
     seq, h = audit.append(conn, mid, row.head_seq, row.head_hash, "escalate", "system", None, None, body, now)
     _write(conn, mid, row.version, {"version": row.version + 1, "head_seq": seq, "head_hash": h})
     approvers = _approvers(conn, row)
-    recipients = approvers if level == SLA_APPROVER else _superiors(conn, approvers, row.state)
+    recipients = approvers if level == SLA_APPROVER else _superiors(conn, approvers, row)
     result.notified += enqueue_localized(
         conn, recipients, "approval_sla", lambda loc: sla_text(row, level, waited, since, loc), now,
         # the outbox's level is the red ladder's (0-3); an SLA reminder is not on it, so null there
@@ -570,7 +576,7 @@ def recheck_reminders(now: dt.datetime, engine: Engine | None = None) -> Recheck
             due = last + dt.timedelta(days=workdays.ladder(row.ladder)["recheck_every_days"])
             if today < due or not periods.once(conn, f"recheck:{mid}:{due.isoformat()}", now):
                 continue
-            recipients = notify.users_with_role(conn, "office") + ([row.owner_id] if row.owner_id else [])
+            recipients = _with_role(conn, "office", row) + ([row.owner_id] if row.owner_id else [])
             result.notified += enqueue_localized(conn, recipients, "recheck_due",
                                                  lambda loc: recheck_text(row, due, last, loc), now,
                                                  measure_id=mid, key=f"recheck:{mid}:{due.isoformat()}")

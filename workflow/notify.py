@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from . import settings
@@ -33,8 +33,16 @@ _CHANNELS_MANY = (select(User.id, User.email, OrgUnit.webhook_url).outerjoin(Org
 _INSERT = insert(OUTBOX)
 
 
-def users_with_role(conn: Connection, role: str) -> list[int]:
-    return [r[0] for r in conn.execute(_WITH_ROLE, {"role": role})]
+EVERY_TARGET = object()  # users_with_role's default: people tied to any target or to none
+
+
+def users_with_role(conn: Connection, role: str, target=EVERY_TARGET) -> list[int]:
+    """Active holders of ``role``; with ``target`` (a plan's target id, or None), only those who see its
+    measures: people tied to no target, and those tied to that one."""
+    if target is EVERY_TARGET:
+        return [r[0] for r in conn.execute(_WITH_ROLE, {"role": role})]
+    q = _WITH_ROLE.where(or_(User.target_id.is_(None), User.target_id == target))
+    return [r[0] for r in conn.execute(q, {"role": role})]
 
 
 def channels(email: str | None, webhook_url: str | None) -> list[str]:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from tests import factory
-from workflow import commands, db, planwriter
+from workflow import commands, db, escalation, planwriter
 from workflow.errors import NotFound
 
 
@@ -123,7 +123,7 @@ def test_two_commands_attaching_the_same_new_file_to_two_measures_at_once_both_s
         try:
             outcome["b"] = commands.fire(b, "comment", "owner1", comment="b", evidence=[stored], now=factory.NOW,
                                          engine=engine)
-        except Exception as e:  # noqa: BLE001 - the outcome is what the test looks at
+        except Exception as e:
             outcome["b"] = e
 
     with db.write_tx(engine) as conn:  # the first holds the file's lock, not yet committed
@@ -153,7 +153,7 @@ def test_two_self_checks_of_one_problem_reporting_a_finding_at_once_both_start_t
         try:
             outcome["b"] = commands.fire(b, "report_finding", "owner1", comment="也存在", params={"finding": "exists"},
                                          now=factory.NOW, engine=engine)
-        except Exception as e:  # noqa: BLE001 - the outcome is what the test looks at
+        except Exception as e:
             outcome["b"] = e
 
     with db.write_tx(engine) as conn:  # the first has numbered its new measure, not yet committed
@@ -203,7 +203,7 @@ def test_two_commands_attaching_the_same_two_new_files_in_opposite_orders_do_not
         try:
             outcome[name] = commands.fire(mid, "comment", "owner1", comment=name, evidence=files, now=factory.NOW,
                                           engine=engine)
-        except Exception as e:  # noqa: BLE001 - the outcome is what the test looks at
+        except Exception as e:
             outcome[name] = e
 
     threads = [threading.Thread(target=run, args=("a", a, [x, y])), threading.Thread(target=run, args=("b", b, [y, x]))]
@@ -212,3 +212,20 @@ def test_two_commands_attaching_the_same_two_new_files_in_opposite_orders_do_not
     for t in threads:
         t.join(60)
     assert [type(outcome[k]).__name__ for k in ("a", "b")] == ["Result", "Result"], outcome
+
+
+def test_an_office_tied_to_another_target_hears_nothing_of_a_measure_it_may_not_see(engine):
+    ids = factory.build(engine, measures=2, evidence_waived=True, deadline=dt.date(2026, 11, 2))
+    with db.write_tx(engine) as conn:
+        planwriter.user(conn, "office2", "整改办工作人员乙", ["office"], "整改办")
+    _tie_office_to_another_target(engine)
+    mid = ids["measures"][0]
+    commands.fire(mid, "start", "owner1", now=factory.NOW, engine=engine)
+    commands.fire(mid, "submit", "owner1", comment="已完成", now=factory.NOW, engine=engine)
+    commands.fire(mid, "approve", "leader1", now=factory.NOW, engine=engine)  # the office is told to sign off
+    escalation.sweep(dt.datetime(2026, 12, 28, 2), engine)  # the other measure is late enough for level 3
+    with db.read_tx(engine) as conn:
+        told = dict(conn.execute(text(
+            "SELECT u.username, count(*) FROM outbox o JOIN users u ON u.id = o.recipient_id "
+            "WHERE u.username IN ('office1', 'office2') GROUP BY u.username")).all())
+    assert told.get("office1", 0) == 0 and told.get("office2", 0) >= 2

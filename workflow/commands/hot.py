@@ -7,7 +7,7 @@ PostgreSQL the same SELECT takes the row lock (``FOR UPDATE OF measures``).
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from .. import notify
@@ -60,8 +60,11 @@ STATEMENTS.define("update", lambda _d: update(M).where(and_(M.c.id == bindparam(
                                                              M.c.version == bindparam("b_version"))))
 STATEMENTS.define("light", lambda _d: insert(LightChange.__table__), ("measure_id", "light", "level", "at"))
 STATEMENTS.define("user_channels", lambda _d: _channels(U.c.id).where(U.c.id == bindparam("user_id")))
+# the office and supervisors who see the measure: tied to no target, or to its plan's
 STATEMENTS.define("role_channels", lambda _d: _channels(U.c.id).join(UserRole, UserRole.user_id == U.c.id)
-                  .where(UserRole.role == bindparam("role"), U.c.active.is_(True)).order_by(UserRole.user_id))
+                  .where(UserRole.role == bindparam("role"), U.c.active.is_(True),
+                         or_(U.c.target_id.is_(None), U.c.target_id == bindparam("target_id")))
+                  .order_by(UserRole.user_id))
 STATEMENTS.define("head_channels", lambda _d: _channels(U.c.id).join(Membership, Membership.user_id == U.c.id)
                   .where(Membership.unit_id == bindparam("unit_id"), Membership.is_head.is_(True))
                   .order_by(Membership.user_id))
@@ -134,7 +137,7 @@ def recipients(cur: Cursor, audience: tuple[str, ...], row, values: dict) -> tup
             uids.append(uid)
         elif who in ("office", "supervisors"):
             role = "office" if who == "office" else "supervisor"
-            for r in cur.all("role_channels", {"role": role}):
+            for r in cur.all("role_channels", {"role": role, "target_id": row.target_id}):
                 uids.append(r.id)
                 found[r.id] = (r.email, r.webhook_url)
         elif who == "unit_heads":
