@@ -48,6 +48,17 @@ def test_a_conflicting_command_takes_back_its_files_too(engine, world):
     assert files() == []
 
 
+def test_a_file_given_twice_is_linked_once_and_every_name_not_linked_is_said(engine, world):
+    mid = world["measures"][0]
+    commands.fire(mid, "start", "owner1", engine=engine)
+    commands.fire_with_files(mid, "progress_update", "owner1", [(png_bytes(6), "现场.png")], comment="开工",
+                             engine=engine)
+    r = commands.fire_with_files(mid, "progress_update", "owner1", [(png_bytes(6), "现场照片.png"),
+                                                                    (png_bytes(7), "新.png"), (png_bytes(7), "新副本.png")],
+                                 comment="继续推进", engine=engine)
+    assert len(r.evidence) == 1 and r.repeated == ["现场照片.png", "新副本.png"]
+
+
 def test_a_file_another_measure_holds_is_never_taken_back(engine, world):
     first, second = world["measures"]
     for mid in (first, second):

@@ -24,7 +24,8 @@ def fire_with_files(measure_id: int, trigger: str, actor: str, files: Iterable[t
                     engine: Engine | None = None, **kw) -> Result:
     """Store ``files`` (``(bytes, name)``), then :func:`workflow.commands.fire` with them; if storing
     or firing fails, the files this call wrote are removed and the error is raised unchanged. The
-    result's ``repeated`` names the files the measure already had (not linked again)."""
+    result's ``repeated`` names the files not linked: those the measure already had, and a file given
+    twice (its second name)."""
     stored: list[ev.Stored] = []
     try:
         for data, name in files:
@@ -36,4 +37,10 @@ def fire_with_files(measure_id: int, trigger: str, actor: str, files: Iterable[t
         except Exception:  # the command's own error is the one to report
             log.warning("could not remove the evidence files of a failed command", exc_info=True)
         raise
-    return dataclasses.replace(result, repeated=[s.name for s in stored if s.sha256 not in result.evidence])
+    linked, repeated = set(result.evidence), []
+    for s in stored:  # the first of each linked file is the one linked; every other name is said
+        if s.sha256 in linked:
+            linked.discard(s.sha256)
+        else:
+            repeated.append(s.name)
+    return dataclasses.replace(result, repeated=repeated)
