@@ -436,7 +436,7 @@ class Target:
             _empty(self.url)
 
 
-TRIGGER_FUNCTIONS = ("tally_measure", "tally_event")  # made by migration 0014
+TRIGGER_FUNCTIONS = ("tally_measure", "tally_event", "tally_problem_part")  # made by migration 0007
 
 
 def _require_empty(url: str) -> None:

@@ -181,14 +181,9 @@ def recipients_for(conn: Connection, row, level: int) -> list[int]:
     elif level == 2:
         out = [row.leader_id]
     else:
-        out = _with_role(conn, "office", row) + _with_role(conn, "supervisor", row)
+        out = [u for role in ("office", "supervisor") for u in notify.users_with_role(conn, role, row.target_id)]
     out = [u for u in out if u is not None]
-    return out or _with_role(conn, "office", row)  # nobody named: the office hears of it
-
-
-def _with_role(conn: Connection, role: str, row) -> list[int]:
-    """Holders of ``role`` who see the measure ``row`` (none tied to another target)."""
-    return notify.users_with_role(conn, role, row.target_id)
+    return out or notify.users_with_role(conn, "office", row.target_id)  # nobody named: the office hears of it
 
 
 def _by_locale(conn: Connection, user_ids: list[int]) -> dict[str, list[int]]:
@@ -420,8 +415,8 @@ def _stage_start(conn: Connection, row) -> dt.datetime | None:
 
 def _approvers(conn: Connection, row) -> list[int]:
     if row.state == spec.SUBMITTED:
-        return [row.leader_id] if row.leader_id else _with_role(conn, "office", row)
-    return _with_role(conn, "office", row)
+        return [row.leader_id] if row.leader_id else notify.users_with_role(conn, "office", row.target_id)
+    return notify.users_with_role(conn, "office", row.target_id)
 
 
 def _superiors(conn: Connection, approvers: list[int], row) -> list[int]:
@@ -430,7 +425,7 @@ def _superiors(conn: Connection, approvers: list[int], row) -> list[int]:
     if sup:
         return sorted(set(sup))
     # nobody's superior is recorded: the leader's work goes to the office, the office's to supervisors
-    return _with_role(conn, "office" if row.state == spec.SUBMITTED else "supervisor", row)
+    return notify.users_with_role(conn, "office" if row.state == spec.SUBMITTED else "supervisor", row.target_id)
 
 
 def sla_text(row, level: int, waited: int, since: dt.date, locale: str = "zh") -> tuple[str, str]:
@@ -576,7 +571,7 @@ def recheck_reminders(now: dt.datetime, engine: Engine | None = None) -> Recheck
             due = last + dt.timedelta(days=workdays.ladder(row.ladder)["recheck_every_days"])
             if today < due or not periods.once(conn, f"recheck:{mid}:{due.isoformat()}", now):
                 continue
-            recipients = _with_role(conn, "office", row) + ([row.owner_id] if row.owner_id else [])
+            recipients = notify.users_with_role(conn, "office", row.target_id) + [u for u in (row.owner_id,) if u]
             result.notified += enqueue_localized(conn, recipients, "recheck_due",
                                                  lambda loc: recheck_text(row, due, last, loc), now,
                                                  measure_id=mid, key=f"recheck:{mid}:{due.isoformat()}")
