@@ -97,29 +97,31 @@ def yellow_last(today: dt.date, overrides: dict | None) -> dt.date:
     return workdays.add_workdays(today, int(rules["yellow_within"]) + 1) - dt.timedelta(days=1)
 
 
-def light_condition(light: str, today: dt.date, ladders: dict[int, dict | None]):
+def light_condition(light: str, today: dt.date, ladders: dict[int, dict | None], *, state=M.c.state,
+                    deadline=M.c.deadline, plan=Problem.plan_id, undated=None):
     """A SQL condition selecting measures whose light today is ``light``.
 
     Mirrors :func:`workflow.workdays.light` exactly: the yellow window depends on each plan's
     ladder, so plans are grouped by their window. ``ladders`` maps plan id to its overrides.
+    ``state``, ``deadline``, ``plan`` and ``undated`` (no deadline; default ``deadline IS NULL``) name
+    the columns it reads, so the kept tallies use the same condition on theirs.
     """
-    open_ = M.c.state.in_((spec.ASSIGNED, spec.IN_PROGRESS))
-    dated = and_(open_, M.c.deadline.is_not(None))
+    undated = deadline.is_(None) if undated is None else undated
+    work = state.in_(spec.WORK_STATES)
+    dated = and_(work, ~undated)
     if light == "done":
-        return M.c.state == spec.CLOSED
+        return state == spec.CLOSED
     if light == "red":
-        return and_(dated, M.c.deadline < today)
+        return and_(dated, deadline < today)
     by_last: dict[dt.date, list[int]] = {}
     for plan_id, overrides in ladders.items():
         by_last.setdefault(yellow_last(today, overrides), []).append(plan_id)
-    yellow = or_(false(), *(and_(Problem.plan_id.in_(ids), M.c.deadline <= last)
-                            for last, ids in sorted(by_last.items())))
-    yellow = and_(dated, M.c.deadline >= today, yellow)
+    yellow = or_(false(), *(and_(plan.in_(ids), deadline <= last) for last, ids in sorted(by_last.items())))
+    yellow = and_(dated, deadline >= today, yellow)
     if light == "yellow":
         return yellow
     if light == "green":
-        return and_(M.c.state != spec.CLOSED, or_(~open_, M.c.deadline.is_(None),
-                                                  and_(M.c.deadline >= today, ~yellow)))
+        return and_(state != spec.CLOSED, or_(~work, undated, and_(deadline >= today, ~yellow)))
     raise spec.Refused("invalid_input", f"unknown light: {light}")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
 from .. import spec, workdays
@@ -76,28 +76,12 @@ def event_rows(conn: Connection) -> list[tuple]:
 
 
 def light_condition(light: str, today: dt.date, ladders: dict[int, dict | None]):
-    """A SQL condition on the tally rows (joined to their part) whose light today is ``light``: the twin
-    of :func:`workflow.readmodels.measures.light_condition` over ``deadline_key``."""
-    from .measures import yellow_last
+    """A SQL condition on the tally rows (joined to their part) whose light today is ``light``:
+    :func:`workflow.readmodels.measures.light_condition` over ``deadline_key``."""
+    from .measures import light_condition as on_columns
 
-    work = T.c.state.in_(spec.WORK_STATES)
-    dated = and_(work, T.c.deadline_key != NO_DEADLINE)
-    if light == "done":
-        return T.c.state == spec.CLOSED
-    if light == "red":
-        return and_(dated, T.c.deadline_key < today)
-    by_last: dict[dt.date, list[int]] = {}
-    for plan_id, overrides in ladders.items():
-        by_last.setdefault(yellow_last(today, overrides), []).append(plan_id)
-    yellow = or_(false(), *(and_(Part.plan_id.in_(ids), T.c.deadline_key <= last)
-                            for last, ids in sorted(by_last.items())))
-    yellow = and_(dated, T.c.deadline_key >= today, yellow)
-    if light == "yellow":
-        return yellow
-    if light == "green":
-        return and_(T.c.state != spec.CLOSED, or_(~work, T.c.deadline_key == NO_DEADLINE,
-                                                  and_(T.c.deadline_key >= today, ~yellow)))
-    raise spec.Refused("invalid_input", f"unknown light: {light}")
+    return on_columns(light, today, ladders, state=T.c.state, deadline=T.c.deadline_key, plan=Part.plan_id,
+                      undated=T.c.deadline_key == NO_DEADLINE)
 
 
 def _last_yellow(today: dt.date, ladders: dict[int, dict | None]) -> dt.date:
