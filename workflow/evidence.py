@@ -6,7 +6,7 @@
   opened as something it is not. A store that cannot be written (read-only, full) is
   :class:`EvidenceUnavailable`, not a crash.
 - Files are written before the command that links them runs; :func:`discard` removes the ones a
-  refused or conflicting command brought in and nothing else refers to, and :func:`claim` (called
+  refused or conflicting command brought in and nothing else refers to, and :func:`claim_on` (called
   by the command when it first links a file) makes sure the file it links is still there. Both
   hold a lock on the file's hash for the length of their transaction, so a cleanup and a command
   linking the same bytes never cross.
@@ -161,14 +161,9 @@ def _lock(conn: Connection, sha: str) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(sha)})
 
 
-def claim(conn: Connection, sha: str, root: Path | None = None) -> None:
-    """Inside the command that first links ``sha``: the file must still be in the store."""
-    _lock(conn, sha)
-    _still_stored(sha, root)
-
-
 def claim_on(cur, sha: str, root: Path | None = None) -> None:
-    """:func:`claim` on a :class:`workflow.precompiled.Cursor` (the hot path's transaction)."""
+    """Inside the command that first links ``sha``, on its :class:`workflow.precompiled.Cursor`: hold the
+    file's lock (as :func:`discard` does) and make sure the file is still in the store."""
     if cur.dialect.name == "postgresql":
         cur.cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(sha),))
     _still_stored(sha, root)
