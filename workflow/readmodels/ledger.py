@@ -38,15 +38,17 @@ def ledger(actor: spec.Actor, *, now: dt.datetime, plan: int | None = None, part
     order = [c.desc() if desc else c.asc() for c in cols]
     order.append(M.c.id.desc() if desc else M.c.id.asc())
     with db.read_tx(engine) as conn:
-        query = _filtered(conn, selectable(actor), today, plan, part, unit, state, light, q)
-        narrow = id_query(actor, problem=bool(light) or sort == "problem", part=bool(part), plan=bool(plan),
-                          unit=bool(unit) or sort == "unit")
-        narrow = _filtered(conn, narrow, today, plan, part, unit, state, light, q)
-        total = None
         # the count from the kept tallies, not from the matching rows; they know only these five filters
         # over every target: a keyword, or an actor tied to one target, is counted from the rows
-        if sees_all(actor) and not terms(q):
-            total = tallies.count(conn, today, plan_ladders(conn), state=state, light=light, unit=unit, part=part,
+        counted = sees_all(actor) and not terms(q)
+        ladders = plan_ladders(conn) if light or counted else {}
+        conds = _conditions(conn, today, ladders, plan=plan, part=part, unit=unit, state=state, light=light, q=q)
+        query = selectable(actor).where(*conds)
+        narrow = id_query(actor, problem=bool(light) or sort == "problem", part=bool(part), plan=bool(plan),
+                          unit=bool(unit) or sort == "unit").where(*conds)
+        total = None
+        if counted:
+            total = tallies.count(conn, today, ladders, state=state, light=light, unit=unit, part=part,
                                   plan=plan)
         rows = paginate(conn, query, order, page, per_page, key=M.c.id, narrow=narrow, total=total,
                         default_per_page=25)
@@ -58,7 +60,9 @@ def ledger_ids(actor: spec.Actor, *, now: dt.datetime, plan=None, part=None, uni
     """Every measure id of the filtered ledger, in id order."""
     today = workdays.local_today(now)
     with db.read_tx(engine) as conn:
-        query = _filtered(conn, selectable(actor).with_only_columns(M.c.id), today, plan, part, unit, state, light, q)
+        conds = _conditions(conn, today, plan_ladders(conn) if light else {}, plan=plan, part=part, unit=unit, state=state,
+                            light=light, q=q)
+        query = selectable(actor).with_only_columns(M.c.id).where(*conds)
         return [r[0] for r in conn.execute(query.order_by(M.c.id))]
 
 
@@ -66,42 +70,26 @@ def ledger_condition(conn, actor: spec.Actor, *, today: dt.date, part=None, unit
                      q=None):
     """The ledger's filters and the actor's scope as one condition on a query that joins the
     measure's problem, part, plan and unit (the Excel export's query does)."""
-    conds = [scope(actor)]
-    if part:
-        conds.append(Part.no == part)
-    if unit:
-        conds.append(OrgUnit.name == unit)
-    if state:
-        conds.append(M.c.state == state)
+    ladders = plan_ladders(conn) if light else {}
+    return and_(scope(actor), *_conditions(conn, today, ladders, part=part, unit=unit, state=state, light=light,
+                                           q=q))
+
+
+def _conditions(conn, today, ladders, *, plan=None, part=None, unit=None, state=None, light=None, q=None) -> list:
+    """The ledger's filters as conditions (they combine with AND) on a query that joins the measure's
+    problem, part, plan and unit; ``ladders``: :func:`plan_ladders`, read when ``light`` is given."""
+    conds = _narrowed(plan=plan, part=part, unit=unit, state=state)
     if light:
-        conds.append(light_condition(light, today, plan_ladders(conn)))
+        conds.append(light_condition(light, today, ladders))
     words = keyword_condition(conn, q)
     if words is not None:
         conds.append(words)
-    return and_(*conds)
+    return conds
 
 
-def _filtered(conn, query, today, plan, part, unit, state, light, q=None):
-    """``query`` narrowed by the ledger's filters (they combine with AND)."""
-    query = _narrowed(query, plan=plan, part=part, unit=unit, state=state)
-    if light:
-        query = query.where(light_condition(light, today, plan_ladders(conn)))
-    words = keyword_condition(conn, q)
-    if words is not None:
-        query = query.where(words)
-    return query
-
-
-def _narrowed(q, *, plan=None, part=None, unit=None, state=None):
-    if plan:
-        q = q.where(Plan.id == plan)
-    if part:
-        q = q.where(Part.no == part)
-    if unit:
-        q = q.where(OrgUnit.name == unit)
-    if state:
-        q = q.where(M.c.state == state)
-    return q
+def _narrowed(*, plan=None, part=None, unit=None, state=None) -> list:
+    return [c for given, c in ((plan, Plan.id == plan), (part, Part.no == part), (unit, OrgUnit.name == unit),
+                               (state, M.c.state == state)) if given]
 
 
 def filter_choices(engine=None) -> dict:
@@ -136,7 +124,7 @@ def items_query(state=None, unit=None, plan_id=None, part_no=None, measure_ids=N
     c = base.selected_columns
     q = base.with_only_columns(c.id, c.problem_no, c.part, c.state, c.deadline, c.deadline_original, c.version,
                                c.kind, c.seq, c.text, c.owner, c.leader, c.unit, c.ladder, c.plan_id)
-    q = _narrowed(q, plan=plan_id, part=part_no, unit=unit, state=state).order_by(M.c.id)
+    q = q.where(*_narrowed(plan=plan_id, part=part_no, unit=unit, state=state)).order_by(M.c.id)
     if measure_ids is not None:
         q = q.where(M.c.id.in_(list(measure_ids)))
     return q
