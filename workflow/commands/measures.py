@@ -21,13 +21,12 @@ from ..effects import Change
 from ..errors import Conflict, NotFound
 from ..evidence import Stored
 from ..loading import view_of
-from ..models import Measure, Problem, Spread, User
+from ..models import Measure, Problem, Spread
 from ..precompiled import Cursor
 from ..spec import Refused
 from . import hot
 
 M = Measure.__table__
-U = User.__table__
 
 
 @dataclass
@@ -78,14 +77,15 @@ def _fire(cur: Cursor, t: spec.Trigger, measure_id: int, actor: str, comment: st
           evidence: list[Stored], params: dict | None, expected_version: int | None, now: dt.datetime,
           conn: Connection | None = None) -> Result:
     who, row = hot.load(cur, actor, measure_id)
-    if who.target_id is not None and not spec.can_see(spec.Ctx(who, view_of(row))):
+    view = view_of(row)
+    if who.target_id is not None and not spec.can_see(spec.Ctx(who, view)):
         # tied to another target: the measure is not theirs to act on, answered as the read models do
         raise NotFound(f"no such measure: {measure_id}")
     if expected_version is not None and row.version != expected_version:
         raise Conflict(measure_id, expected_version, row.version)
     if evidence:
         evidence = not_yet_attached(hot.evidence_seen(cur, measure_id), evidence)
-    ctx = spec.Ctx(who, view_of(row), comment=comment or "", reason=reason or "",
+    ctx = spec.Ctx(who, view, comment=comment or "", reason=reason or "",
                    new_evidence=len(evidence), params=dict(params or {}), today=workdays.local_today(now))
     dest = spec.check(t.name, ctx)
     return _apply(cur, t, row, dest, ctx, evidence, now, conn)
